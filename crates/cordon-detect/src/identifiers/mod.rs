@@ -1,0 +1,1 @@
+//! identifiers (being written)

@@ -1,0 +1,1 @@
+//! Attached files by type: text, HTML, office documents, PDF, archives.
