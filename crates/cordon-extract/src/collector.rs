@@ -1,8 +1,166 @@
-//! wip
-use crate::{Extraction, Limits};
-pub(crate) struct Collector<'l> { #[allow(dead_code)] limits: &'l Limits, out: Extraction }
+//! The collector: gathers parts, files and problems while enforcing the limits,
+//! and contains any panic of a parser to the part it was parsing.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::{
+    Attachment, Extraction, Limits, PartKind, Problem, TextPart, formats, mime, normalize,
+};
+
+/// A limit was reached; the caller reports the part as uninspectable and stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LimitReached(pub &'static str);
+
+/// A file about to be inspected: where it is and what its container says of it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FileRef<'a> {
+    /// Location, e.g. `attachment:bundle.zip/notes.docx`.
+    pub location: &'a str,
+    /// File name given by the sender or the archive.
+    pub name: Option<&'a str>,
+    /// Declared MIME type with parameters, e.g. `text/csv; charset=utf-8`.
+    pub declared: Option<&'a str>,
+    /// 0 for a MIME attachment of the message, more when nested.
+    pub depth: u32,
+    /// An inline image referenced by the HTML body (a signature logo), not an
+    /// attachment in the sender's eyes.
+    pub inline: bool,
+}
+
+/// Accumulates what extraction finds in one message, with the budget it may spend.
+pub(crate) struct Collector<'l> {
+    pub(crate) limits: &'l Limits,
+    out: Extraction,
+    expanded: u64,
+    parts: usize,
+}
+
 impl<'l> Collector<'l> {
-    pub(crate) fn new(limits: &'l Limits, n: usize) -> Self { Collector { limits, out: Extraction { message_bytes: n, ..Default::default() } } }
-    pub(crate) fn top_level_message(&mut self, _m: &[u8]) {}
-    pub(crate) fn finish(self) -> Extraction { self.out }
+    pub(crate) fn new(limits: &'l Limits, message_bytes: usize) -> Self {
+        Collector {
+            limits,
+            out: Extraction {
+                message_bytes,
+                ..Extraction::default()
+            },
+            expanded: 0,
+            parts: 0,
+        }
+    }
+
+    /// Extracts the message itself.
+    pub(crate) fn top_level_message(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.limits.max_message_bytes {
+            self.problem(
+                "message",
+                format!(
+                    "message larger than the {} byte limit",
+                    self.limits.max_message_bytes
+                ),
+            );
+            return;
+        }
+        self.guarded("message", |c| mime::extract_message(c, bytes, None, 0));
+    }
+
+    /// Extracts a message attached to, or archived in, the message (`message/rfc822`, `.eml`).
+    pub(crate) fn nested_message(&mut self, location: &str, bytes: &[u8], depth: u32) {
+        if self.enter(location, depth).is_err() {
+            return;
+        }
+        let location = location.to_owned();
+        self.guarded(&location.clone(), |c| {
+            mime::extract_message(c, bytes, Some(&location), depth)
+        });
+    }
+
+    /// Inspects one file: records it as an attachment, then extracts its text by type.
+    pub(crate) fn file(&mut self, file: &FileRef, bytes: &[u8]) {
+        if self.enter(file.location, file.depth).is_err() {
+            return;
+        }
+        self.guarded(file.location, |c| formats::inspect_file(c, file, bytes));
+    }
+
+    /// Adds a text part, normalised; empty text is dropped.
+    pub(crate) fn text(&mut self, location: impl Into<String>, kind: PartKind, raw: &str) {
+        let text = normalize(raw);
+        if !text.is_empty() {
+            self.out.parts.push(TextPart {
+                location: location.into(),
+                kind,
+                text,
+            });
+        }
+    }
+
+    /// Records a part that could not be inspected.
+    pub(crate) fn problem(&mut self, location: impl Into<String>, reason: impl Into<String>) {
+        let location = location.into();
+        let reason = reason.into();
+        if !self
+            .out
+            .problems
+            .iter()
+            .any(|p| p.location == location && p.reason == reason)
+        {
+            self.out.problems.push(Problem { location, reason });
+        }
+    }
+
+    /// Records a file carried by the message.
+    pub(crate) fn attachment(&mut self, attachment: Attachment) {
+        self.out.attachments.push(attachment);
+    }
+
+    /// Records the top-level header addresses.
+    pub(crate) fn set_addresses(&mut self, addresses: crate::HeaderAddresses) {
+        self.out.addresses = addresses;
+    }
+
+    /// Bytes that decoding or decompression may still produce for this message.
+    pub(crate) fn expanded_budget(&self) -> u64 {
+        self.limits.max_expanded_bytes.saturating_sub(self.expanded)
+    }
+
+    /// Spends `bytes` of the expansion budget.
+    pub(crate) fn charge_expanded(&mut self, bytes: u64) -> Result<(), LimitReached> {
+        self.expanded = self.expanded.saturating_add(bytes);
+        if self.expanded > self.limits.max_expanded_bytes {
+            Err(LimitReached("expanded size limit reached"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts one more part or member against the depth and parts limits,
+    /// recording a problem at `location` when a limit is reached.
+    pub(crate) fn enter(&mut self, location: &str, depth: u32) -> Result<(), LimitReached> {
+        self.parts += 1;
+        let reached = if depth > self.limits.max_depth {
+            Some(LimitReached("nesting depth limit reached"))
+        } else if self.parts > self.limits.max_parts {
+            Some(LimitReached("too many parts"))
+        } else {
+            None
+        };
+        match reached {
+            Some(limit) => {
+                self.problem(location, limit.0);
+                Err(limit)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f`, turning a panic inside it into a problem at `location`.
+    pub(crate) fn guarded(&mut self, location: &str, f: impl FnOnce(&mut Self)) {
+        if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
+            self.problem(location, "the parser failed on this part");
+        }
+    }
+
+    pub(crate) fn finish(self) -> Extraction {
+        self.out
+    }
 }

@@ -75,6 +75,8 @@ pub struct Attachment {
     pub depth: u32,
     /// Why the file is treated as executable, if it is (by content or by name).
     pub executable: Option<String>,
+    /// An inline image referenced by the HTML body, such as a signature logo.
+    pub inline: bool,
 }
 
 /// A part that could not be inspected, and why: such content is never passed
@@ -116,7 +118,10 @@ impl Extraction {
     /// Number of files attached to the message itself (depth 0), the thing the
     /// "force address to personal address with an attachment" rule counts.
     pub fn top_level_attachments(&self) -> usize {
-        self.attachments.iter().filter(|a| a.depth == 0).count()
+        self.attachments
+            .iter()
+            .filter(|a| a.depth == 0 && !a.inline)
+            .count()
     }
 }
 

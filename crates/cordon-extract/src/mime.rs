@@ -1,1 +1,170 @@
-//! wip
+//! MIME walking with mail-parser: headers, bodies and attachments of one message.
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+use crate::collector::{Collector, FileRef};
+use crate::{HeaderAddresses, PartKind, html};
+
+/// Headers that carry a classification label: the protective-marking headers
+/// and the Microsoft Purview (MIP) label header.
+const CLASSIFICATION_HEADERS: &[&str] = &[
+    "x-protective-marking",
+    "x-classification",
+    "x-security-classification",
+    "x-classification-marking",
+    "msip_labels",
+    "x-msip-labels",
+    "x-titus-labels",
+];
+
+/// Free-text headers other than the subject that people can type into.
+const FREE_TEXT_HEADERS: &[&str] = &["comments", "keywords", "summary"];
+
+/// Extracts one message: top-level when `prefix` is `None`, otherwise a nested
+/// message whose locations start with `prefix`.
+pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&str>, depth: u32) {
+    let parser = MessageParser::new().default_header_text();
+    let Some(message) = parser.parse(bytes) else {
+        c.problem(located(prefix, "message"), "not a readable MIME message");
+        // Fail closed, but still let detectors see what the bytes say.
+        c.text(
+            located(prefix, "body"),
+            PartKind::Body,
+            &String::from_utf8_lossy(bytes),
+        );
+        return;
+    };
+    if prefix.is_none() {
+        c.set_addresses(addresses(&message));
+    }
+    headers(c, &message, prefix);
+    bodies(c, &message, prefix);
+    attachments(c, &message, prefix, depth);
+}
+
+/// `prefix/what`, or just `what` at the top level.
+fn located(prefix: Option<&str>, what: &str) -> String {
+    match prefix {
+        Some(prefix) => format!("{prefix}/{what}"),
+        None => what.to_owned(),
+    }
+}
+
+fn headers(c: &mut Collector, message: &Message, prefix: Option<&str>) {
+    for header in message.root_part().headers() {
+        let name = header.name();
+        let lower = name.to_ascii_lowercase();
+        let kind = if lower == "subject" {
+            PartKind::Subject
+        } else if CLASSIFICATION_HEADERS.contains(&lower.as_str()) {
+            PartKind::ClassificationHeader
+        } else if FREE_TEXT_HEADERS.contains(&lower.as_str()) {
+            PartKind::Header
+        } else {
+            continue;
+        };
+        let location = if kind == PartKind::Subject {
+            located(prefix, "subject")
+        } else {
+            located(prefix, &format!("header:{name}"))
+        };
+        match header.value() {
+            HeaderValue::Text(text) => c.text(location, kind, text),
+            HeaderValue::TextList(list) => c.text(location, kind, &list.join(", ")),
+            _ => {}
+        }
+    }
+}
+
+fn bodies(c: &mut Collector, message: &Message, prefix: Option<&str>) {
+    let mut seen = Vec::new();
+    for &id in message.text_body.iter().chain(&message.html_body) {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let location = located(prefix, "body");
+        match &part.body {
+            PartType::Text(text) => c.text(location, PartKind::Body, text),
+            PartType::Html(html) => c.text(location, PartKind::Body, &html::to_text(html)),
+            _ => {}
+        }
+    }
+}
+
+fn attachments(c: &mut Collector, message: &Message, prefix: Option<&str>, depth: u32) {
+    for (index, &id) in message.attachments.iter().enumerate() {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let name = part
+            .attachment_name()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let fallback = format!("part-{}", index + 1);
+        let label = name.map(|n| n.replace('/', "_")).unwrap_or(fallback);
+        let location = match prefix {
+            Some(prefix) => format!("{prefix}/{label}"),
+            None => format!("attachment:{label}"),
+        };
+        let mut declared = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_owned(),
+            })
+            .unwrap_or_default();
+        let bytes: &[u8] = match &part.body {
+            // mail-parser has already decoded the charset of text parts to UTF-8
+            PartType::Text(text) | PartType::Html(text) => {
+                declared.push_str("; charset=utf-8");
+                text.as_bytes()
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => bytes,
+            PartType::Message(nested) => {
+                declared = "message/rfc822".to_owned();
+                nested.raw_message()
+            }
+            PartType::Multipart(_) => continue,
+        };
+        let inline = part.content_id().is_some()
+            && part.content_disposition().is_none_or(|d| d.is_inline())
+            && declared.starts_with("image/");
+        let file = FileRef {
+            location: &location,
+            name,
+            declared: Some(&declared),
+            depth,
+            inline,
+        };
+        c.file(&file, bytes);
+    }
+}
+
+fn addresses(message: &Message) -> HeaderAddresses {
+    let first = |a: Option<&Address>| {
+        a.and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_owned)
+    };
+    let mut recipients: Vec<String> = Vec::new();
+    for list in [message.to(), message.cc(), message.bcc()]
+        .into_iter()
+        .flatten()
+    {
+        for addr in list.iter() {
+            if let Some(address) = addr.address() {
+                if !recipients.iter().any(|r| r.eq_ignore_ascii_case(address)) {
+                    recipients.push(address.to_owned());
+                }
+            }
+        }
+    }
+    HeaderAddresses {
+        from: first(message.from()),
+        recipients,
+    }
+}
