@@ -1,8 +1,108 @@
-//! Detection: runs every detector over an [`cordon_extract::Extraction`] and
-//! returns the message's classification and its findings, each with a location,
-//! a count and a redacted sample.
+//! Detection: runs every detector over an [`Extraction`] and returns the
+//! message's classification and its findings, each with a location, a count and
+//! a redacted sample. Pure and compiled once: [`Detectors::new`] does all the
+//! pattern compilation, [`Detectors::detect`] only scans.
 
 mod detector;
+mod dictionary;
+mod finding;
 pub mod identifiers;
+mod level;
+mod markings;
+
+use cordon_extract::Extraction;
+use serde::Serialize;
 
 pub use detector::{Category, DetectorId};
+pub use dictionary::{Dictionary, DictionaryConfig, DictionaryError, DictionaryMatch, Operation, SpecialTerm};
+pub use finding::Finding;
+pub use identifiers::{IdentifierMatch, IdentifierScanner};
+pub use level::Level;
+pub use markings::{Marking, MarkingDetector};
+
+use finding::FindingSet;
+
+/// The highest classification in a message and every marking that states one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// Highest level found anywhere, `NONE` when unmarked.
+    pub level: Level,
+    /// Every marking, in message order, once per text and location.
+    pub markings: Vec<Marking>,
+}
+
+/// What the detectors found in one message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detection {
+    /// The message's classification.
+    pub classification: Classification,
+    /// Findings, one per detector and location.
+    pub findings: Vec<Finding>,
+}
+
+impl Detection {
+    /// True when some finding came from `detector`.
+    pub fn has(&self, detector: DetectorId) -> bool {
+        self.findings.iter().any(|f| f.detector == detector)
+    }
+
+    /// True when some finding is of `category`.
+    pub fn has_category(&self, category: Category) -> bool {
+        self.findings.iter().any(|f| f.category == category)
+    }
+}
+
+/// All detectors, compiled.
+#[derive(Debug)]
+pub struct Detectors {
+    markings: MarkingDetector,
+    identifiers: IdentifierScanner,
+    dictionary: Dictionary,
+}
+
+impl Detectors {
+    /// Compiles every detector; the word lists come from the rules.
+    pub fn new(config: &DictionaryConfig) -> Result<Self, DictionaryError> {
+        Ok(Detectors {
+            markings: MarkingDetector::new(),
+            identifiers: IdentifierScanner::new(),
+            dictionary: Dictionary::new(config)?,
+        })
+    }
+
+    /// Runs every detector over the extracted message.
+    pub fn detect(&self, extraction: &Extraction) -> Detection {
+        let mut markings = Vec::new();
+        let mut findings = FindingSet::default();
+        let mut identifiers = Vec::new();
+        let mut words = Vec::new();
+        for part in &extraction.parts {
+            let before = markings.len();
+            self.markings.scan(part, &mut markings);
+            for m in &markings[before..] {
+                findings.add(DetectorId::Marking, &part.location, &m.text, &m.text);
+            }
+            identifiers.clear();
+            self.identifiers.scan(&part.text, &mut identifiers);
+            for m in &identifiers {
+                findings.add(m.detector, &part.location, &m.value, &m.sample);
+            }
+            words.clear();
+            self.dictionary.scan(&part.text, &mut words);
+            for m in &words {
+                findings.add(m.detector, &part.location, &m.value, &m.value);
+            }
+        }
+        for attachment in &extraction.attachments {
+            if let Some(reason) = &attachment.executable {
+                findings.add(DetectorId::Executable, &attachment.location, &attachment.location, reason);
+            }
+        }
+        for problem in &extraction.problems {
+            findings.add(DetectorId::Uninspectable, &problem.location, &problem.reason, &problem.reason);
+        }
+        markings.dedup_by(|a, b| a.text == b.text && a.location == b.location);
+        let level = markings.iter().map(|m| m.level).max().unwrap_or_default();
+        Detection { classification: Classification { level, markings }, findings: findings.into_findings() }
+    }
+}

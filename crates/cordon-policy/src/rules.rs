@@ -1,0 +1,186 @@
+//! The decision table: each rule is a condition on the message and an action
+//! for each domain class, with the policy it enforces and the explanation the
+//! sender reads.
+
+use cordon_detect::{Category, DetectorId, Level};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{DomainClass, Facts};
+
+/// What happens to a message for one recipient. Ordered by strictness, so the
+/// strictest applicable rule is the `max`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Relay the message to this recipient.
+    #[default]
+    Deliver,
+    /// Keep it in quarantine until Information Security releases or rejects it.
+    Hold,
+    /// Refuse it and tell the sender why.
+    Reject,
+}
+
+impl Action {
+    /// The action as written in JSON and rules.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Deliver => "deliver",
+            Action::Hold => "hold",
+            Action::Reject => "reject",
+        }
+    }
+}
+
+/// Something a rule can look for: a detector's findings or any finding of a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Findings of one detector, e.g. `uk_nino`.
+    Detector(DetectorId),
+    /// Findings of any detector of a category, e.g. `personal_data`.
+    Category(Category),
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if let Some(d) = DetectorId::ALL.into_iter().find(|d| d.as_str() == name) {
+            return Ok(Evidence::Detector(d));
+        }
+        let category = match name.as_str() {
+            "classification" => Category::Classification,
+            "personal_data" => Category::PersonalData,
+            "operational" => Category::Operational,
+            _ => {
+                let detectors: Vec<&str> = DetectorId::ALL.iter().map(|d| d.as_str()).collect();
+                return Err(serde::de::Error::custom(format!(
+                    "unknown detector or category `{name}`; detectors: {}; categories: classification, personal_data, special_category, operational, executable, uninspectable",
+                    detectors.join(", ")
+                )));
+            }
+        };
+        Ok(Evidence::Category(category))
+    }
+}
+
+/// Properties of the message as a whole that a rule can require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Carries {
+    /// At least one attached file (inline signature images do not count).
+    Attachment,
+    /// At least one classification marking.
+    Marking,
+}
+
+/// The condition of a rule. Every field given must hold; within a field, any
+/// listed value is enough.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// The message's level is one of these.
+    #[serde(default)]
+    pub level: Vec<Level>,
+    /// Some finding matches one of these detectors or categories.
+    #[serde(default)]
+    pub found: Vec<Evidence>,
+    /// And also some finding matches one of these.
+    #[serde(default)]
+    pub and_found: Vec<Evidence>,
+    /// The sender's domain is of one of these classes.
+    #[serde(default)]
+    pub sender: Vec<DomainClass>,
+    /// The message carries one of these.
+    #[serde(default)]
+    pub carries: Vec<Carries>,
+}
+
+impl When {
+    /// True when the rule states no condition at all (a mistake in the rules).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.level.is_empty() && self.found.is_empty() && self.and_found.is_empty() && self.sender.is_empty() && self.carries.is_empty()
+    }
+
+    /// True when the condition holds for the message.
+    pub(crate) fn holds(&self, facts: &Facts) -> bool {
+        let level = facts.detection.classification.level;
+        let found = |e: &Evidence| match *e {
+            Evidence::Detector(d) => facts.detection.has(d),
+            Evidence::Category(c) => facts.detection.has_category(c),
+        };
+        let carries = |c: &Carries| match c {
+            Carries::Attachment => facts.attachments > 0,
+            Carries::Marking => !facts.detection.classification.markings.is_empty(),
+        };
+        (self.level.is_empty() || self.level.contains(&level))
+            && (self.found.is_empty() || self.found.iter().any(found))
+            && (self.and_found.is_empty() || self.and_found.iter().any(found))
+            && (self.sender.is_empty() || facts.sender_class.is_some_and(|c| self.sender.contains(&c)))
+            && (self.carries.is_empty() || self.carries.iter().any(carries))
+    }
+}
+
+/// The action of a rule for each domain class; a class not listed is delivered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    /// For the force's own addresses.
+    #[serde(default)]
+    pub internal: Action,
+    /// For secure government and criminal justice addresses.
+    #[serde(default)]
+    pub secure: Action,
+    /// For other organisations.
+    #[serde(default)]
+    pub external: Action,
+    /// For personal webmail addresses.
+    #[serde(default)]
+    pub personal: Action,
+}
+
+impl Actions {
+    /// The action for a recipient of `class`.
+    pub fn for_class(&self, class: DomainClass) -> Action {
+        match class {
+            DomainClass::Internal => self.internal,
+            DomainClass::Secure => self.secure,
+            DomainClass::External => self.external,
+            DomainClass::Personal => self.personal,
+        }
+    }
+}
+
+/// One row of the decision table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, e.g. `personal-data-to-insecure`: quoted in notices, logs and the console.
+    pub id: String,
+    /// The policy it enforces, in one line.
+    pub policy: String,
+    /// What the sender reads: what was wrong and what to do instead.
+    pub explanation: String,
+    /// When it applies.
+    pub when: When,
+    /// What it does for each domain class.
+    pub action: Actions,
+}
+
+/// Why a recipient is held or rejected: one applicable rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// The rule's id.
+    pub rule: String,
+    /// What this rule alone asks for this recipient.
+    pub action: Action,
+    /// The policy it enforces.
+    pub policy: String,
+    /// The plain-English explanation for the sender, with what to do instead.
+    pub explanation: String,
+}
+
+impl Rule {
+    /// The reason this rule gives when it applies.
+    pub(crate) fn reason(&self, action: Action) -> Reason {
+        Reason { rule: self.id.clone(), action, policy: self.policy.clone(), explanation: self.explanation.clone() }
+    }
+}

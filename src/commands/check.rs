@@ -1,0 +1,53 @@
+//! `cordon check`: the offline verdict, as JSON on stdout.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use cordon_inspect::{Envelope, Inspector};
+
+/// Arguments of `cordon check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The rules directory.
+    #[arg(long, default_value = "rules", value_name = "DIR")]
+    rules: PathBuf,
+    /// Envelope sender (default: the From: address).
+    #[arg(long, value_name = "ADDR")]
+    mail_from: Option<String>,
+    /// Envelope recipient, repeatable (default: the To:, Cc: and Bcc: addresses).
+    #[arg(long = "rcpt", value_name = "ADDR")]
+    rcpt: Vec<String>,
+    /// Print the JSON on one line.
+    #[arg(long)]
+    compact: bool,
+    /// The message: an .eml file, or - for standard input.
+    #[arg(value_name = "FILE.eml|-")]
+    file: PathBuf,
+}
+
+/// Runs the check and prints the verdict.
+pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
+    let inspector = Inspector::load(&args.rules)?;
+    // Read one byte past the limit so an oversized message is seen as such
+    // without reading all of it.
+    let limit = inspector.policy().limits.max_message_bytes as u64 + 1;
+    let mut message = Vec::new();
+    if args.file.as_os_str() == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut message).context("cannot read the message from standard input")?;
+    } else {
+        let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+        file.take(limit).read_to_end(&mut message).with_context(|| format!("cannot read {}", args.file.display()))?;
+    }
+    let envelope = Envelope { mail_from: args.mail_from.clone(), rcpt_to: args.rcpt.clone() };
+    let verdict = inspector.check(&message, &envelope);
+    let mut stdout = std::io::stdout().lock();
+    if args.compact {
+        serde_json::to_writer(&mut stdout, &verdict)?;
+    } else {
+        serde_json::to_writer_pretty(&mut stdout, &verdict)?;
+    }
+    writeln!(stdout)?;
+    Ok(())
+}
