@@ -28,18 +28,36 @@ fn json_has_the_contract_fields() {
     assert_eq!(r["action"], "hold");
     let reason = &r["reasons"][0];
     for key in ["rule", "policy", "explanation"] {
-        assert!(reason[key].as_str().is_some_and(|s| !s.is_empty()), "reason without {key}: {reason}");
+        assert!(
+            reason[key].as_str().is_some_and(|s| !s.is_empty()),
+            "reason without {key}: {reason}"
+        );
     }
 }
 
 #[test]
 fn recipients_default_to_the_headers_and_envelope_overrides_them() {
     let v = common::verdict(&fixture("zip-bomb-is-uninspectable.eml"), None, &[]);
-    let addresses: Vec<&str> = v["recipients"].as_array().expect("list").iter().filter_map(|r| r["address"].as_str()).collect();
-    assert_eq!(addresses, ["support@vendor-example.com", "k.hughes@northshire.police.uk"]);
+    let addresses: Vec<&str> = v["recipients"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["address"].as_str())
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "support@vendor-example.com",
+            "k.hughes@northshire.police.uk"
+        ]
+    );
 
     let rcpt = ["duty@kent.police.uk".to_owned()];
-    let v = common::verdict(&fixture("zip-bomb-is-uninspectable.eml"), Some("sam.okafor@northshire.police.uk"), &rcpt);
+    let v = common::verdict(
+        &fixture("zip-bomb-is-uninspectable.eml"),
+        Some("sam.okafor@northshire.police.uk"),
+        &rcpt,
+    );
     assert_eq!(v["recipients"].as_array().expect("list").len(), 1);
     assert_eq!(common::action_for(&v, "duty@kent.police.uk"), Some("hold"));
 }
@@ -55,11 +73,19 @@ fn reads_the_message_from_stdin() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(&message).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&message)
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(common::action_for(&v, "claims@insurer-example.co.uk"), Some("hold"));
+    assert_eq!(
+        common::action_for(&v, "claims@insurer-example.co.uk"),
+        Some("hold")
+    );
 }
 
 #[test]
@@ -79,8 +105,17 @@ fn broken_rules_name_file_and_line() {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
     }
-    std::fs::write(dir.path().join("operations.toml"), "prefixes = [\"Operation\"]\nlive = [\"Operation Nightjar\"\n").expect("write");
-    let out = cordon().args(["check", "--rules"]).arg(dir.path()).arg(fixture("base64-body-nino.eml")).output().expect("run");
+    std::fs::write(
+        dir.path().join("operations.toml"),
+        "prefixes = [\"Operation\"]\nlive = [\"Operation Nightjar\"\n",
+    )
+    .expect("write");
+    let out = cordon()
+        .args(["check", "--rules"])
+        .arg(dir.path())
+        .arg(fixture("base64-body-nino.eml"))
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("operations.toml:"), "{stderr}");
@@ -91,7 +126,9 @@ fn broken_rules_name_file_and_line() {
 fn arbitrary_bytes_still_give_a_verdict() {
     let dir = tempfile::tempdir().expect("temp");
     let path = dir.path().join("garbage.eml");
-    let garbage: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&path, garbage).expect("write");
     let rcpt = ["someone@example.com".to_owned()];
     let v = common::verdict(&path, Some("sam.okafor@northshire.police.uk"), &rcpt);

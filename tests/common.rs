@@ -46,11 +46,15 @@ pub fn action_for<'a>(verdict: &'a serde_json::Value, address: &str) -> Option<&
 }
 
 /// The verdict's entry for `address`.
-pub fn recipient<'a>(verdict: &'a serde_json::Value, address: &str) -> Option<&'a serde_json::Value> {
-    verdict["recipients"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(address)))
+pub fn recipient<'a>(
+    verdict: &'a serde_json::Value,
+    address: &str,
+) -> Option<&'a serde_json::Value> {
+    verdict["recipients"].as_array()?.iter().find(|r| {
+        r["address"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(address))
+    })
 }
 
 /// The (detector, where) pairs of the verdict's findings.
@@ -59,7 +63,12 @@ pub fn findings(verdict: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .map(|list| {
             list.iter()
-                .map(|f| (f["detector"].as_str().unwrap_or("").to_owned(), f["where"].as_str().unwrap_or("").to_owned()))
+                .map(|f| {
+                    (
+                        f["detector"].as_str().unwrap_or("").to_owned(),
+                        f["where"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()

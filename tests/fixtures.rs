@@ -33,7 +33,8 @@ struct Fixture {
 }
 
 fn expected() -> Expected {
-    let text = std::fs::read_to_string(common::root().join("fixtures/expected.toml")).expect("expected.toml");
+    let text = std::fs::read_to_string(common::root().join("fixtures/expected.toml"))
+        .expect("expected.toml");
     toml::from_str(&text).expect("expected.toml parses")
 }
 
@@ -75,7 +76,10 @@ fn problems(f: &Fixture) -> Vec<String> {
     }
     for pair in &f.found {
         if !found.contains(pair) {
-            problems.push(format!("{} not reported at {} (found {found:?})", pair.0, pair.1));
+            problems.push(format!(
+                "{} not reported at {} (found {found:?})",
+                pair.0, pair.1
+            ));
         }
     }
     for (address, rule) in &f.rules {
@@ -101,7 +105,13 @@ fn every_fixture_gets_its_expected_verdict() {
             (!p.is_empty()).then(|| format!("{}: {}", f.file, p.join("; ")))
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {} fixtures failed:\n{}", failures.len(), expected.fixture.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n{}",
+        failures.len(),
+        expected.fixture.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -114,19 +124,40 @@ fn every_fixture_file_has_an_expected_verdict_and_back() {
         .collect();
     let unlisted: Vec<_> = on_disk.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&on_disk).collect();
-    assert!(unlisted.is_empty(), "fixtures without an expected verdict: {unlisted:?}");
-    assert!(missing.is_empty(), "expected verdicts without a fixture: {missing:?}");
+    assert!(
+        unlisted.is_empty(),
+        "fixtures without an expected verdict: {unlisted:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "expected verdicts without a fixture: {missing:?}"
+    );
 }
 
 #[test]
 fn samples_never_show_a_full_identifier() {
     // The full values of the identifiers planted in the fixtures.
-    let secrets = ["JM412987B", "JM 41 29 87 B", "9434765919", "943 476 5919", "55779911", "KC551022D"];
+    let secrets = [
+        "JM412987B",
+        "JM 41 29 87 B",
+        "9434765919",
+        "943 476 5919",
+        "55779911",
+        "KC551022D",
+    ];
     for f in expected().fixture {
-        let v = common::verdict(&common::root().join("fixtures").join(&f.file), f.mail_from.as_deref(), &f.rcpt);
+        let v = common::verdict(
+            &common::root().join("fixtures").join(&f.file),
+            f.mail_from.as_deref(),
+            &f.rcpt,
+        );
         let text = v.to_string();
         for s in secrets {
-            assert!(!text.contains(s), "{}: the verdict shows {s} in full", f.file);
+            assert!(
+                !text.contains(s),
+                "{}: the verdict shows {s} in full",
+                f.file
+            );
         }
     }
 }

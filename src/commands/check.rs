@@ -35,12 +35,22 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
     let limit = inspector.policy().limits.max_message_bytes as u64 + 1;
     let mut message = Vec::new();
     if args.file.as_os_str() == "-" {
-        std::io::stdin().lock().take(limit).read_to_end(&mut message).context("cannot read the message from standard input")?;
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut message)
+            .context("cannot read the message from standard input")?;
     } else {
-        let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-        file.take(limit).read_to_end(&mut message).with_context(|| format!("cannot read {}", args.file.display()))?;
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        file.take(limit)
+            .read_to_end(&mut message)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
     }
-    let envelope = Envelope { mail_from: args.mail_from.clone(), rcpt_to: args.rcpt.clone() };
+    let envelope = Envelope {
+        mail_from: args.mail_from.clone(),
+        rcpt_to: args.rcpt.clone(),
+    };
     let verdict = inspector.check(&message, &envelope);
     let mut stdout = std::io::stdout().lock();
     if args.compact {

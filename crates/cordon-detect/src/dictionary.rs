@@ -80,7 +80,13 @@ impl Dictionary {
             let value = format!("Operation {name}");
             for prefix in &config.operation_prefixes {
                 let pattern = format!("{} {name}", squash(prefix)).to_ascii_lowercase();
-                patterns.push((pattern, Entry { detector: DetectorId::OperationName, value: value.clone() }));
+                patterns.push((
+                    pattern,
+                    Entry {
+                        detector: DetectorId::OperationName,
+                        value: value.clone(),
+                    },
+                ));
             }
         }
         for t in &config.special_terms {
@@ -89,24 +95,38 @@ impl Dictionary {
                 continue;
             }
             let value = format!("{}: {}", t.category, term);
-            patterns.push((term.to_ascii_lowercase(), Entry { detector: DetectorId::SpecialCategory, value }));
+            patterns.push((
+                term.to_ascii_lowercase(),
+                Entry {
+                    detector: DetectorId::SpecialCategory,
+                    value,
+                },
+            ));
         }
         // Longest first, so leftmost-first matching prefers "mental health act" over "mental health".
         patterns.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         patterns.dedup_by(|a, b| a.0 == b.0);
         if patterns.is_empty() {
-            return Ok(Dictionary { automaton: None, entries: Vec::new() });
+            return Ok(Dictionary {
+                automaton: None,
+                entries: Vec::new(),
+            });
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
             .ascii_case_insensitive(true)
             .build(patterns.iter().map(|(p, _)| p))?;
-        Ok(Dictionary { automaton: Some(automaton), entries: patterns.into_iter().map(|(_, e)| e).collect() })
+        Ok(Dictionary {
+            automaton: Some(automaton),
+            entries: patterns.into_iter().map(|(_, e)| e).collect(),
+        })
     }
 
     /// Appends every whole-word dictionary match in `text` to `out`.
     pub fn scan(&self, text: &str, out: &mut Vec<DictionaryMatch>) {
-        let Some(automaton) = &self.automaton else { return };
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
         // Normalised text has single whitespace characters, so a phrase broken
         // over lines differs only by '\n' for ' ': same length, same offsets.
         let haystack: Cow<str> = if memchr::memchr(b'\n', text.as_bytes()).is_some() {
@@ -118,8 +138,15 @@ impl Dictionary {
             if !is_word_boundary(&haystack, m.start(), m.end()) {
                 continue;
             }
-            let Some(entry) = self.entries.get(m.pattern().as_usize()) else { continue };
-            out.push(DictionaryMatch { detector: entry.detector, start: m.start(), end: m.end(), value: entry.value.clone() });
+            let Some(entry) = self.entries.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            out.push(DictionaryMatch {
+                detector: entry.detector,
+                start: m.start(),
+                end: m.end(),
+                value: entry.value.clone(),
+            });
         }
     }
 }
@@ -143,11 +170,27 @@ mod tests {
     fn dictionary() -> Dictionary {
         Dictionary::new(&DictionaryConfig {
             operation_prefixes: vec!["Operation".into(), "Op".into(), "Op.".into()],
-            operations: vec![Operation { name: "Nightjar".into() }, Operation { name: "Kestrel  Gate".into() }],
+            operations: vec![
+                Operation {
+                    name: "Nightjar".into(),
+                },
+                Operation {
+                    name: "Kestrel  Gate".into(),
+                },
+            ],
             special_terms: vec![
-                SpecialTerm { term: "mental health".into(), category: "health".into() },
-                SpecialTerm { term: "HIV".into(), category: "health".into() },
-                SpecialTerm { term: "sexual orientation".into(), category: "sexual orientation".into() },
+                SpecialTerm {
+                    term: "mental health".into(),
+                    category: "health".into(),
+                },
+                SpecialTerm {
+                    term: "HIV".into(),
+                    category: "health".into(),
+                },
+                SpecialTerm {
+                    term: "sexual orientation".into(),
+                    category: "sexual orientation".into(),
+                },
             ],
         })
         .expect("compiles")
@@ -161,14 +204,20 @@ mod tests {
 
     #[test]
     fn operation_names_any_case_and_prefix() {
-        assert_eq!(values("Operation Nightjar goes ahead"), ["Operation Nightjar"]);
+        assert_eq!(
+            values("Operation Nightjar goes ahead"),
+            ["Operation Nightjar"]
+        );
         assert_eq!(values("re OP NIGHTJAR tomorrow"), ["Operation Nightjar"]);
         assert_eq!(values("see op. nightjar."), ["Operation Nightjar"]);
     }
 
     #[test]
     fn operation_names_across_line_breaks() {
-        assert_eq!(values("briefing for Operation\nKestrel\nGate at 0500"), ["Operation Kestrel Gate"]);
+        assert_eq!(
+            values("briefing for Operation\nKestrel\nGate at 0500"),
+            ["Operation Kestrel Gate"]
+        );
     }
 
     #[test]
@@ -185,7 +234,10 @@ mod tests {
 
     #[test]
     fn special_terms_report_their_category() {
-        assert_eq!(values("concerns about his Mental\nHealth"), ["health: mental health"]);
+        assert_eq!(
+            values("concerns about his Mental\nHealth"),
+            ["health: mental health"]
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub(crate) struct FindingSet {
 impl FindingSet {
     /// Adds one item found by `detector` at `location`.
     pub(crate) fn add(&mut self, detector: DetectorId, location: &str, value: &str, sample: &str) {
-        let known = self.index.get(location).and_then(|list| list.iter().find(|(d, _)| *d == detector)).map(|&(_, i)| i);
+        let known = self
+            .index
+            .get(location)
+            .and_then(|list| list.iter().find(|(d, _)| *d == detector))
+            .map(|&(_, i)| i);
         let index = match known {
             Some(index) => index,
             None => {
@@ -57,7 +61,10 @@ impl FindingSet {
                     values_complete: true,
                 });
                 let index = self.findings.len() - 1;
-                self.index.entry(location.to_owned()).or_default().push((detector, index));
+                self.index
+                    .entry(location.to_owned())
+                    .or_default()
+                    .push((detector, index));
                 index
             }
         };
@@ -89,7 +96,12 @@ mod tests {
         set.add(DetectorId::UkNino, "body", "JM412987B", "JM 41 ** ** B");
         set.add(DetectorId::UkNino, "body", "JM412987B", "JM 41 ** ** B");
         set.add(DetectorId::UkNino, "body", "KC551022D", "KC 55 ** ** D");
-        set.add(DetectorId::UkNino, "attachment:a.docx", "KC551022D", "KC 55 ** ** D");
+        set.add(
+            DetectorId::UkNino,
+            "attachment:a.docx",
+            "KC551022D",
+            "KC 55 ** ** D",
+        );
         let findings = set.into_findings();
         assert_eq!(findings.len(), 2);
         assert_eq!(findings[0].count, 2);

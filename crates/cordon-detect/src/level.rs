@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// A Government Security Classification level, lowest first, so that `max`
 /// gives the highest level in a message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum Level {
     /// No marking found.
     #[default]
@@ -67,15 +69,30 @@ mod tests {
     #[test]
     fn legacy_markings_map_to_gsc() {
         assert_eq!(Level::from_marking("PROTECT"), Some(Level::Official));
-        assert_eq!(Level::from_marking("RESTRICTED"), Some(Level::OfficialSensitive));
+        assert_eq!(
+            Level::from_marking("RESTRICTED"),
+            Some(Level::OfficialSensitive)
+        );
         assert_eq!(Level::from_marking("CONFIDENTIAL"), Some(Level::Secret));
-        assert_eq!(Level::from_marking("NOT PROTECTIVELY MARKED"), Some(Level::Official));
+        assert_eq!(
+            Level::from_marking("NOT PROTECTIVELY MARKED"),
+            Some(Level::Official)
+        );
     }
 
     #[test]
     fn spellings_of_official_sensitive() {
-        for s in ["OFFICIAL-SENSITIVE", "OFFICIAL SENSITIVE", "Official - Sensitive", "OFFICIAL:SENSITIVE"] {
-            assert_eq!(Level::from_marking(s), Some(Level::OfficialSensitive), "{s}");
+        for s in [
+            "OFFICIAL-SENSITIVE",
+            "OFFICIAL SENSITIVE",
+            "Official - Sensitive",
+            "OFFICIAL:SENSITIVE",
+        ] {
+            assert_eq!(
+                Level::from_marking(s),
+                Some(Level::OfficialSensitive),
+                "{s}"
+            );
         }
         assert_eq!(Level::from_marking("UNOFFICIAL"), None);
     }

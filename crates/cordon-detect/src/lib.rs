@@ -14,7 +14,9 @@ use cordon_extract::Extraction;
 use serde::Serialize;
 
 pub use detector::{Category, DetectorId};
-pub use dictionary::{Dictionary, DictionaryConfig, DictionaryError, DictionaryMatch, Operation, SpecialTerm};
+pub use dictionary::{
+    Dictionary, DictionaryConfig, DictionaryError, DictionaryMatch, Operation, SpecialTerm,
+};
 pub use finding::Finding;
 pub use identifiers::{IdentifierMatch, IdentifierScanner};
 pub use level::Level;
@@ -95,14 +97,27 @@ impl Detectors {
         }
         for attachment in &extraction.attachments {
             if let Some(reason) = &attachment.executable {
-                findings.add(DetectorId::Executable, &attachment.location, &attachment.location, reason);
+                findings.add(
+                    DetectorId::Executable,
+                    &attachment.location,
+                    &attachment.location,
+                    reason,
+                );
             }
         }
         for problem in &extraction.problems {
-            findings.add(DetectorId::Uninspectable, &problem.location, &problem.reason, &problem.reason);
+            findings.add(
+                DetectorId::Uninspectable,
+                &problem.location,
+                &problem.reason,
+                &problem.reason,
+            );
         }
         markings.dedup_by(|a, b| a.text == b.text && a.location == b.location);
         let level = markings.iter().map(|m| m.level).max().unwrap_or_default();
-        Detection { classification: Classification { level, markings }, findings: findings.into_findings() }
+        Detection {
+            classification: Classification { level, markings },
+            findings: findings.into_findings(),
+        }
     }
 }

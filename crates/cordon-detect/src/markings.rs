@@ -42,7 +42,9 @@ impl Default for MarkingDetector {
 }
 
 /// Characters that decorate a banner line around the marking.
-const DECORATION: &[char] = &[' ', '*', '#', '=', '_', '[', ']', '(', ')', '{', '}', '|', '<', '>', '"', '\'', '~', '-', '.'];
+const DECORATION: &[char] = &[
+    ' ', '*', '#', '=', '_', '[', ']', '(', ')', '{', '}', '|', '<', '>', '"', '\'', '~', '-', '.',
+];
 
 impl MarkingDetector {
     /// Compiles the marking patterns.
@@ -52,9 +54,13 @@ impl MarkingDetector {
             r"(?i)\b(?:TOP\s*SECRET|SECRET|OFFICIAL\s*[-:]?\s*SENSITIVE|OFFICIAL|NOT\s+PROTECTIVELY\s+MARKED|PROTECT|RESTRICTED|CONFIDENTIAL)\b",
         )
         .expect("static marking pattern compiles");
-        let reply_prefix = Regex::new(r"(?i)^(?:\s*(?:re|fw|fwd|aw|wg|sv|tr)\s*(?:\[\d+\])?\s*:)*\s*")
-            .expect("static reply prefix pattern compiles");
-        MarkingDetector { token, reply_prefix }
+        let reply_prefix =
+            Regex::new(r"(?i)^(?:\s*(?:re|fw|fwd|aw|wg|sv|tr)\s*(?:\[\d+\])?\s*:)*\s*")
+                .expect("static reply prefix pattern compiles");
+        MarkingDetector {
+            token,
+            reply_prefix,
+        }
     }
 
     /// Appends the markings found in `part` to `out`.
@@ -67,7 +73,9 @@ impl MarkingDetector {
             }
             PartKind::Subject => self.scan_subject(part, out),
             PartKind::Body | PartKind::Document => self.scan_banners(part, out, false),
-            PartKind::DocumentHeader | PartKind::DocumentFooter => self.scan_banners(part, out, true),
+            PartKind::DocumentHeader | PartKind::DocumentFooter => {
+                self.scan_banners(part, out, true)
+            }
             PartKind::Header | PartKind::FileName => {}
         }
     }
@@ -98,7 +106,9 @@ impl MarkingDetector {
             if line_start == last_line_start {
                 continue; // one marking per line: the first token decides
             }
-            let line_end = text[m.end()..].find('\n').map_or(text.len(), |i| m.end() + i);
+            let line_end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |i| m.end() + i);
             let line = &text[line_start..line_end];
             let token_in_line = m.start() - line_start..m.end() - line_start;
             if let Some(descriptor) = banner(line, token_in_line) {
@@ -129,7 +139,9 @@ fn banner(line: &str, token: std::ops::Range<usize>) -> Option<Option<String>> {
     let plausible = tail.len() <= 80
         && tail.chars().any(|c| c.is_ascii_uppercase())
         && !tail.chars().any(char::is_lowercase)
-        && tail.chars().all(|c| c.is_alphanumeric() || " /&-:,.()[]'".contains(c));
+        && tail
+            .chars()
+            .all(|c| c.is_alphanumeric() || " /&-:,.()[]'".contains(c));
     plausible.then(|| Some(tail.to_owned()))
 }
 
@@ -139,9 +151,16 @@ fn is_capitals(s: &str) -> bool {
 }
 
 fn push(out: &mut Vec<Marking>, part: &TextPart, token: &str, descriptor: Option<String>) {
-    let Some(level) = Level::from_marking(token) else { return };
+    let Some(level) = Level::from_marking(token) else {
+        return;
+    };
     let text = token.split_whitespace().collect::<Vec<_>>().join(" ");
-    out.push(Marking { text, location: part.location.clone(), level, descriptor });
+    out.push(Marking {
+        text,
+        location: part.location.clone(),
+        level,
+        descriptor,
+    });
 }
 
 #[cfg(test)]
@@ -149,7 +168,11 @@ mod tests {
     use super::*;
 
     fn part(kind: PartKind, text: &str) -> TextPart {
-        TextPart { location: "here".into(), kind, text: text.into() }
+        TextPart {
+            location: "here".into(),
+            kind,
+            text: text.into(),
+        }
     }
 
     fn levels(kind: PartKind, text: &str) -> Vec<Level> {
@@ -160,12 +183,33 @@ mod tests {
 
     #[test]
     fn subject_forms() {
-        assert_eq!(levels(PartKind::Subject, "[OFFICIAL-SENSITIVE] Interview disclosure"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Subject, "OFFICIAL-SENSITIVE: rota changes"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Subject, "PROTECT - venue booking"), [Level::Official]);
-        assert_eq!(levels(PartKind::Subject, "RE: FW: Official-Sensitive: rota"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Subject, "Interview notes (Restricted)"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Subject, "Notes for the SECRET meeting"), [Level::Secret]);
+        assert_eq!(
+            levels(
+                PartKind::Subject,
+                "[OFFICIAL-SENSITIVE] Interview disclosure"
+            ),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Subject, "OFFICIAL-SENSITIVE: rota changes"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Subject, "PROTECT - venue booking"),
+            [Level::Official]
+        );
+        assert_eq!(
+            levels(PartKind::Subject, "RE: FW: Official-Sensitive: rota"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Subject, "Interview notes (Restricted)"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Subject, "Notes for the SECRET meeting"),
+            [Level::Secret]
+        );
     }
 
     #[test]
@@ -177,16 +221,32 @@ mod tests {
 
     #[test]
     fn banner_lines_with_descriptors_and_caveats() {
-        assert_eq!(levels(PartKind::Body, "SECRET\nThe source reporting.\nSECRET"), [Level::Secret, Level::Secret]);
-        assert_eq!(levels(PartKind::Body, "OFFICIAL-SENSITIVE: PERSONAL\nDear all"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Body, "Hi\n*** TOP SECRET UK EYES ONLY ***\n"), [Level::TopSecret]);
-        assert_eq!(levels(PartKind::Body, "> > Official - Sensitive\n> quoted text"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::Body, "NOT PROTECTIVELY MARKED"), [Level::Official]);
+        assert_eq!(
+            levels(PartKind::Body, "SECRET\nThe source reporting.\nSECRET"),
+            [Level::Secret, Level::Secret]
+        );
+        assert_eq!(
+            levels(PartKind::Body, "OFFICIAL-SENSITIVE: PERSONAL\nDear all"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Body, "Hi\n*** TOP SECRET UK EYES ONLY ***\n"),
+            [Level::TopSecret]
+        );
+        assert_eq!(
+            levels(PartKind::Body, "> > Official - Sensitive\n> quoted text"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::Body, "NOT PROTECTIVELY MARKED"),
+            [Level::Official]
+        );
     }
 
     #[test]
     fn body_prose_is_not_a_marking() {
-        let prose = "It's no secret I lost the official Secret Santa draw again. Keep it confidential!";
+        let prose =
+            "It's no secret I lost the official Secret Santa draw again. Keep it confidential!";
         assert!(levels(PartKind::Body, prose).is_empty());
         assert!(levels(PartKind::Body, "Secret Santa is on Friday").is_empty());
         assert!(levels(PartKind::Body, "SECRET: see you at the party").is_empty());
@@ -195,19 +255,43 @@ mod tests {
 
     #[test]
     fn document_footer_capitals_anywhere() {
-        assert_eq!(levels(PartKind::DocumentFooter, "RESTRICTED"), [Level::OfficialSensitive]);
-        assert_eq!(levels(PartKind::DocumentFooter, "Page 1 of 3 - OFFICIAL"), [Level::Official]);
-        assert!(levels(PartKind::DocumentFooter, "Page 1 of 3 - company confidential").is_empty());
+        assert_eq!(
+            levels(PartKind::DocumentFooter, "RESTRICTED"),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::DocumentFooter, "Page 1 of 3 - OFFICIAL"),
+            [Level::Official]
+        );
+        assert!(
+            levels(
+                PartKind::DocumentFooter,
+                "Page 1 of 3 - company confidential"
+            )
+            .is_empty()
+        );
         assert!(levels(PartKind::Document, "Page 1 of 3 - OFFICIAL").is_empty());
     }
 
     #[test]
     fn classification_headers_count_in_any_case() {
         let epms = "VER=2012.2, NS=gov.uk, SEC=TOP SECRET, ORIGIN=sam.okafor@northshire.police.uk";
-        assert_eq!(levels(PartKind::ClassificationHeader, epms), [Level::TopSecret]);
+        assert_eq!(
+            levels(PartKind::ClassificationHeader, epms),
+            [Level::TopSecret]
+        );
         let mip = "MSIP_Label_1234_Enabled=true; MSIP_Label_1234_Name=Official Sensitive;";
-        assert_eq!(levels(PartKind::ClassificationHeader, mip), [Level::OfficialSensitive]);
-        assert!(levels(PartKind::ClassificationHeader, "SEC=UNOFFICIAL, ORIGIN=secretary@x.gov.uk").is_empty());
+        assert_eq!(
+            levels(PartKind::ClassificationHeader, mip),
+            [Level::OfficialSensitive]
+        );
+        assert!(
+            levels(
+                PartKind::ClassificationHeader,
+                "SEC=UNOFFICIAL, ORIGIN=secretary@x.gov.uk"
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Decoding text bytes to Unicode: byte-order mark first, then the declared
-//! charset, then UTF-8, then Windows-1252 (what unlabelled "ANSI" text is).
+//! charset, then unlabelled UTF-16LE, then UTF-8, then Windows-1252 (what unlabelled "ANSI" text is).
 
 use std::borrow::Cow;
 
@@ -15,11 +15,11 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], declared: Option<&str>) -> Cow<'a, str
         // A declared UTF-16 without a BOM is little-endian in practice (Windows).
         return encoding.decode_without_bom_handling(bytes).0;
     }
+    if looks_like_utf16le(bytes) {
+        return encoding_rs::UTF_16LE.decode_without_bom_handling(bytes).0;
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
-        Err(_) if looks_like_utf16le(bytes) => {
-            encoding_rs::UTF_16LE.decode_without_bom_handling(bytes).0
-        }
         Err(_) => WINDOWS_1252.decode_without_bom_handling(bytes).0,
     }
 }

@@ -133,6 +133,12 @@ impl<'l> Collector<'l> {
         }
     }
 
+    /// True once the parts limit is used up, so that archive walkers stop
+    /// instead of recording one problem per remaining member.
+    pub(crate) fn parts_exhausted(&self) -> bool {
+        self.parts >= self.limits.max_parts
+    }
+
     /// Counts one more part or member against the depth and parts limits,
     /// recording a problem at `location` when a limit is reached.
     pub(crate) fn enter(&mut self, location: &str, depth: u32) -> Result<(), LimitReached> {

@@ -38,8 +38,42 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
         c.set_addresses(addresses(&message));
     }
     headers(c, &message, prefix);
+    encrypted_parts(c, &message, prefix);
     bodies(c, &message, prefix);
     attachments(c, &message, prefix, depth);
+}
+
+/// S/MIME and PGP encrypted parts cannot be read, so they cannot pass as clean.
+fn encrypted_parts(c: &mut Collector, message: &Message, prefix: Option<&str>) {
+    for part in &message.parts {
+        let Some(ct) = part.content_type() else {
+            continue;
+        };
+        let subtype = ct.subtype().unwrap_or("").to_ascii_lowercase();
+        let encrypted = match ct.ctype().to_ascii_lowercase().as_str() {
+            "multipart" => subtype == "encrypted",
+            "application" => {
+                // opaque S/MIME (encrypted or signed-data) wraps the content in DER
+                subtype == "pgp-encrypted" || subtype == "pkcs7-mime" || subtype == "x-pkcs7-mime"
+            }
+            _ => false,
+        };
+        if encrypted {
+            c.problem(
+                located(prefix, "body"),
+                "encrypted or opaque S/MIME or PGP content cannot be inspected",
+            );
+        }
+    }
+    let armoured = message.text_body.iter().filter_map(|&id| message.parts.get(id as usize)).any(|part| {
+        matches!(&part.body, PartType::Text(text) if text.contains("-----BEGIN PGP MESSAGE-----"))
+    });
+    if armoured {
+        c.problem(
+            located(prefix, "body"),
+            "PGP-encrypted text cannot be inspected",
+        );
+    }
 }
 
 /// `prefix/what`, or just `what` at the top level.
@@ -156,10 +190,10 @@ fn addresses(message: &Message) -> HeaderAddresses {
         .flatten()
     {
         for addr in list.iter() {
-            if let Some(address) = addr.address() {
-                if !recipients.iter().any(|r| r.eq_ignore_ascii_case(address)) {
-                    recipients.push(address.to_owned());
-                }
+            if let Some(address) = addr.address()
+                && !recipients.iter().any(|r| r.eq_ignore_ascii_case(address))
+            {
+                recipients.push(address.to_owned());
             }
         }
     }

@@ -97,10 +97,10 @@ fn fold_whitespace(chars: impl Iterator<Item = char>, out: &mut String) {
                 pending = Some(' ');
             }
         } else {
-            if let Some(space) = pending.take() {
-                if !out.is_empty() {
-                    out.push(space);
-                }
+            if let Some(space) = pending.take()
+                && !out.is_empty()
+            {
+                out.push(space);
             }
             out.push(c);
         }

@@ -26,7 +26,10 @@ fn inspector() -> Inspector {
 fn envelope() -> Envelope {
     Envelope {
         mail_from: Some("sam.okafor@northshire.police.uk".into()),
-        rcpt_to: vec!["j.bell@bellandco-solicitors.co.uk".into(), "k.hughes@northshire.police.uk".into()],
+        rcpt_to: vec![
+            "j.bell@bellandco-solicitors.co.uk".into(),
+            "k.hughes@northshire.police.uk".into(),
+        ],
     }
 }
 
@@ -37,7 +40,10 @@ fn fixtures() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    files.iter().map(|p| std::fs::read(p).expect("read fixture")).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read(p).expect("read fixture"))
+        .collect()
 }
 
 /// Prose of about `len` bytes with the sprinkling of numbers real mail has.
@@ -82,7 +88,12 @@ fn zip_writer<W: std::io::Write + std::io::Seek>(w: W) -> zip::ZipWriter<W> {
 fn base64(data: &[u8]) -> String {
     use base64::Engine;
     let encoded = base64::engine::general_purpose::STANDARD.encode(data);
-    encoded.as_bytes().chunks(76).map(|line| String::from_utf8_lossy(line).into_owned()).collect::<Vec<_>>().join("\r\n")
+    encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// A typical 20 KB message: 16 KB of prose and a small Word attachment.
@@ -136,7 +147,12 @@ fn benches(c: &mut Criterion) {
     let fixtures = fixtures();
     let bytes: u64 = fixtures.iter().map(|m| m.len() as u64).sum();
     bench_group(c, "fixtures", &fixtures, Throughput::Bytes(bytes));
-    bench_group(c, "typical_20kb", &[typical_message()], Throughput::Elements(1));
+    bench_group(
+        c,
+        "typical_20kb",
+        &[typical_message()],
+        Throughput::Elements(1),
+    );
     let plain = plain_text_message(1 << 20);
     let len = plain.len() as u64;
     bench_group(c, "plain_text_1mb", &[plain], Throughput::Bytes(len));

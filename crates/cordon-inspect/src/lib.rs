@@ -50,7 +50,11 @@ pub struct Verdict {
 impl Verdict {
     /// The strictest action over all recipients.
     pub fn strictest(&self) -> Action {
-        self.recipients.iter().map(|r| r.action).max().unwrap_or(Action::Deliver)
+        self.recipients
+            .iter()
+            .map(|r| r.action)
+            .max()
+            .unwrap_or(Action::Deliver)
     }
 }
 
@@ -95,11 +99,20 @@ impl Inspector {
         let extraction = extract(message, &self.policy.limits);
         let detection = self.detectors.detect(&extraction);
         let sender_address = match &envelope.mail_from {
-            Some(from) => from.trim().trim_start_matches('<').trim_end_matches('>').to_owned(),
+            Some(from) => from
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned(),
             None => extraction.addresses.from.clone().unwrap_or_default(),
         };
-        let recipients = if envelope.rcpt_to.is_empty() { extraction.addresses.recipients.clone() } else { dedup(&envelope.rcpt_to) };
-        let sender_class = (!sender_address.is_empty()).then(|| self.policy.classify(&sender_address));
+        let recipients = if envelope.rcpt_to.is_empty() {
+            extraction.addresses.recipients.clone()
+        } else {
+            dedup(&envelope.rcpt_to)
+        };
+        let sender_class =
+            (!sender_address.is_empty()).then(|| self.policy.classify(&sender_address));
         let facts = Facts {
             detection: &detection,
             attachments: extraction.top_level_attachments(),
@@ -107,12 +120,18 @@ impl Inspector {
             sender_class,
         };
         let recipients = self.policy.decide(&facts, &recipients);
-        let Detection { classification, findings } = detection;
+        let Detection {
+            classification,
+            findings,
+        } = detection;
         Verdict {
             classification,
             findings,
             recipients,
-            sender: Sender { address: sender_address, domain_class: sender_class },
+            sender: Sender {
+                address: sender_address,
+                domain_class: sender_class,
+            },
             attachments: extraction.attachments,
         }
     }

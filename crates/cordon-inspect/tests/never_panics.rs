@@ -27,12 +27,18 @@ fn fixtures() -> &'static [Vec<u8>] {
             .filter(|p| !p.to_string_lossy().contains("zip-bomb"))
             .collect();
         paths.sort();
-        paths.iter().map(|p| std::fs::read(p).expect("read")).collect()
+        paths
+            .iter()
+            .map(|p| std::fs::read(p).expect("read"))
+            .collect()
     })
 }
 
 fn envelope() -> Envelope {
-    Envelope { mail_from: Some("sam.okafor@northshire.police.uk".into()), rcpt_to: vec!["a@gmail.com".into()] }
+    Envelope {
+        mail_from: Some("sam.okafor@northshire.police.uk".into()),
+        rcpt_to: vec!["a@gmail.com".into()],
+    }
 }
 
 /// Checks the verdict is complete: one entry per recipient.
@@ -50,8 +56,17 @@ enum Mutation {
 }
 
 const SPLICES: &[&str] = &[
-    "\r\n--", "\r\n\r\n", "=?utf-8?B?", "=\r\n", "Content-Type: multipart/mixed; boundary=\"x\"\r\n",
-    "Content-Transfer-Encoding: base64\r\n", "PK\u{3}\u{4}", "%PDF-1.4\n", "<w:t>", "\u{0}", "\u{feff}",
+    "\r\n--",
+    "\r\n\r\n",
+    "=?utf-8?B?",
+    "=\r\n",
+    "Content-Type: multipart/mixed; boundary=\"x\"\r\n",
+    "Content-Transfer-Encoding: base64\r\n",
+    "PK\u{3}\u{4}",
+    "%PDF-1.4\n",
+    "<w:t>",
+    "\u{0}",
+    "\u{feff}",
     "Content-Type: message/rfc822\r\n\r\n",
 ];
 
@@ -59,7 +74,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Flip { at, byte }),
         any::<usize>().prop_map(|at| Mutation::Cut { at }),
-        (any::<usize>(), proptest::sample::select(SPLICES)).prop_map(|(at, text)| Mutation::Splice { at, text }),
+        (any::<usize>(), proptest::sample::select(SPLICES))
+            .prop_map(|(at, text)| Mutation::Splice { at, text }),
         (any::<usize>(), 1usize..512).prop_map(|(at, len)| Mutation::Delete { at, len }),
     ]
 }
@@ -107,9 +123,12 @@ proptest! {
 
 #[test]
 fn deeply_nested_multiparts_are_bounded() {
-    let mut message = String::from("From: a@northshire.police.uk\r\nTo: b@gmail.com\r\nMIME-Version: 1.0\r\n");
+    let mut message =
+        String::from("From: a@northshire.police.uk\r\nTo: b@gmail.com\r\nMIME-Version: 1.0\r\n");
     for i in 0..2_000 {
-        message.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"));
+        message.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+        ));
     }
     message.push_str("Content-Type: text/plain\r\n\r\nhello\r\n");
     inspect(message.as_bytes());
@@ -126,7 +145,10 @@ fn many_attachments_are_bounded() {
     message.push_str("--b--\r\n");
     let verdict = inspector().check(message.as_bytes(), &envelope());
     assert!(
-        verdict.findings.iter().any(|f| f.detector == cordon_inspect::DetectorId::Uninspectable),
+        verdict
+            .findings
+            .iter()
+            .any(|f| f.detector == cordon_inspect::DetectorId::Uninspectable),
         "a message past the parts limit is uninspectable"
     );
 }

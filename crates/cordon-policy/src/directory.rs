@@ -21,7 +21,8 @@ pub struct Directory {
 impl Directory {
     /// Adds or replaces a member of staff.
     pub fn insert(&mut self, address: &str, member: StaffMember) -> Option<StaffMember> {
-        self.staff.insert(address.trim().to_ascii_lowercase(), member)
+        self.staff
+            .insert(address.trim().to_ascii_lowercase(), member)
     }
 
     /// The member of staff with this force address, if registered.
@@ -33,7 +34,8 @@ impl Directory {
 impl StaffMember {
     /// True when `address` is one of this person's registered personal addresses.
     pub fn owns_personal_address(&self, address: &str) -> bool {
-        self.personal_addresses.contains(&address.trim().to_ascii_lowercase())
+        self.personal_addresses
+            .contains(&address.trim().to_ascii_lowercase())
     }
 
     /// True when `value` (a detector's canonical value) is one of this person's identifiers.
@@ -45,7 +47,11 @@ impl StaffMember {
 /// The key identifiers are compared by: letters and digits only, upper case,
 /// so `AB 12 34 56 C` and `ab123456c` are the same.
 pub fn identifier_key(value: &str) -> String {
-    value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+    value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 #[cfg(test)]
@@ -60,7 +66,9 @@ mod tests {
             identifiers: [identifier_key("AB 12 34 56 C")].into(),
         };
         d.insert("Alex.Turner@northshire.police.uk", member);
-        let m = d.get("alex.turner@NORTHSHIRE.police.uk").expect("registered");
+        let m = d
+            .get("alex.turner@NORTHSHIRE.police.uk")
+            .expect("registered");
         assert!(m.owns_personal_address("Alex.Turner84@Gmail.com"));
         assert!(m.owns_identifier("AB123456C"));
         assert!(!m.owns_identifier("JM412987B"));

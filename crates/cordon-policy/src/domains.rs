@@ -21,7 +21,12 @@ pub enum DomainClass {
 
 impl DomainClass {
     /// Every class, in table order.
-    pub const ALL: [DomainClass; 4] = [DomainClass::Internal, DomainClass::Secure, DomainClass::External, DomainClass::Personal];
+    pub const ALL: [DomainClass; 4] = [
+        DomainClass::Internal,
+        DomainClass::Secure,
+        DomainClass::External,
+        DomainClass::Personal,
+    ];
 
     /// The class as written in JSON and rules.
     pub fn as_str(self) -> &'static str {
@@ -77,7 +82,10 @@ pub fn domain_of(address: &str) -> &str {
 
 /// Lower case, without surrounding dots or brackets.
 pub(crate) fn canonical_domain(domain: &str) -> String {
-    domain.trim().trim_matches(|c| c == '.' || c == '[' || c == ']').to_ascii_lowercase()
+    domain
+        .trim()
+        .trim_matches(|c| c == '.' || c == '[' || c == ']')
+        .to_ascii_lowercase()
 }
 
 /// True when `domain` is a plausible DNS name (letters, digits, hyphens, dots).
@@ -109,19 +117,37 @@ mod tests {
     #[test]
     fn most_specific_domain_wins() {
         let c = classifier();
-        assert_eq!(c.classify_address("k.hughes@northshire.police.uk"), DomainClass::Internal);
-        assert_eq!(c.classify_address("x@hq.northshire.police.uk"), DomainClass::Internal);
-        assert_eq!(c.classify_address("duty@kent.police.uk"), DomainClass::Secure);
-        assert_eq!(c.classify_address("analyst@cps.gov.uk"), DomainClass::Secure);
+        assert_eq!(
+            c.classify_address("k.hughes@northshire.police.uk"),
+            DomainClass::Internal
+        );
+        assert_eq!(
+            c.classify_address("x@hq.northshire.police.uk"),
+            DomainClass::Internal
+        );
+        assert_eq!(
+            c.classify_address("duty@kent.police.uk"),
+            DomainClass::Secure
+        );
+        assert_eq!(
+            c.classify_address("analyst@cps.gov.uk"),
+            DomainClass::Secure
+        );
     }
 
     #[test]
     fn case_insensitive_and_unlisted_is_external() {
         let c = classifier();
-        assert_eq!(c.classify_address("Friend@GMAIL.COM"), DomainClass::Personal);
+        assert_eq!(
+            c.classify_address("Friend@GMAIL.COM"),
+            DomainClass::Personal
+        );
         assert_eq!(c.classify_address("<a@Gmail.Com.>"), DomainClass::Personal);
         assert_eq!(c.classify_address("a@notgmail.com"), DomainClass::External);
-        assert_eq!(c.classify_address("a@police.uk.evil.com"), DomainClass::External);
+        assert_eq!(
+            c.classify_address("a@police.uk.evil.com"),
+            DomainClass::External
+        );
         assert_eq!(c.classify_address("no-at-sign"), DomainClass::External);
     }
 

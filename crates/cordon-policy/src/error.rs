@@ -43,8 +43,16 @@ impl Source<'_> {
     /// An error at byte `offset` of this file.
     pub(crate) fn error_at(&self, offset: usize, reason: impl Into<String>) -> RulesError {
         let offset = offset.min(self.text.len());
-        let line = self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        RulesError::Invalid { path: self.path.to_owned(), line, reason: reason.into() }
+        let line = self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        RulesError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            reason: reason.into(),
+        }
     }
 
     /// Parses the file as TOML into `T`, with the line of any error.

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 pub use directory::{Directory, StaffMember, identifier_key};
 pub use domains::{DomainClass, DomainClassifier, domain_of};
 pub use error::RulesError;
-pub use load::{DECISIONS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE, SPECIAL_CATEGORY_FILE};
+pub use load::{
+    DECISIONS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE,
+    SPECIAL_CATEGORY_FILE,
+};
 pub use rules::{Action, Actions, Carries, Evidence, Reason, Rule, When};
 
 /// Who the force is and whom staff should contact, as the notices name them.
@@ -113,7 +116,13 @@ impl Policy {
             .map(|address| {
                 let domain_class = self.classify(address);
                 if self.self_send_applies(facts, address) {
-                    return RecipientVerdict { address: address.clone(), domain_class, action: Action::Deliver, reasons: Vec::new(), self_send: true };
+                    return RecipientVerdict {
+                        address: address.clone(),
+                        domain_class,
+                        action: Action::Deliver,
+                        reasons: Vec::new(),
+                        self_send: true,
+                    };
                 }
                 let mut reasons: Vec<Reason> = applicable
                     .iter()
@@ -122,9 +131,15 @@ impl Policy {
                         (action != Action::Deliver).then(|| rule.reason(action))
                     })
                     .collect();
-                reasons.sort_by(|a, b| b.action.cmp(&a.action));
+                reasons.sort_by_key(|r| std::cmp::Reverse(r.action));
                 let action = reasons.first().map_or(Action::Deliver, |r| r.action);
-                RecipientVerdict { address: address.clone(), domain_class, action, reasons, self_send: false }
+                RecipientVerdict {
+                    address: address.clone(),
+                    domain_class,
+                    action,
+                    reasons,
+                    self_send: false,
+                }
             })
             .collect()
     }
@@ -137,15 +152,21 @@ impl Policy {
         if !rule.enabled || facts.sender_class != Some(DomainClass::Internal) {
             return false;
         }
-        let Some(member) = facts.sender.and_then(|s| self.directory.get(s)) else { return false };
-        if !member.owns_personal_address(recipient) || facts.detection.classification.level > rule.max_level {
+        let Some(member) = facts.sender.and_then(|s| self.directory.get(s)) else {
+            return false;
+        };
+        if !member.owns_personal_address(recipient)
+            || facts.detection.classification.level > rule.max_level
+        {
             return false;
         }
         facts.detection.findings.iter().all(|f| {
             if rule.allow.contains(&f.detector) {
                 return true;
             }
-            f.category == Category::PersonalData && f.values_complete && f.values.iter().all(|v| member.owns_identifier(v))
+            f.category == Category::PersonalData
+                && f.values_complete
+                && f.values.iter().all(|v| member.owns_identifier(v))
         })
     }
 }

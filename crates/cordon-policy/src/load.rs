@@ -107,7 +107,10 @@ struct RuleFile {
 /// Reads one file of the rules directory.
 fn read(dir: &Path, name: &str) -> Result<(std::path::PathBuf, String), RulesError> {
     let path = dir.join(name);
-    let text = std::fs::read_to_string(&path).map_err(|source| RulesError::Read { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| RulesError::Read {
+        path: path.clone(),
+        source,
+    })?;
     Ok((path, text))
 }
 
@@ -115,45 +118,88 @@ fn read(dir: &Path, name: &str) -> Result<(std::path::PathBuf, String), RulesErr
 pub(crate) fn load(dir: &Path) -> Result<Policy, RulesError> {
     let domains = {
         let (path, text) = read(dir, DOMAINS_FILE)?;
-        domains(&Source { path: &path, text: &text })?
+        domains(&Source {
+            path: &path,
+            text: &text,
+        })?
     };
     let directory = {
         let (path, text) = read(dir, DIRECTORY_FILE)?;
-        directory(&Source { path: &path, text: &text }, &domains)?
+        directory(
+            &Source {
+                path: &path,
+                text: &text,
+            },
+            &domains,
+        )?
     };
     let mut dictionary = {
         let (path, text) = read(dir, OPERATIONS_FILE)?;
-        operations(&Source { path: &path, text: &text })?
+        operations(&Source {
+            path: &path,
+            text: &text,
+        })?
     };
     {
         let (path, text) = read(dir, SPECIAL_CATEGORY_FILE)?;
-        dictionary.special_terms = special_terms(&Source { path: &path, text: &text })?;
+        dictionary.special_terms = special_terms(&Source {
+            path: &path,
+            text: &text,
+        })?;
     }
     let (force, self_send, rules) = {
         let (path, text) = read(dir, DECISIONS_FILE)?;
-        decisions(&Source { path: &path, text: &text })?
+        decisions(&Source {
+            path: &path,
+            text: &text,
+        })?
     };
     let limits = match read(dir, LIMITS_FILE) {
-        Ok((path, text)) => Source { path: &path, text: &text }.parse::<Limits>()?,
-        Err(RulesError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Limits::default(),
+        Ok((path, text)) => Source {
+            path: &path,
+            text: &text,
+        }
+        .parse::<Limits>()?,
+        Err(RulesError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Limits::default()
+        }
         Err(e) => return Err(e),
     };
-    Ok(Policy { force, domains, directory, dictionary, self_send, rules, limits })
+    Ok(Policy {
+        force,
+        domains,
+        directory,
+        dictionary,
+        self_send,
+        rules,
+        limits,
+    })
 }
 
 fn domains(src: &Source) -> Result<DomainClassifier, RulesError> {
     let file: DomainsFile = src.parse()?;
     let mut classifier = DomainClassifier::default();
-    for (class, list) in [(DomainClass::Internal, &file.internal), (DomainClass::Secure, &file.secure), (DomainClass::Personal, &file.personal)] {
+    for (class, list) in [
+        (DomainClass::Internal, &file.internal),
+        (DomainClass::Secure, &file.secure),
+        (DomainClass::Personal, &file.personal),
+    ] {
         for domain in list {
             let name = canonical_domain(domain.get_ref());
             if !is_valid_domain(&name) {
-                return Err(src.error_at(domain.span().start, format!("`{}` is not a domain name", domain.get_ref())));
+                return Err(src.error_at(
+                    domain.span().start,
+                    format!("`{}` is not a domain name", domain.get_ref()),
+                ));
             }
             if let Some(previous) = classifier.insert(&name, class) {
                 return Err(src.error_at(
                     domain.span().start,
-                    format!("`{name}` is listed as both {} and {}", previous.as_str(), class.as_str()),
+                    format!(
+                        "`{name}` is listed as both {} and {}",
+                        previous.as_str(),
+                        class.as_str()
+                    ),
                 ));
             }
         }
@@ -166,7 +212,10 @@ fn check_address(src: &Source, address: &Spanned<String>) -> Result<String, Rule
     let text = address.get_ref().trim().to_ascii_lowercase();
     match text.rsplit_once('@') {
         Some((local, domain)) if !local.is_empty() && is_valid_domain(domain) => Ok(text),
-        _ => Err(src.error_at(address.span().start, format!("`{}` is not an email address", address.get_ref()))),
+        _ => Err(src.error_at(
+            address.span().start,
+            format!("`{}` is not an email address", address.get_ref()),
+        )),
     }
 }
 
@@ -176,21 +225,32 @@ fn directory(src: &Source, domains: &DomainClassifier) -> Result<Directory, Rule
     for staff in &file.staff {
         let address = check_address(src, &staff.address)?;
         if domains.classify_address(&address) != DomainClass::Internal {
-            return Err(src.error_at(staff.address.span().start, format!("`{address}` is not at one of the force's internal domains")));
+            return Err(src.error_at(
+                staff.address.span().start,
+                format!("`{address}` is not at one of the force's internal domains"),
+            ));
         }
         let mut member = StaffMember::default();
         for personal in &staff.personal_addresses {
-            member.personal_addresses.insert(check_address(src, personal)?);
+            member
+                .personal_addresses
+                .insert(check_address(src, personal)?);
         }
         for id in &staff.identifiers {
             let key = identifier_key(id.get_ref());
             if key.len() < 6 {
-                return Err(src.error_at(id.span().start, format!("`{}` is too short to be an identifier", id.get_ref())));
+                return Err(src.error_at(
+                    id.span().start,
+                    format!("`{}` is too short to be an identifier", id.get_ref()),
+                ));
             }
             member.identifiers.insert(key);
         }
         if directory.insert(&address, member).is_some() {
-            return Err(src.error_at(staff.address.span().start, format!("`{address}` is listed twice")));
+            return Err(src.error_at(
+                staff.address.span().start,
+                format!("`{address}` is listed twice"),
+            ));
         }
     }
     Ok(directory)
@@ -198,7 +258,12 @@ fn directory(src: &Source, domains: &DomainClassifier) -> Result<Directory, Rule
 
 fn operations(src: &Source) -> Result<DictionaryConfig, RulesError> {
     let file: OperationsFile = src.parse()?;
-    let prefixes: Vec<String> = file.prefixes.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    let prefixes: Vec<String> = file
+        .prefixes
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut operations = Vec::new();
     for live in &file.live {
         let name = live.get_ref().trim();
@@ -208,15 +273,25 @@ fn operations(src: &Source) -> Result<DictionaryConfig, RulesError> {
             .find_map(|p| {
                 let head = name.get(..p.len())?;
                 let rest = name.get(p.len()..)?;
-                (head.eq_ignore_ascii_case(p) && rest.starts_with(char::is_whitespace)).then(|| rest.trim())
+                (head.eq_ignore_ascii_case(p) && rest.starts_with(char::is_whitespace))
+                    .then(|| rest.trim())
             })
             .unwrap_or(name);
         if code_word.is_empty() {
-            return Err(src.error_at(live.span().start, "an operation needs a name after its prefix"));
+            return Err(src.error_at(
+                live.span().start,
+                "an operation needs a name after its prefix",
+            ));
         }
-        operations.push(Operation { name: code_word.to_owned() });
+        operations.push(Operation {
+            name: code_word.to_owned(),
+        });
     }
-    Ok(DictionaryConfig { operation_prefixes: prefixes, operations, special_terms: Vec::new() })
+    Ok(DictionaryConfig {
+        operation_prefixes: prefixes,
+        operations,
+        special_terms: Vec::new(),
+    })
 }
 
 fn special_terms(src: &Source) -> Result<Vec<SpecialTerm>, RulesError> {
@@ -225,9 +300,15 @@ fn special_terms(src: &Source) -> Result<Vec<SpecialTerm>, RulesError> {
     for category in &file.category {
         for term in &category.terms {
             if term.get_ref().trim().chars().count() < 3 {
-                return Err(src.error_at(term.span().start, format!("term `{}` is too short to match safely", term.get_ref())));
+                return Err(src.error_at(
+                    term.span().start,
+                    format!("term `{}` is too short to match safely", term.get_ref()),
+                ));
             }
-            terms.push(SpecialTerm { term: term.get_ref().trim().to_owned(), category: category.name.clone() });
+            terms.push(SpecialTerm {
+                term: term.get_ref().trim().to_owned(),
+                category: category.name.clone(),
+            });
         }
     }
     Ok(terms)
@@ -241,21 +322,47 @@ fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
         let start = spanned.span().start;
         let rule = spanned.into_inner();
         let id = rule.id.get_ref().trim().to_owned();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(src.error_at(rule.id.span().start, format!("rule id `{id}` must be letters, digits and dashes")));
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(src.error_at(
+                rule.id.span().start,
+                format!("rule id `{id}` must be letters, digits and dashes"),
+            ));
         }
         if !seen.insert(id.clone()) {
-            return Err(src.error_at(rule.id.span().start, format!("rule id `{id}` is used twice")));
+            return Err(src.error_at(
+                rule.id.span().start,
+                format!("rule id `{id}` is used twice"),
+            ));
         }
         if rule.when.is_empty() {
-            return Err(src.error_at(start, format!("rule `{id}` has an empty `when`: it would apply to every message")));
+            return Err(src.error_at(
+                start,
+                format!("rule `{id}` has an empty `when`: it would apply to every message"),
+            ));
         }
         if rule.policy.trim().is_empty() || rule.explanation.trim().is_empty() {
-            return Err(src.error_at(start, format!("rule `{id}` needs both a `policy` and an `explanation`")));
+            return Err(src.error_at(
+                start,
+                format!("rule `{id}` needs both a `policy` and an `explanation`"),
+            ));
         }
-        rules.push(Rule { id, policy: one_line(&rule.policy), explanation: one_line(&rule.explanation), when: rule.when, action: rule.action });
+        rules.push(Rule {
+            id,
+            policy: one_line(&rule.policy),
+            explanation: one_line(&rule.explanation),
+            when: rule.when,
+            action: rule.action,
+        });
     }
-    let self_send = SelfSend { enabled: file.self_send.enabled, max_level: file.self_send.max_level, allow: file.self_send.allow };
+    let self_send = SelfSend {
+        enabled: file.self_send.enabled,
+        max_level: file.self_send.max_level,
+        allow: file.self_send.allow,
+    };
     Ok((file.force, self_send, rules))
 }
 

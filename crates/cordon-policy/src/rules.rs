@@ -9,7 +9,9 @@ use crate::{DomainClass, Facts};
 
 /// What happens to a message for one recipient. Ordered by strictness, so the
 /// strictest applicable rule is the `max`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Relay the message to this recipient.
@@ -98,7 +100,11 @@ pub struct When {
 impl When {
     /// True when the rule states no condition at all (a mistake in the rules).
     pub(crate) fn is_empty(&self) -> bool {
-        self.level.is_empty() && self.found.is_empty() && self.and_found.is_empty() && self.sender.is_empty() && self.carries.is_empty()
+        self.level.is_empty()
+            && self.found.is_empty()
+            && self.and_found.is_empty()
+            && self.sender.is_empty()
+            && self.carries.is_empty()
     }
 
     /// True when the condition holds for the message.
@@ -115,7 +121,8 @@ impl When {
         (self.level.is_empty() || self.level.contains(&level))
             && (self.found.is_empty() || self.found.iter().any(found))
             && (self.and_found.is_empty() || self.and_found.iter().any(found))
-            && (self.sender.is_empty() || facts.sender_class.is_some_and(|c| self.sender.contains(&c)))
+            && (self.sender.is_empty()
+                || facts.sender_class.is_some_and(|c| self.sender.contains(&c)))
             && (self.carries.is_empty() || self.carries.iter().any(carries))
     }
 }
@@ -181,6 +188,11 @@ pub struct Reason {
 impl Rule {
     /// The reason this rule gives when it applies.
     pub(crate) fn reason(&self, action: Action) -> Reason {
-        Reason { rule: self.id.clone(), action, policy: self.policy.clone(), explanation: self.explanation.clone() }
+        Reason {
+            rule: self.id.clone(),
+            action,
+            policy: self.policy.clone(),
+            explanation: self.explanation.clone(),
+        }
     }
 }

@@ -44,14 +44,24 @@ fn line_of(text: &str, needle: &str) -> usize {
 fn shipped_rules_load() {
     let policy = Policy::load(&shipped()).expect("shipped rules load");
     assert_eq!(policy.force.name, "Northshire Constabulary");
-    assert_eq!(policy.classify("a@northshire.pnn.police.uk"), DomainClass::Internal);
+    assert_eq!(
+        policy.classify("a@northshire.pnn.police.uk"),
+        DomainClass::Internal
+    );
     assert_eq!(policy.classify("a@kent.police.uk"), DomainClass::Secure);
     assert_eq!(policy.classify("a@yahoo.co.uk"), DomainClass::Personal);
-    assert_eq!(policy.classify("a@bellandco-solicitors.co.uk"), DomainClass::External);
+    assert_eq!(
+        policy.classify("a@bellandco-solicitors.co.uk"),
+        DomainClass::External
+    );
     assert_eq!(policy.dictionary.operations.len(), 2);
     assert_eq!(policy.dictionary.operations[1].name, "Kestrel Gate");
     assert!(policy.dictionary.special_terms.len() > 50);
-    let secret = policy.rules.iter().find(|r| r.id == "secret-outside-force").expect("rule");
+    let secret = policy
+        .rules
+        .iter()
+        .find(|r| r.id == "secret-outside-force")
+        .expect("rule");
     assert_eq!(secret.action.secure, Action::Reject);
     assert!(policy.rules.iter().all(|r| !r.explanation.contains('\n')));
 }
@@ -60,43 +70,82 @@ fn shipped_rules_load() {
 fn missing_file_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let error = Policy::load(dir.path()).expect_err("empty dir").to_string();
-    assert!(error.contains("domains.toml") && error.contains("cannot read"), "{error}");
+    assert!(
+        error.contains("domains.toml") && error.contains("cannot read"),
+        "{error}"
+    );
 }
 
 #[test]
 fn toml_syntax_error_names_file_and_line() {
-    let text = edited("decisions.toml", "[[rule]]\nid = \"secret-outside-force\"", "[[rule]]\nid = \"secret-outside-force");
+    let text = edited(
+        "decisions.toml",
+        "[[rule]]\nid = \"secret-outside-force\"",
+        "[[rule]]\nid = \"secret-outside-force",
+    );
     let error = error_of("decisions.toml", &text);
     let line = line_of(&text, "id = \"secret-outside-force");
-    assert!(error.contains(&format!("decisions.toml:{line}:")), "{error} (expected line {line})");
+    assert!(
+        error.contains(&format!("decisions.toml:{line}:")),
+        "{error} (expected line {line})"
+    );
 }
 
 #[test]
 fn unknown_detector_is_refused_with_the_valid_names() {
-    let text = edited("decisions.toml", "\"uk_nino\", \"nhs_number\"", "\"uk_nin\", \"nhs_number\"");
+    let text = edited(
+        "decisions.toml",
+        "\"uk_nino\", \"nhs_number\"",
+        "\"uk_nin\", \"nhs_number\"",
+    );
     let error = error_of("decisions.toml", &text);
     let line = line_of(&text, "\"uk_nin\"");
-    assert!(error.contains(&format!("decisions.toml:{line}:")), "{error} (expected line {line})");
-    assert!(error.contains("uk_nin") && error.contains("uk_passport"), "{error}");
+    assert!(
+        error.contains(&format!("decisions.toml:{line}:")),
+        "{error} (expected line {line})"
+    );
+    assert!(
+        error.contains("uk_nin") && error.contains("uk_passport"),
+        "{error}"
+    );
 }
 
 #[test]
 fn unknown_action_and_level_are_refused() {
-    let text = edited("decisions.toml", "secure = \"reject\"", "secure = \"bounce\"");
+    let text = edited(
+        "decisions.toml",
+        "secure = \"reject\"",
+        "secure = \"bounce\"",
+    );
     assert!(error_of("decisions.toml", &text).contains("bounce"));
-    let text = edited("decisions.toml", "when.level = [\"SECRET\"", "when.level = [\"SECERT\"");
+    let text = edited(
+        "decisions.toml",
+        "when.level = [\"SECRET\"",
+        "when.level = [\"SECERT\"",
+    );
     assert!(error_of("decisions.toml", &text).contains("SECERT"));
 }
 
 #[test]
 fn duplicate_rule_id_and_empty_condition_are_refused() {
-    let text = edited("decisions.toml", "id = \"official-sensitive-to-insecure\"", "id = \"secret-outside-force\"");
+    let text = edited(
+        "decisions.toml",
+        "id = \"official-sensitive-to-insecure\"",
+        "id = \"secret-outside-force\"",
+    );
     let error = error_of("decisions.toml", &text);
     assert!(error.contains("used twice"), "{error}");
     let line = line_of(&text, "id = \"secret-outside-force\"\npolicy = \"Securely");
-    assert!(error.contains(&format!("decisions.toml:{line}:")), "{error} (expected line {line})");
+    assert!(
+        error.contains(&format!("decisions.toml:{line}:")),
+        "{error} (expected line {line})"
+    );
 
-    let text = edited("decisions.toml", "when.level = [\"OFFICIAL-SENSITIVE\"]\n", "");
+    let text = edited(
+        "decisions.toml",
+        "when.level = [\"OFFICIAL-SENSITIVE\"]\n",
+        "",
+    );
     assert!(error_of("decisions.toml", &text).contains("empty `when`"));
 }
 
@@ -105,23 +154,45 @@ fn bad_domains_and_addresses_are_refused_with_line() {
     let text = edited("domains.toml", "\"cjsm.net\",", "\"cjsm net\",");
     let error = error_of("domains.toml", &text);
     let line = line_of(&text, "\"cjsm net\"");
-    assert!(error.contains(&format!("domains.toml:{line}: `cjsm net` is not a domain name")), "{error}");
+    assert!(
+        error.contains(&format!(
+            "domains.toml:{line}: `cjsm net` is not a domain name"
+        )),
+        "{error}"
+    );
 
-    let text = edited("domains.toml", "\"gmail.com\",", "\"gmail.com\", \"police.uk\",");
+    let text = edited(
+        "domains.toml",
+        "\"gmail.com\",",
+        "\"gmail.com\", \"police.uk\",",
+    );
     assert!(error_of("domains.toml", &text).contains("both secure and personal"));
 
-    let text = edited("directory.toml", "\"alex.turner84@gmail.com\"", "\"alex.turner84\"");
+    let text = edited(
+        "directory.toml",
+        "\"alex.turner84@gmail.com\"",
+        "\"alex.turner84\"",
+    );
     assert!(error_of("directory.toml", &text).contains("not an email address"));
 
-    let text = edited("directory.toml", "address = \"alex.turner@northshire.police.uk\"", "address = \"alex.turner@gmail.com\"");
-    assert!(error_of("directory.toml", &text).contains("not at one of the force's internal domains"));
+    let text = edited(
+        "directory.toml",
+        "address = \"alex.turner@northshire.police.uk\"",
+        "address = \"alex.turner@gmail.com\"",
+    );
+    assert!(
+        error_of("directory.toml", &text).contains("not at one of the force's internal domains")
+    );
 }
 
 #[test]
 fn unknown_keys_are_refused() {
     let text = edited("operations.toml", "prefixes =", "prefix =");
     let error = error_of("operations.toml", &text);
-    assert!(error.contains("operations.toml:") && error.contains("prefix"), "{error}");
+    assert!(
+        error.contains("operations.toml:") && error.contains("prefix"),
+        "{error}"
+    );
 }
 
 #[test]

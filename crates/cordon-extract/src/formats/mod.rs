@@ -2,6 +2,14 @@
 //! messages. The type comes from the content ([`crate::sniff`]), never from the
 //! name or the declared MIME type alone.
 
+mod archive;
+mod office;
+mod pdf;
+#[cfg(test)]
+mod robustness;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};
 use crate::{Attachment, PartKind, charset, html};
@@ -17,6 +25,7 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
     } = *file;
     let file_type = sniff::file_type(bytes, name, declared);
     let executable = sniff::executable(bytes, name, file_type);
+    let is_executable = executable.is_some();
     c.attachment(Attachment {
         location: location.to_owned(),
         name: name.map(str::to_owned),
@@ -29,6 +38,15 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
     if let Some(name) = name {
         c.text(location, PartKind::FileName, name);
     }
+    if matches!(file_type, FileType::Text | FileType::Html | FileType::Other)
+        && let Some(claimed) = sniff::claimed_container(name, declared)
+    {
+        c.problem(
+            location,
+            format!("not a readable {claimed} although it claims to be one (damaged or disguised)"),
+        );
+        return;
+    }
     match file_type {
         FileType::Text => {
             let text = charset::decode(bytes, declared_charset(declared));
@@ -39,7 +57,24 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             c.text(location, PartKind::Document, &html::to_text(&text));
         }
         FileType::Message => c.nested_message(location, bytes, depth + 1),
-        _ => {}
+        FileType::Pdf => pdf::inspect(c, file, bytes),
+        FileType::Docx | FileType::Xlsx | FileType::Pptx | FileType::OpenDocument => {
+            office::inspect(c, file, bytes, file_type);
+        }
+        FileType::Zip | FileType::JavaArchive | FileType::AndroidPackage => {
+            archive::inspect_zip(c, file, bytes);
+        }
+        FileType::Gzip => archive::inspect_gzip(c, file, bytes),
+        FileType::Tar => archive::inspect_tar(c, file, bytes),
+        FileType::OtherArchive => archive::inspect_other(c, file, bytes),
+        FileType::CompoundDocument => office::inspect_compound(c, file, bytes, is_executable),
+        FileType::Encrypted => c.problem(location, "encrypted content (cannot be inspected)"),
+        FileType::Image
+        | FileType::WindowsExecutable
+        | FileType::Elf
+        | FileType::MachO
+        | FileType::JavaClass
+        | FileType::Other => {}
     }
 }
 
