@@ -2,9 +2,7 @@
 //! as whole words, case-insensitively and across line breaks, by one
 //! Aho-Corasick automaton compiled at load.
 
-use std::borrow::Cow;
-
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::DetectorId;
@@ -114,7 +112,7 @@ impl Dictionary {
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
-            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(patterns.iter().map(|(p, _)| p))?;
         Ok(Dictionary {
             automaton: Some(automaton),
@@ -129,13 +127,18 @@ impl Dictionary {
         };
         // Normalised text has single whitespace characters, so a phrase broken
         // over lines differs only by '\n' for ' ': same length, same offsets.
-        let haystack: Cow<str> = if memchr::memchr(b'\n', text.as_bytes()).is_some() {
-            Cow::Owned(text.replace('\n', " "))
-        } else {
-            Cow::Borrowed(text)
-        };
-        for m in automaton.find_iter(haystack.as_ref()) {
-            if !is_word_boundary(&haystack, m.start(), m.end()) {
+        let folded: Vec<u8> = text
+            .bytes()
+            .map(|b| {
+                if b == b'\n' {
+                    b' '
+                } else {
+                    b.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        for m in automaton.find_iter(&folded) {
+            if !is_word_boundary(text, m.start(), m.end()) {
                 continue;
             }
             let Some(entry) = self.entries.get(m.pattern().as_usize()) else {
@@ -156,10 +159,11 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// True when the match is not part of a longer word.
+/// True when the match is not part of a longer word. Patterns are ASCII, so
+/// `start` and `end` are character boundaries of `text`.
 fn is_word_boundary(text: &str, start: usize, end: usize) -> bool {
-    let before = text[..start].chars().next_back();
-    let after = text[end..].chars().next();
+    let before = text.get(..start).and_then(|t| t.chars().next_back());
+    let after = text.get(end..).and_then(|t| t.chars().next());
     !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
 }
 
