@@ -152,3 +152,26 @@ fn many_attachments_are_bounded() {
         "a message past the parts limit is uninspectable"
     );
 }
+
+/// Found by cargo-fuzz: a forwarded message with a damaged boundary trips a
+/// debug assertion inside mail-parser. The guard around each parser turns it
+/// into an uninspectable part, and the message is held, not passed.
+#[test]
+fn fuzz_regression_mail_parser_assertion_is_contained() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail-parser-debug-assert.eml"),
+    )
+    .expect("read");
+    let envelope = Envelope {
+        mail_from: Some("sam.okafor@northshire.police.uk".into()),
+        rcpt_to: vec!["j.bell@bellandco-solicitors.co.uk".into()],
+    };
+    let verdict = inspector().check(&bytes, &envelope);
+    assert_eq!(verdict.recipients[0].action, cordon_inspect::Action::Hold);
+    assert!(
+        verdict
+            .findings
+            .iter()
+            .any(|f| f.detector == cordon_inspect::DetectorId::Uninspectable)
+    );
+}
