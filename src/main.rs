@@ -1,6 +1,8 @@
 //! The `cordon` command: the gateway's entry point and its offline tools.
 
 mod commands;
+mod config;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -18,12 +20,15 @@ struct Cli {
 enum Command {
     /// Inspect one message offline and print the verdict for each recipient as JSON.
     Check(commands::check::CheckArgs),
+    /// Run the gateway: SMTP in, inspection, delivery, quarantine and metrics.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,6 +113,11 @@ impl<'l> Collector<'l> {
         self.out.attachments.push(attachment);
     }
 
+    /// Records the top-level subject.
+    pub(crate) fn set_subject(&mut self, subject: &str) {
+        self.out.subject = Some(subject.to_owned());
+    }
+
     /// Records the top-level header addresses.
     pub(crate) fn set_addresses(&mut self, addresses: crate::HeaderAddresses) {
         self.out.addresses = addresses;

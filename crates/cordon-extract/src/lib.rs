@@ -110,6 +110,8 @@ pub struct Extraction {
     pub problems: Vec<Problem>,
     /// Addresses from the top-level headers.
     pub addresses: HeaderAddresses,
+    /// The top-level subject, decoded (before normalisation), if any.
+    pub subject: Option<String>,
     /// Bytes of the message as received.
     pub message_bytes: usize,
 }

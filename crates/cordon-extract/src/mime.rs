@@ -36,6 +36,9 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
     };
     if prefix.is_none() {
         c.set_addresses(addresses(&message));
+        if let Some(subject) = message.subject() {
+            c.set_subject(subject);
+        }
     }
     headers(c, &message, prefix);
     encrypted_parts(c, &message, prefix);

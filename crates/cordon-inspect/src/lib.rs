@@ -8,11 +8,11 @@ use std::path::Path;
 
 use cordon_detect::{Classification, Detection, Detectors, Finding};
 use cordon_extract::{Attachment, extract};
-use cordon_policy::{DomainClass, Facts, Policy, RecipientVerdict, RulesError};
+use cordon_policy::{Facts, Policy, RecipientVerdict, RulesError};
 use serde::Serialize;
 
 pub use cordon_detect::{Category, DetectorId, Level};
-pub use cordon_policy::{Action, Reason};
+pub use cordon_policy::{Action, DomainClass, Reason};
 
 /// The SMTP envelope: who sends, who receives.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +45,9 @@ pub struct Verdict {
     pub sender: Sender,
     /// Every file carried, with its sniffed type.
     pub attachments: Vec<Attachment>,
+    /// The message's subject, decoded, for logs, the quarantine and notices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl Verdict {
@@ -133,6 +136,7 @@ impl Inspector {
                 domain_class: sender_class,
             },
             attachments: extraction.attachments,
+            subject: extraction.subject,
         }
     }
 }

@@ -1,0 +1,322 @@
+//! The gateway: what happens to a message between the SMTP server's `250` and
+//! its last recipient's final state.
+//!
+//! 1. **Accept** ([`Gateway`] is the SMTP server's [`MessageSink`]): the message
+//!    and its envelope are written to the spool and fsynced, and its record is
+//!    put in the store, before the server may reply `250`.
+//! 2. **Process** (worker tasks): inspect once, record each recipient's action,
+//!    quarantine the held recipients, tell the sender about the rejected ones,
+//!    and hand the delivered ones to the relay.
+//! 3. **Retry** (the delivery loop): deferred recipients are tried again with
+//!    exponential backoff until they are delivered, fail permanently, or the
+//!    message is older than the give-up age; the sender is told of failures.
+//! 4. **Recover** (on start): every spooled message without a final state is
+//!    processed again. A crash at any point may deliver a copy twice, never
+//!    lose one.
+
+mod metrics;
+mod pipeline;
+mod retry;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cordon_inspect::Inspector;
+use cordon_relay::Transport;
+use cordon_smtp::{AcceptError, MessageSink};
+use cordon_store::{MessageRecord, QueueId, SledStore, Spool, Store, StoreError};
+use tokio::sync::{mpsc, watch};
+
+pub use metrics::Metrics;
+pub use retry::RetryPolicy;
+
+/// How the gateway behaves; everything but the data directory has a default.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Where the spool and the store live (`DATA/spool`, `DATA/store`).
+    pub data_dir: PathBuf,
+    /// This gateway's host name (trace headers, notices).
+    pub hostname: String,
+    /// The address notices come from.
+    pub postmaster: String,
+    /// Retry and give-up policy for temporary delivery failures.
+    pub retry: RetryPolicy,
+    /// Days a held message waits in quarantine before it expires.
+    pub hold_days: u64,
+    /// How often the delivery loop looks for deferred recipients that are due.
+    pub poll_interval: Duration,
+    /// Messages processed at once.
+    pub workers: usize,
+}
+
+impl GatewayConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> GatewayConfig {
+        GatewayConfig {
+            data_dir: data_dir.into(),
+            hostname: "cordon.localdomain".into(),
+            postmaster: "postmaster@localhost".into(),
+            retry: RetryPolicy::default(),
+            hold_days: 14,
+            poll_interval: Duration::from_secs(1),
+            workers: 4,
+        }
+    }
+}
+
+/// The gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The spool or the store could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The gateway's shared state: spool, store, inspector, relay and the queue of
+/// messages waiting to be processed.
+pub struct Gateway<T: Transport> {
+    config: GatewayConfig,
+    spool: Spool,
+    store: Arc<dyn Store>,
+    inspector: Arc<Inspector>,
+    transport: T,
+    metrics: Arc<Metrics>,
+    work: mpsc::UnboundedSender<QueueId>,
+    in_progress: Mutex<HashSet<QueueId>>,
+}
+
+impl<T: Transport> std::fmt::Debug for Gateway<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl<T: Transport> Gateway<T> {
+    /// Opens the spool and the sled store under the data directory,
+    /// reconciles them, and starts the workers and the delivery loop. They run
+    /// until `shutdown` turns true.
+    pub fn start(
+        config: GatewayConfig,
+        inspector: Arc<Inspector>,
+        transport: T,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
+        let spool = Spool::open(config.data_dir.join("spool"))?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(config.data_dir.join("store"))?);
+        Self::start_with(
+            config, spool, store, inspector, transport, metrics, shutdown,
+        )
+    }
+
+    /// As [`Gateway::start`], with a given spool and store (tests use the
+    /// in-memory store).
+    pub fn start_with(
+        config: GatewayConfig,
+        spool: Spool,
+        store: Arc<dyn Store>,
+        inspector: Arc<Inspector>,
+        transport: T,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
+        let (work, queue) = mpsc::unbounded_channel();
+        let gateway = Arc::new(Gateway {
+            config,
+            spool,
+            store,
+            inspector,
+            transport,
+            metrics,
+            work,
+            in_progress: Mutex::new(HashSet::new()),
+        });
+        gateway.recover()?;
+        let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
+        Ok((gateway, runner))
+    }
+
+    /// The metrics this gateway updates.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The store of queue and quarantine state.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Brings spool and store back into agreement after a crash and queues
+    /// every message that still needs work.
+    fn recover(&self) -> Result<(), GatewayError> {
+        let plan = cordon_store::reconcile(&self.spool, self.store.as_ref())?;
+        for id in &plan.to_delete {
+            self.spool.remove(id)?;
+            self.store.remove_message(id)?;
+        }
+        for id in &plan.stale_records {
+            self.store.remove_message(id)?;
+        }
+        for id in &plan.missing_spool {
+            tracing::error!(queue_id = %id, "the spool file of an unfinished message is missing; its record is kept for the operator");
+        }
+        let ids = plan.to_process();
+        if !ids.is_empty() {
+            tracing::info!(
+                count = ids.len(),
+                "resuming messages accepted before the last stop"
+            );
+        }
+        for id in ids {
+            let _ = self.work.send(id);
+        }
+        Ok(())
+    }
+
+    /// Runs the workers and the delivery loop until shutdown.
+    async fn run(
+        self: Arc<Self>,
+        queue: mpsc::UnboundedReceiver<QueueId>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.config.workers.max(1) {
+            let gateway = Arc::clone(&self);
+            let queue = Arc::clone(&queue);
+            let mut stop = shutdown.clone();
+            workers.spawn(async move {
+                loop {
+                    let next = tokio::select! {
+                        id = async { queue.lock().await.recv().await } => id,
+                        _ = stop.wait_for(|s| *s) => None,
+                    };
+                    let Some(id) = next else { break };
+                    gateway.process(id).await;
+                }
+            });
+        }
+        let mut tick = tokio::time::interval(self.config.poll_interval);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.poll_due(),
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+        }
+        // Messages in flight finish their current step; all state is durable,
+        // so whatever is left is resumed on the next start.
+        while workers.join_next().await.is_some() {}
+    }
+
+    /// Queues the messages with a deferred recipient that is due, and
+    /// refreshes the queue gauges.
+    fn poll_due(&self) {
+        match self.store.due_messages(now()) {
+            Ok(due) => {
+                for record in due {
+                    let _ = self.work.send(record.id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the queue"),
+        }
+        if let Ok(counts) = self.store.counts() {
+            self.metrics
+                .queue_depth
+                .set(i64::try_from(counts.unfinished).unwrap_or(i64::MAX));
+            self.metrics
+                .quarantine_held
+                .set(i64::try_from(counts.quarantine_held).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Spools a message the gateway itself sends (a notice) and queues it:
+    /// it goes through inspection and delivery like any other message.
+    pub(crate) fn submit(
+        &self,
+        mail_from: &str,
+        rcpt_to: Vec<String>,
+        message: &[u8],
+    ) -> Result<QueueId, StoreError> {
+        let id = QueueId::new();
+        let envelope = cordon_store::Envelope {
+            mail_from: mail_from.to_owned(),
+            rcpt_to,
+            client_ip: None,
+            helo: None,
+            received_at: now(),
+        };
+        self.spool.write(&id, &envelope, message)?;
+        self.store
+            .put_message(&MessageRecord::new(id, envelope, message.len() as u64))?;
+        let _ = self.work.send(id);
+        Ok(id)
+    }
+
+    /// Marks `id` as being processed; false if another worker has it.
+    fn claim(&self, id: QueueId) -> bool {
+        self.in_progress
+            .lock()
+            .map(|mut set| set.insert(id))
+            .unwrap_or(false)
+    }
+
+    fn release(&self, id: QueueId) {
+        if let Ok(mut set) = self.in_progress.lock() {
+            set.remove(&id);
+        }
+    }
+}
+
+impl<T: Transport> MessageSink for Gateway<T> {
+    async fn accept(
+        &self,
+        envelope: cordon_smtp::Envelope,
+        message: Vec<u8>,
+    ) -> Result<String, AcceptError> {
+        let id = QueueId::new();
+        let spooled = cordon_store::Envelope {
+            mail_from: envelope.mail_from,
+            rcpt_to: envelope.rcpt_to,
+            client_ip: Some(envelope.client_ip.to_string()),
+            helo: Some(envelope.helo),
+            received_at: now(),
+        };
+        let spool = self.spool.clone();
+        let store = Arc::clone(&self.store);
+        let stored = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            spool.write(&id, &spooled, &message)?;
+            store.put_message(&MessageRecord::new(id, spooled, message.len() as u64))
+        })
+        .await;
+        match stored {
+            Ok(Ok(())) => {
+                self.metrics.accepted.inc();
+                let _ = self.work.send(id);
+                Ok(id.to_string())
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot spool an incoming message");
+                Err(AcceptError::Temporary(
+                    "cannot store the message now, try again later".into(),
+                ))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the spool writer failed");
+                Err(AcceptError::Temporary(
+                    "cannot store the message now, try again later".into(),
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! Processing one message: inspect once, then bring every recipient to a final
+//! state. Each step is recorded durably before the next depends on it, and each
+//! is safe to repeat after a crash (at worst a copy or a notice goes twice).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
+use cordon_notify::{FailedRecipient, Notice};
+use cordon_relay::{Outcome, Transport};
+use cordon_store::{
+    MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId, RecipientStatus,
+    StoreError,
+};
+
+use crate::{Gateway, now};
+
+impl<T: Transport> Gateway<T> {
+    /// Processes message `id` as far as it can go now. Errors are logged; the
+    /// message stays in the queue and is picked up again by the delivery loop
+    /// or the next start.
+    pub(crate) async fn process(self: &Arc<Self>, id: QueueId) {
+        if !self.claim(id) {
+            return;
+        }
+        if let Err(e) = self.process_claimed(id).await {
+            tracing::error!(queue_id = %id, error = %e, "processing stopped; the message stays queued");
+        }
+        self.release(id);
+    }
+
+    async fn process_claimed(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
+        let gateway = Arc::clone(self);
+        let (envelope, message) = tokio::task::spawn_blocking(move || gateway.spool.read(&id))
+            .await
+            .map_err(|e| StoreError::Io {
+                path: self.spool.path_of(&id),
+                source: std::io::Error::other(e),
+            })??;
+        let mut record = match self.store.get_message(&id)? {
+            Some(record) => record,
+            None => {
+                // accepted just before a crash: the spool file is the record
+                let record = MessageRecord::new(id, envelope.clone(), message.len() as u64);
+                self.store.put_message(&record)?;
+                record
+            }
+        };
+        let message = Arc::new(message);
+        if !record.inspected {
+            record = self.inspect(record, Arc::clone(&message)).await?;
+        }
+        let verdict: serde_json::Value = record
+            .verdict_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        self.hold(&record, &verdict)?;
+        let record = self.store.get_message(&id)?.unwrap_or(record);
+        self.deliver(&record, &verdict, &message).await?;
+        let record = self.store.get_message(&id)?.unwrap_or(record);
+        self.notify(&record, &verdict, &message)?;
+        let record = self.store.get_message(&id)?.unwrap_or(record);
+        if record.is_complete() {
+            self.spool.remove(&id)?;
+            self.store.remove_message(&id)?;
+        }
+        Ok(())
+    }
+
+    /// Inspects the message once and records each recipient's action.
+    async fn inspect(
+        &self,
+        mut record: MessageRecord,
+        message: Arc<Vec<u8>>,
+    ) -> Result<MessageRecord, StoreError> {
+        let inspector = Arc::clone(&self.inspector);
+        let envelope = InspectEnvelope {
+            mail_from: Some(record.envelope.mail_from.clone()),
+            rcpt_to: record.envelope.rcpt_to.clone(),
+        };
+        let started = Instant::now();
+        let verdict =
+            tokio::task::spawn_blocking(move || inspector.check(&message, &envelope)).await;
+        let elapsed = started.elapsed();
+        self.metrics
+            .inspection_seconds
+            .observe(elapsed.as_secs_f64());
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                // Never deliver uninspected content: hold everyone outside the force.
+                tracing::error!(queue_id = %record.id, error = %e, "inspection failed; holding the message");
+                return self.record_failed_inspection(record);
+            }
+        };
+        for r in &mut record.recipients {
+            let action = verdict
+                .recipients
+                .iter()
+                .find(|v| v.address.eq_ignore_ascii_case(&r.address))
+                .map_or(Action::Hold, |v| v.action);
+            r.action = Some(planned(action));
+            self.metrics.decided(action.as_str());
+        }
+        record.subject = subject_of(&verdict);
+        record.verdict_json = serde_json::to_string(&verdict).ok();
+        record.inspected = true;
+        self.store.put_message(&record)?;
+        log_decision(&record, &verdict, elapsed);
+        Ok(record)
+    }
+
+    fn record_failed_inspection(
+        &self,
+        mut record: MessageRecord,
+    ) -> Result<MessageRecord, StoreError> {
+        for r in &mut record.recipients {
+            r.action = Some(PlannedAction::Hold);
+        }
+        record.inspected = true;
+        record.verdict_json = Some(r#"{"findings":[{"detector":"uninspectable","where":"message","sample":"inspection failed"}],"recipients":[]}"#.into());
+        self.store.put_message(&record)?;
+        Ok(record)
+    }
+
+    /// Puts the held recipients in quarantine (one entry per message, whose id
+    /// is the message's, so that repeating this step changes nothing).
+    fn hold(&self, record: &MessageRecord, verdict: &serde_json::Value) -> Result<(), StoreError> {
+        let held: Vec<String> = record
+            .recipients
+            .iter()
+            .filter(|r| r.action == Some(PlannedAction::Hold) && !r.status.is_final())
+            .map(|r| r.address.clone())
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let reasons: Vec<&serde_json::Value> = verdict["recipients"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter(|r| {
+                        r["address"]
+                            .as_str()
+                            .is_some_and(|a| held.iter().any(|h| h.eq_ignore_ascii_case(a)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let at = now();
+        let entry = QuarantineRecord {
+            id: record.id,
+            message_id: record.id,
+            recipients: held.clone(),
+            sender: record.envelope.mail_from.clone(),
+            subject: record.subject.clone(),
+            held_at: at,
+            expires_at: at + self.config.hold_days * 86_400,
+            state: QuarantineState::Held,
+            findings_json: verdict["findings"].to_string(),
+            reasons_json: serde_json::to_string(&reasons).unwrap_or_default(),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+        };
+        self.store.put_quarantine(&entry)?;
+        tracing::info!(queue_id = %record.id, quarantine_id = %entry.id, recipients = ?held, "held in quarantine");
+        Ok(())
+    }
+
+    /// Delivers to every recipient whose action is deliver and who is pending
+    /// or due for a retry, in one transaction, with the verdict as a trace header.
+    async fn deliver(
+        &self,
+        record: &MessageRecord,
+        verdict: &serde_json::Value,
+        message: &[u8],
+    ) -> Result<(), StoreError> {
+        let at = now();
+        let due: Vec<(String, u32)> = record
+            .recipients
+            .iter()
+            .filter(|r| r.action == Some(PlannedAction::Deliver))
+            .filter_map(|r| match &r.status {
+                RecipientStatus::Pending => Some((r.address.clone(), 0)),
+                RecipientStatus::Deferred {
+                    attempts,
+                    next_attempt_at,
+                    ..
+                } if *next_attempt_at <= at => Some((r.address.clone(), *attempts)),
+                _ => None,
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let addresses: Vec<String> = due.iter().map(|(a, _)| a.clone()).collect();
+        let mut copy = trace_header(&self.config.hostname, record, verdict).into_bytes();
+        copy.extend_from_slice(message);
+        let outcomes = self
+            .transport
+            .deliver(&record.envelope.mail_from, &addresses, &copy)
+            .await;
+        for ((address, attempts), outcome) in due.iter().zip(outcomes) {
+            let status = match outcome {
+                Outcome::Delivered => {
+                    self.metrics.delivery("delivered");
+                    RecipientStatus::Delivered { at: now() }
+                }
+                Outcome::Permanent(reason) => {
+                    self.metrics.delivery("failed");
+                    tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "delivery failed permanently");
+                    RecipientStatus::Failed {
+                        at: now(),
+                        reason,
+                        notified: false,
+                    }
+                }
+                Outcome::Temporary(reason)
+                    if self
+                        .config
+                        .retry
+                        .expired(record.envelope.received_at, now()) =>
+                {
+                    self.metrics.delivery("failed");
+                    tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "giving up after {} attempts", attempts + 1);
+                    RecipientStatus::Failed {
+                        at: now(),
+                        reason: format!(
+                            "gave up after {} attempts; last error: {reason}",
+                            attempts + 1
+                        ),
+                        notified: false,
+                    }
+                }
+                Outcome::Temporary(reason) => {
+                    self.metrics.delivery("deferred");
+                    let attempts = attempts + 1;
+                    let next_attempt_at = now() + self.config.retry.delay_after(attempts);
+                    tracing::info!(queue_id = %record.id, rcpt = %address, %reason, attempts, next_attempt_at, "delivery deferred");
+                    RecipientStatus::Deferred {
+                        attempts,
+                        next_attempt_at,
+                        last_error: reason,
+                    }
+                }
+            };
+            self.store
+                .set_recipient_status(&record.id, address, status)?;
+        }
+        Ok(())
+    }
+
+    /// Tells the sender about rejected and failed recipients, once, with an
+    /// RFC 3464 notice that goes through the gateway like any mail. No notice
+    /// is sent about an automatic message (null sender, auto-submitted, a
+    /// report) or to a sender outside the force.
+    fn notify(
+        &self,
+        record: &MessageRecord,
+        verdict: &serde_json::Value,
+        message: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut failed = Vec::new();
+        let mut updates = Vec::new();
+        for r in &record.recipients {
+            match (&r.action, &r.status) {
+                (Some(PlannedAction::Reject), RecipientStatus::Pending)
+                | (
+                    Some(PlannedAction::Reject),
+                    RecipientStatus::Rejected {
+                        notified: false, ..
+                    },
+                ) => {
+                    let (diagnostic, explanation) = policy_reason(verdict, &r.address);
+                    failed.push(FailedRecipient {
+                        address: r.address.clone(),
+                        status: "5.7.1".into(),
+                        diagnostic,
+                        explanation,
+                    });
+                    updates.push((
+                        r.address.clone(),
+                        RecipientStatus::Rejected {
+                            at: now(),
+                            notified: true,
+                        },
+                    ));
+                }
+                (
+                    _,
+                    RecipientStatus::Failed {
+                        at,
+                        reason,
+                        notified: false,
+                    },
+                ) => {
+                    let status = if reason.starts_with("gave up") {
+                        "4.4.7"
+                    } else {
+                        "5.0.0"
+                    };
+                    failed.push(FailedRecipient {
+                        address: r.address.clone(),
+                        status: status.into(),
+                        diagnostic: reason.clone(),
+                        explanation: format!(
+                            "The receiving mail server did not accept the message: {reason}"
+                        ),
+                    });
+                    updates.push((
+                        r.address.clone(),
+                        RecipientStatus::Failed {
+                            at: *at,
+                            reason: reason.clone(),
+                            notified: true,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let sender = record.envelope.mail_from.as_str();
+        let internal =
+            self.inspector.policy().classify(sender) == cordon_inspect::DomainClass::Internal;
+        if cordon_notify::is_automatic(sender, message) || !internal {
+            tracing::info!(queue_id = %record.id, sender, "no notice: automatic message or sender outside the force");
+        } else {
+            let delivered: Vec<String> = record
+                .recipients
+                .iter()
+                .filter(|r| matches!(r.status, RecipientStatus::Delivered { .. }))
+                .map(|r| r.address.clone())
+                .collect();
+            let id = record.id.to_string();
+            let notice = Notice {
+                reporting_mta: &self.config.hostname,
+                postmaster: &self.config.postmaster,
+                sender,
+                queue_id: &id,
+                original: message,
+                failed,
+                delivered,
+            };
+            let bytes = cordon_notify::delivery_status_notification(&notice);
+            let notice_id = self.submit("", vec![sender.to_owned()], &bytes)?;
+            tracing::info!(queue_id = %record.id, notice_id = %notice_id, sender, "delivery status notification queued");
+        }
+        for (address, status) in updates {
+            self.store
+                .set_recipient_status(&record.id, &address, status)?;
+        }
+        Ok(())
+    }
+}
+
+fn planned(action: Action) -> PlannedAction {
+    match action {
+        Action::Deliver => PlannedAction::Deliver,
+        Action::Hold => PlannedAction::Hold,
+        Action::Reject => PlannedAction::Reject,
+    }
+}
+
+fn subject_of(verdict: &Verdict) -> Option<String> {
+    verdict.subject.clone()
+}
+
+/// The strictest reason the verdict gives a recipient: (diagnostic, explanation).
+fn policy_reason(verdict: &serde_json::Value, address: &str) -> (String, String) {
+    let reason = verdict["recipients"]
+        .as_array()
+        .and_then(|list| {
+            list.iter().find(|r| {
+                r["address"]
+                    .as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(address))
+            })
+        })
+        .and_then(|r| r["reasons"].as_array())
+        .and_then(|reasons| reasons.first());
+    match reason {
+        Some(r) => (
+            format!(
+                "refused by policy rule {}: {}",
+                r["rule"].as_str().unwrap_or("?"),
+                r["policy"].as_str().unwrap_or("")
+            ),
+            r["explanation"].as_str().unwrap_or("").to_owned(),
+        ),
+        None => (
+            "refused by policy".into(),
+            "The message was refused by the force's email policy.".into(),
+        ),
+    }
+}
+
+/// `X-Cordon-Verdict`: the decision, added on top of the delivered copy (a new
+/// header does not alter the signed body).
+fn trace_header(hostname: &str, record: &MessageRecord, verdict: &serde_json::Value) -> String {
+    let level = verdict["classification"]["level"]
+        .as_str()
+        .unwrap_or("NONE");
+    let mut detectors: Vec<&str> = verdict["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["detector"].as_str()).collect())
+        .unwrap_or_default();
+    detectors.sort_unstable();
+    detectors.dedup();
+    let detectors = if detectors.is_empty() {
+        "none".to_owned()
+    } else {
+        detectors.join(",")
+    };
+    format!(
+        "X-Cordon-Verdict: deliver; queue={}; level={level}; findings={detectors}; by={hostname}\r\n",
+        record.id
+    )
+}
+
+/// One log line per message decision.
+fn log_decision(record: &MessageRecord, verdict: &Verdict, elapsed: std::time::Duration) {
+    let actions: Vec<String> = verdict
+        .recipients
+        .iter()
+        .map(|r| format!("{}={}", r.address, r.action.as_str()))
+        .collect();
+    let mut rules: Vec<&str> = verdict
+        .recipients
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(|x| x.rule.as_str()))
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    tracing::info!(
+        queue_id = %record.id,
+        sender = %record.envelope.mail_from,
+        recipients = %actions.join(" "),
+        level = %verdict.classification.level,
+        rules = %rules.join(","),
+        inspect_ms = format!("{:.2}", elapsed.as_secs_f64() * 1000.0),
+        "decision"
+    );
+}

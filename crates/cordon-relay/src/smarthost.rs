@@ -1,0 +1,373 @@
+//! Relaying to the force's smarthost over SMTP with lettre's connection API.
+//!
+//! lettre's high-level transport ends the whole transaction when one RCPT is
+//! refused and does not set TCP_NODELAY (about 40 ms lost per message on a
+//! reused connection, to Nagle's algorithm meeting delayed ACKs). So this module
+//! opens the socket itself with TCP_NODELAY, drives MAIL, each RCPT, DATA and
+//! the message through `AsyncSmtpConnection`, records every recipient's own
+//! reply, and keeps idle connections for reuse.
+
+use std::time::Duration;
+
+use lettre::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use crate::{Outcome, Transport};
+
+/// When to encrypt the connection to the smarthost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StartTls {
+    /// Never (a smarthost on the same host or a trusted link).
+    Never,
+    /// When the smarthost offers it.
+    #[default]
+    Opportunistic,
+    /// Always; a smarthost that does not offer it is a temporary failure.
+    Required,
+}
+
+/// Where and how to relay.
+#[derive(Clone, Debug)]
+pub struct SmarthostConfig {
+    /// Host name or address.
+    pub host: String,
+    /// Port, usually 25 or 587.
+    pub port: u16,
+    /// Encryption policy.
+    pub starttls: StartTls,
+    /// User name and password for AUTH PLAIN/LOGIN, if required.
+    pub credentials: Option<(String, String)>,
+    /// Our name in EHLO.
+    pub hello_name: String,
+    /// Limit for connecting and for each command.
+    pub timeout: Duration,
+    /// Idle connections kept for reuse.
+    pub max_idle: usize,
+}
+
+/// An SMTP smarthost with a small pool of reusable connections.
+pub struct Smarthost {
+    config: SmarthostConfig,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
+}
+
+impl std::fmt::Debug for Smarthost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smarthost")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failure that concerns the whole attempt, not one recipient.
+type AttemptError = Outcome;
+
+impl Smarthost {
+    /// A smarthost client; no connection is made until the first delivery.
+    pub fn new(config: SmarthostConfig) -> Smarthost {
+        Smarthost {
+            config,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn client_id(&self) -> ClientId {
+        ClientId::Domain(self.config.hello_name.clone())
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, AttemptError> {
+        let c = &self.config;
+        let stream = tokio::time::timeout(c.timeout, TcpStream::connect((c.host.as_str(), c.port)))
+            .await
+            .map_err(|_| {
+                Outcome::Temporary(format!("timed out connecting to {}:{}", c.host, c.port))
+            })?
+            .map_err(|e| {
+                Outcome::Temporary(format!("cannot connect to {}:{}: {e}", c.host, c.port))
+            })?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| Outcome::Temporary(format!("cannot set TCP_NODELAY: {e}")))?;
+        let id = self.client_id();
+        let mut conn = self
+            .timed(AsyncSmtpConnection::connect_with_transport(
+                Box::new(stream),
+                &id,
+            ))
+            .await?;
+        let offers_tls = conn.server_info().supports_feature(Extension::StartTls);
+        match (c.starttls, offers_tls) {
+            (StartTls::Never, _) | (StartTls::Opportunistic, false) => {}
+            (StartTls::Required, false) => {
+                return Err(Outcome::Temporary(format!(
+                    "{} does not offer STARTTLS, which is required",
+                    c.host
+                )));
+            }
+            (_, true) => {
+                let params = TlsParameters::new(c.host.clone())
+                    .map_err(|e| Outcome::Temporary(format!("TLS set-up failed: {e}")))?;
+                self.timed(conn.starttls(params, &id)).await?;
+            }
+        }
+        if let Some((user, password)) = &c.credentials {
+            let credentials = Credentials::new(user.clone(), password.clone());
+            self.timed(conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials))
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    /// Runs one step with the configured timeout, classifying its failure.
+    async fn timed<T>(
+        &self,
+        step: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, Outcome> {
+        match tokio::time::timeout(self.config.timeout, step).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(Outcome::Temporary(
+                "the smarthost did not answer in time".into(),
+            )),
+        }
+    }
+
+    /// One transaction on `conn`: per-recipient outcomes, or a failure of the
+    /// whole attempt (which leaves the connection unusable).
+    async fn transaction(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        mail_from: &str,
+        rcpt_to: &[String],
+        message: &[u8],
+    ) -> Result<Vec<Outcome>, AttemptError> {
+        let sender = if mail_from.is_empty() {
+            None
+        } else {
+            Some(mail_from.parse::<Address>().map_err(|e| {
+                Outcome::Permanent(format!("invalid sender address {mail_from}: {e}"))
+            })?)
+        };
+        let mut params = Vec::new();
+        if !message.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        if conn.server_info().supports_feature(Extension::SmtpUtfEight)
+            && (!mail_from.is_ascii() || rcpt_to.iter().any(|r| !r.is_ascii()))
+        {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        self.timed(conn.command(Mail::new(sender, params))).await?;
+        let mut outcomes = Vec::with_capacity(rcpt_to.len());
+        for rcpt in rcpt_to {
+            let outcome = match rcpt.parse::<Address>() {
+                Err(e) => Outcome::Permanent(format!("invalid recipient address: {e}")),
+                Ok(address) => match self
+                    .timed(conn.command(Rcpt::new(address, Vec::new())))
+                    .await
+                {
+                    Ok(_) => Outcome::Delivered,
+                    Err(refused) => refused,
+                },
+            };
+            outcomes.push(outcome);
+        }
+        if !outcomes.contains(&Outcome::Delivered) {
+            // nobody to send to: end the transaction cleanly
+            self.timed(conn.command(lettre::transport::smtp::commands::Rset))
+                .await?;
+            return Ok(outcomes);
+        }
+        let end = match self.timed(conn.command(Data)).await {
+            Ok(_) => self.timed(conn.message(message)).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(failure) = end {
+            // the message was refused as a whole: every accepted recipient shares it
+            for o in outcomes.iter_mut().filter(|o| **o == Outcome::Delivered) {
+                *o = failure.clone();
+            }
+            if matches!(failure, Outcome::Temporary(_)) {
+                return Err(failure);
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+/// A lettre error as an outcome: 5xx is permanent, everything else temporary.
+fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
+    if e.is_permanent() {
+        Outcome::Permanent(e.to_string())
+    } else {
+        Outcome::Temporary(e.to_string())
+    }
+}
+
+impl Transport for Smarthost {
+    async fn deliver(&self, mail_from: &str, rcpt_to: &[String], message: &[u8]) -> Vec<Outcome> {
+        // A pooled connection may have been closed by the server while idle:
+        // on a failure of the whole attempt, try once more on a fresh one.
+        let pooled = self.idle.lock().await.pop();
+        let mut tries = if pooled.is_some() { 2 } else { 1 };
+        let mut conn = pooled;
+        loop {
+            tries -= 1;
+            let mut c = match conn.take() {
+                Some(c) => c,
+                None => match self.connect().await {
+                    Ok(c) => c,
+                    Err(failure) => return vec![failure; rcpt_to.len()],
+                },
+            };
+            match self.transaction(&mut c, mail_from, rcpt_to, message).await {
+                Ok(outcomes) => {
+                    let mut idle = self.idle.lock().await;
+                    if !c.has_broken() && idle.len() < self.config.max_idle {
+                        idle.push(c);
+                    }
+                    return outcomes;
+                }
+                Err(failure) => {
+                    c.abort().await;
+                    if tries == 0 {
+                        return vec![failure; rcpt_to.len()];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// A scripted SMTP server: refuses RCPT to addresses starting with "refuse"
+    /// (550) or "later" (451), accepts everything else, and records each
+    /// message's recipients. Serves `connections` connections.
+    async fn fake_smarthost(
+        connections: usize,
+    ) -> (u16, tokio::task::JoinHandle<Vec<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let handle = tokio::spawn(async move {
+            let mut delivered = Vec::new();
+            for _ in 0..connections {
+                let (socket, _) = listener.accept().await.expect("accept");
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.expect("greet");
+                let mut rcpts = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-fake\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("MAIL") {
+                        rcpts.clear();
+                        b"250 ok\r\n"
+                    } else if upper.starts_with("RCPT") {
+                        if upper.contains("<REFUSE") {
+                            b"550 5.1.1 no such user\r\n"
+                        } else if upper.contains("<LATER") {
+                            b"451 4.2.0 try later\r\n"
+                        } else {
+                            rcpts.push(
+                                line[8..]
+                                    .trim_matches(|c| c == '<' || c == '>' || c == ' ')
+                                    .to_owned(),
+                            );
+                            b"250 ok\r\n"
+                        }
+                    } else if upper == "DATA" {
+                        write.write_all(b"354 go\r\n").await.expect("354");
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                        }
+                        delivered.push(std::mem::take(&mut rcpts));
+                        b"250 queued\r\n"
+                    } else if upper == "QUIT" {
+                        write.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    write.write_all(reply).await.expect("reply");
+                }
+            }
+            delivered
+        });
+        (port, handle)
+    }
+
+    fn config(port: u16) -> SmarthostConfig {
+        SmarthostConfig {
+            host: "127.0.0.1".into(),
+            port,
+            starttls: StartTls::Never,
+            credentials: None,
+            hello_name: "cordon.test".into(),
+            timeout: Duration::from_secs(5),
+            max_idle: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_refused_recipient_does_not_fail_the_others() {
+        let (port, server) = fake_smarthost(1).await;
+        let smarthost = Smarthost::new(config(port));
+        let rcpt = vec![
+            "a@kent.police.uk".to_owned(),
+            "refuse@kent.police.uk".to_owned(),
+            "later@kent.police.uk".to_owned(),
+            "b@kent.police.uk".to_owned(),
+        ];
+        let outcomes = smarthost
+            .deliver("s@northshire.police.uk", &rcpt, b"Subject: x\r\n\r\nhi\r\n")
+            .await;
+        assert_eq!(outcomes[0], Outcome::Delivered);
+        assert!(
+            matches!(&outcomes[1], Outcome::Permanent(m) if m.contains("no such user")),
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(
+            matches!(&outcomes[2], Outcome::Temporary(_)),
+            "{:?}",
+            outcomes[2]
+        );
+        assert_eq!(outcomes[3], Outcome::Delivered);
+        drop(smarthost);
+        let delivered = server.await.expect("server");
+        assert_eq!(
+            delivered,
+            [vec![
+                "a@kent.police.uk".to_owned(),
+                "b@kent.police.uk".to_owned()
+            ]]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dead_smarthost_is_a_temporary_failure() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        let outcomes = Smarthost::new(config(port))
+            .deliver("s@x.uk", &["a@b.uk".to_owned()], b"x\r\n")
+            .await;
+        assert!(
+            matches!(&outcomes[0], Outcome::Temporary(m) if m.contains("cannot connect")),
+            "{outcomes:?}"
+        );
+    }
+}

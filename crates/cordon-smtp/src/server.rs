@@ -1,0 +1,245 @@
+//! The tokio driver: accepts connections, enforces the connection limit, runs one
+//! [`Session`] per connection with timeouts and the STARTTLS upgrade, and shuts down
+//! gracefully.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+
+use crate::session::{Event, Session};
+use crate::{MessageSink, ServerConfig};
+
+/// Size of one socket read.
+const READ_BUFFER: usize = 64 * 1024;
+/// How long a refused connection may take to receive its `421`.
+const REFUSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause after a failed `accept` (for example out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Runs the SMTP server on `listener` until `shutdown` becomes `true` (or its sender is
+/// dropped). Then it stops accepting connections, lets each session finish the transaction
+/// in progress for up to [`ServerConfig::shutdown_grace`], tells idle sessions
+/// `421 4.3.2`, drops whatever is left and returns.
+///
+/// Accepted messages go to `sink`; a client hears `250` only after `sink.accept` returned
+/// `Ok`.
+pub async fn serve<S: MessageSink>(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    sink: Arc<S>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let mut tasks = JoinSet::new();
+    tracing::info!(addr = ?listener.local_addr().ok(), "SMTP server listening");
+    while !*shutdown.borrow_and_update() {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match Arc::clone(&limit).try_acquire_owned() {
+                    Ok(permit) => {
+                        let connection = Connection {
+                            config: Arc::clone(&config),
+                            sink: Arc::clone(&sink),
+                            shutdown: shutdown.clone(),
+                            peer,
+                        };
+                        tasks.spawn(connection.run(stream, permit));
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, "connection limit reached, refusing");
+                        tasks.spawn(refuse(stream, config.hostname.clone()));
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(error) = joined {
+                    tracing::error!(%error, "SMTP session task failed");
+                }
+            }
+        }
+    }
+    drop(listener);
+    tracing::info!(sessions = tasks.len(), "SMTP server shutting down");
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if timeout(config.shutdown_grace, drain).await.is_err() {
+        tracing::warn!(
+            sessions = tasks.len(),
+            "sessions still busy after the shutdown grace period, dropping them"
+        );
+    }
+    tasks.shutdown().await;
+    Ok(())
+}
+
+/// Tells a client over the connection limit to come back later.
+async fn refuse(mut stream: TcpStream, hostname: String) {
+    let reply = format!("421 4.7.0 {hostname} Too many connections, try again later\r\n");
+    let _ = timeout(REFUSE_TIMEOUT, async {
+        stream.write_all(reply.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// How a run of the session over one stream ended.
+enum Ended {
+    /// The session is over (or the connection failed).
+    Closed,
+    /// The client asked for TLS; the stream must be upgraded.
+    StartTls,
+}
+
+/// Everything one connection needs.
+struct Connection<S> {
+    config: Arc<ServerConfig>,
+    sink: Arc<S>,
+    shutdown: watch::Receiver<bool>,
+    peer: SocketAddr,
+}
+
+impl<S: MessageSink> Connection<S> {
+    async fn run(mut self, mut tcp: TcpStream, _permit: OwnedSemaphorePermit) {
+        let peer = self.peer;
+        tracing::debug!(%peer, "connection opened");
+        // Replies are small and latency-bound (pipelined batches are written whole).
+        let _ = tcp.set_nodelay(true);
+        let mut session = Session::new(Arc::clone(&self.config), peer.ip());
+        let mut shutting_down = *self.shutdown.borrow_and_update();
+        match self.drive(&mut tcp, &mut session, &mut shutting_down).await {
+            Ok(Ended::StartTls) => {
+                let Some(tls) = self.config.tls.clone() else {
+                    return;
+                };
+                let handshake = TlsAcceptor::from(tls).accept(tcp);
+                match timeout(self.config.command_timeout, handshake).await {
+                    Ok(Ok(mut stream)) => {
+                        session.tls_started();
+                        if let Err(error) = self
+                            .drive(&mut stream, &mut session, &mut shutting_down)
+                            .await
+                        {
+                            tracing::debug!(%peer, %error, "connection failed");
+                        }
+                        let _ = timeout(self.config.command_timeout, stream.shutdown()).await;
+                    }
+                    Ok(Err(error)) => tracing::info!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
+                }
+            }
+            Ok(Ended::Closed) => {
+                let _ = timeout(self.config.command_timeout, tcp.shutdown()).await;
+            }
+            Err(error) => tracing::debug!(%peer, %error, "connection failed"),
+        }
+        tracing::debug!(%peer, "connection closed");
+    }
+
+    /// Runs the session over `stream` until it closes or asks for TLS.
+    async fn drive<T>(
+        &mut self,
+        stream: &mut T,
+        session: &mut Session,
+        shutting_down: &mut bool,
+    ) -> io::Result<Ended>
+    where
+        T: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut buffer = vec![0; READ_BUFFER];
+        loop {
+            match session.next_event() {
+                Event::NeedInput => {
+                    if *shutting_down && session.is_idle() {
+                        session.shutdown();
+                        continue;
+                    }
+                    self.flush(stream, session).await?;
+                    let wait = if session.in_data() {
+                        self.config.data_timeout
+                    } else {
+                        self.config.command_timeout
+                    };
+                    tokio::select! {
+                        read = timeout(wait, stream.read(&mut buffer)) => match read {
+                            Err(_) => {
+                                tracing::info!(peer = %self.peer, "client timed out");
+                                session.timeout();
+                            }
+                            Ok(Ok(0)) => {
+                                if !session.is_idle() {
+                                    tracing::info!(peer = %self.peer, "client disconnected during a transaction");
+                                }
+                                return Ok(Ended::Closed);
+                            }
+                            Ok(Ok(n)) => session.feed(buffer.get(..n).unwrap_or_default()),
+                            Ok(Err(error)) => return Err(error),
+                        },
+                        changed = self.shutdown.changed(), if !*shutting_down => {
+                            *shutting_down = changed.is_err() || *self.shutdown.borrow_and_update();
+                        }
+                    }
+                }
+                Event::Message { envelope, message } => {
+                    let recipients = envelope.rcpt_to.len();
+                    let size = message.len();
+                    let result = self.sink.accept(envelope, message).await;
+                    match &result {
+                        Ok(id) => {
+                            tracing::info!(peer = %self.peer, queue_id = %id, recipients, size, "message accepted");
+                        }
+                        Err(error) => {
+                            tracing::warn!(peer = %self.peer, %error, "message not stored");
+                        }
+                    }
+                    session.message_stored(result);
+                }
+                Event::StartTls => {
+                    self.flush(stream, session).await?;
+                    return Ok(Ended::StartTls);
+                }
+                Event::Close => {
+                    self.flush(stream, session).await?;
+                    return Ok(Ended::Closed);
+                }
+            }
+        }
+    }
+
+    /// Writes the session's pending replies, bounded by the command timeout.
+    async fn flush<T>(&self, stream: &mut T, session: &mut Session) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin,
+    {
+        let output = session.take_output();
+        if output.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            stream.write_all(&output).await?;
+            stream.flush().await
+        };
+        match timeout(self.config.command_timeout, write).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client did not read replies",
+            )),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! cordon-store: the durable record of every message the gateway accepts.
+//!
+//! The rule: nothing accepted is ever lost; a crash at any point may at worst
+//! cause a message to be delivered twice.
+//!
+//! - [`Spool`]: the message bytes and envelope, one fsynced file per message,
+//!   written before the SMTP server answers `250` (the store of record).
+//! - [`Store`]: the queue state and quarantine index, with the durable
+//!   [`SledStore`] and the in-memory [`MemoryStore`] for tests.
+//! - [`reconcile`]: on start, what to process again and what to clean up.
+
+#![warn(missing_docs)]
+
+mod error;
+mod id;
+mod memory_store;
+mod record;
+mod sled_store;
+mod spool;
+mod store;
+
+pub use error::StoreError;
+pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
+pub use memory_store::MemoryStore;
+pub use record::{
+    Decision, InvalidQuarantineState, MessageRecord, PlannedAction, QuarantineRecord,
+    QuarantineState, RecipientRecord, RecipientStatus,
+};
+pub use sled_store::SledStore;
+pub use spool::{Envelope, SPOOL_MAGIC, Spool};
+pub use store::{EXPIRED_REASON, Reconciliation, Store, StoreCounts, apply_decision, reconcile};

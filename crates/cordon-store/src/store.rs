@@ -1,0 +1,805 @@
+//! The queue and quarantine index behind a storage trait, and the start-up
+//! reconciliation of the index with the spool.
+
+use std::collections::BTreeSet;
+
+use crate::error::StoreError;
+use crate::id::QueueId;
+use crate::record::{
+    Decision, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus,
+};
+use crate::spool::Spool;
+
+/// The queue state and quarantine index of the gateway.
+///
+/// Synchronous (call it from `spawn_blocking`) and shareable between threads.
+/// Every method that changes state returns only once the change is durable,
+/// because callers reply to SMTP clients, deliver or notify based on it. The
+/// engine (sled today) stays behind this trait so that another one (redb,
+/// SQLite, PostgreSQL for several gateways) can replace it.
+pub trait Store: Send + Sync {
+    /// Inserts or replaces the record of a message.
+    fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError>;
+
+    /// The record of a message, if there is one.
+    fn get_message(&self, id: &QueueId) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// The ids of all message records, finished or not, oldest first.
+    fn message_ids(&self) -> Result<Vec<QueueId>, StoreError>;
+
+    /// All messages not finished ([`MessageRecord::is_finished`]), oldest
+    /// first: what a restart must act on again.
+    fn unfinished_messages(&self) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// The unfinished messages with a deferred recipient due for a retry at
+    /// `now` ([`MessageRecord::is_due`]), oldest first: what the delivery
+    /// loop polls. Cheaper than [`Store::unfinished_messages`].
+    fn due_messages(&self, now: u64) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Sets the status of every recipient of message `id` whose address is
+    /// `address`, atomically against concurrent updates of the same message,
+    /// and returns the updated record. [`StoreError::NotFound`] if the
+    /// message or the recipient does not exist.
+    fn set_recipient_status(
+        &self,
+        id: &QueueId,
+        address: &str,
+        status: RecipientStatus,
+    ) -> Result<MessageRecord, StoreError>;
+
+    /// Deletes the record of a message; returns whether there was one.
+    /// Delete the spool file first: a record without a file is reported by
+    /// [`reconcile`] as stale, a file without a record would be sent again.
+    fn remove_message(&self, id: &QueueId) -> Result<bool, StoreError>;
+
+    /// Inserts or replaces a quarantine entry. If it is `held` and its
+    /// message has a record, the message's listed recipients that are not
+    /// yet final become [`RecipientStatus::Held`] under its id, in the same
+    /// atomic change: a crash never leaves one without the other.
+    fn put_quarantine(&self, record: &QuarantineRecord) -> Result<(), StoreError>;
+
+    /// A quarantine entry, if there is one.
+    fn get_quarantine(&self, id: &QueueId) -> Result<Option<QuarantineRecord>, StoreError>;
+
+    /// Quarantine entries, all or only those in `state`, newest first (by
+    /// `held_at`, then by id).
+    fn list_quarantine(
+        &self,
+        state: Option<QuarantineState>,
+    ) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// Decides a held entry and returns it updated; [`StoreError::AlreadyDecided`]
+    /// if it is no longer held, [`StoreError::NotFound`] if unknown. In the
+    /// same atomic change, the message's recipients held under this entry
+    /// move on (see [`apply_decision`]), so that the queue carries the
+    /// decision out, also after a crash.
+    fn decide_quarantine(
+        &self,
+        id: &QueueId,
+        decision: Decision,
+        by: &str,
+        note: Option<&str>,
+        at: u64,
+    ) -> Result<QuarantineRecord, StoreError>;
+
+    /// Numbers for metrics.
+    fn counts(&self) -> Result<StoreCounts, StoreError>;
+}
+
+/// Gauges for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    /// Messages not finished.
+    pub unfinished: u64,
+    /// Unfinished messages with at least one deferred recipient.
+    pub deferred: u64,
+    /// Quarantine entries waiting for a decision.
+    pub quarantine_held: u64,
+}
+
+/// The reason given for recipients whose quarantine entry expired.
+pub const EXPIRED_REASON: &str =
+    "held for review by Information Security and not decided before the quarantine expired";
+
+/// What a decision does to the recipients of the message that are held
+/// under quarantine entry `quarantine_id`; returns whether any changed.
+///
+/// - release: action `deliver`, status `pending` (the queue delivers them);
+/// - reject: action `reject`, status `rejected`, sender not yet notified;
+/// - expire: status `failed` with [`EXPIRED_REASON`], sender not yet notified.
+pub fn apply_decision(
+    message: &mut MessageRecord,
+    quarantine_id: &QueueId,
+    decision: Decision,
+    at: u64,
+) -> bool {
+    let mut changed = false;
+    for recipient in &mut message.recipients {
+        if !matches!(&recipient.status, RecipientStatus::Held { quarantine_id: q } if q == quarantine_id)
+        {
+            continue;
+        }
+        changed = true;
+        match decision {
+            Decision::Release => {
+                recipient.action = Some(PlannedAction::Deliver);
+                recipient.status = RecipientStatus::Pending;
+            }
+            Decision::Reject => {
+                recipient.action = Some(PlannedAction::Reject);
+                recipient.status = RecipientStatus::Rejected {
+                    at,
+                    notified: false,
+                };
+            }
+            Decision::Expire => {
+                recipient.status = RecipientStatus::Failed {
+                    at,
+                    reason: EXPIRED_REASON.to_owned(),
+                    notified: false,
+                };
+            }
+        }
+    }
+    changed
+}
+
+/// Marks the recipients listed in a held quarantine entry as held under it
+/// (those not already final); returns whether any changed.
+pub(crate) fn mark_held(message: &mut MessageRecord, quarantine: &QuarantineRecord) -> bool {
+    if quarantine.state != QuarantineState::Held {
+        return false;
+    }
+    let mut changed = false;
+    for recipient in &mut message.recipients {
+        if quarantine.recipients.contains(&recipient.address) && !recipient.status.is_final() {
+            recipient.status = RecipientStatus::Held {
+                quarantine_id: quarantine.id,
+            };
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Records a decision in a quarantine entry, refusing if it is not held.
+pub(crate) fn decide_record(
+    record: &mut QuarantineRecord,
+    decision: Decision,
+    by: &str,
+    note: Option<&str>,
+    at: u64,
+) -> Result<(), StoreError> {
+    if record.state != QuarantineState::Held {
+        return Err(StoreError::AlreadyDecided {
+            id: record.id,
+            state: record.state,
+        });
+    }
+    record.state = decision.state();
+    record.decided_by = Some(by.to_owned());
+    record.decided_at = Some(at);
+    record.note = note.map(str::to_owned);
+    Ok(())
+}
+
+/// Sets the status of the recipients with this address, or says there is none.
+pub(crate) fn set_status(
+    record: &mut MessageRecord,
+    address: &str,
+    status: &RecipientStatus,
+) -> Result<(), StoreError> {
+    let mut found = false;
+    for recipient in record
+        .recipients
+        .iter_mut()
+        .filter(|r| r.address == address)
+    {
+        recipient.status = status.clone();
+        found = true;
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound {
+            what: "recipient",
+            key: format!("{address} in message {}", record.id),
+        })
+    }
+}
+
+/// Sorts quarantine entries newest first.
+pub(crate) fn sort_newest_first(records: &mut [QuarantineRecord]) {
+    records.sort_unstable_by_key(|q| std::cmp::Reverse((q.held_at, q.id)));
+}
+
+/// What the gateway must do on start to bring the spool and the index back
+/// into agreement after a crash. Every list is oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// Spooled with no record: accepted (250 sent) just before a crash.
+    /// Read the spool file, create the record, inspect and act.
+    pub unrecorded: Vec<QueueId>,
+    /// Spooled with an unfinished record: inspect (if not yet) and act on
+    /// the recipients that are not final.
+    pub unfinished: Vec<QueueId>,
+    /// Complete ([`MessageRecord::is_complete`]) with the spool file still
+    /// present: delete the spool file, then the record.
+    pub to_delete: Vec<QueueId>,
+    /// Complete with no spool file (a crash between the two deletions):
+    /// delete the record.
+    pub stale_records: Vec<QueueId>,
+    /// Not complete, yet the spool file is gone: the message bytes are lost.
+    /// Never expected; report it to the operator.
+    pub missing_spool: Vec<QueueId>,
+}
+
+impl Reconciliation {
+    /// The spooled messages to be processed again: `unrecorded` and
+    /// `unfinished` together, oldest first.
+    pub fn to_process(&self) -> Vec<QueueId> {
+        let mut ids: Vec<QueueId> = self
+            .unrecorded
+            .iter()
+            .chain(&self.unfinished)
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Compares the spool with the index (see [`Reconciliation`]). Read-only:
+/// the caller acts on the result. A spool file without a record is never
+/// garbage: it was accepted and must be processed.
+pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, StoreError> {
+    let spooled: BTreeSet<QueueId> = spool.list()?.into_iter().collect();
+    let mut result = Reconciliation::default();
+    for id in &spooled {
+        match store.get_message(id)? {
+            None => result.unrecorded.push(*id),
+            Some(record) if !record.is_finished() => result.unfinished.push(*id),
+            Some(record) if record.is_complete() => result.to_delete.push(*id),
+            // Finished for the queue but held in quarantine: keep the file.
+            Some(_) => {}
+        }
+    }
+    for id in store.message_ids()? {
+        if spooled.contains(&id) {
+            continue;
+        }
+        // Removed meanwhile (the gateway is not expected to run yet): nothing to do.
+        let Some(record) = store.get_message(&id)? else {
+            continue;
+        };
+        if record.is_complete() {
+            result.stale_records.push(id);
+        } else {
+            result.missing_spool.push(id);
+        }
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Behaviour every backend must have: each test is one generic function,
+    //! run against every backend by the macro at the end.
+
+    use super::*;
+    use crate::memory_store::MemoryStore;
+    use crate::record::RecipientRecord;
+    use crate::sled_store::SledStore;
+    use crate::spool::Envelope;
+
+    fn envelope(rcpts: &[&str]) -> Envelope {
+        Envelope {
+            mail_from: "pc.jones@northshire.police.uk".into(),
+            rcpt_to: rcpts.iter().map(|r| r.to_string()).collect(),
+            client_ip: Some("10.1.2.3".into()),
+            helo: Some("exch01".into()),
+            received_at: 1_700_000_000,
+        }
+    }
+
+    fn message(rcpts: &[&str]) -> MessageRecord {
+        MessageRecord::new(QueueId::new(), envelope(rcpts), 1234)
+    }
+
+    /// An inspected message whose recipients have these statuses.
+    fn inspected(statuses: &[RecipientStatus]) -> MessageRecord {
+        let mut record = message(&[]);
+        record.inspected = true;
+        record.verdict_json = Some(r#"{"level":"OFFICIAL"}"#.into());
+        record.recipients = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| RecipientRecord {
+                address: format!("r{i}@example.org"),
+                action: Some(PlannedAction::Deliver),
+                status: status.clone(),
+            })
+            .collect();
+        record
+    }
+
+    fn deferred(at: u64) -> RecipientStatus {
+        RecipientStatus::Deferred {
+            attempts: 1,
+            next_attempt_at: at,
+            last_error: "421 try later".into(),
+        }
+    }
+
+    fn quarantine(message: &MessageRecord, recipients: &[&str], held_at: u64) -> QuarantineRecord {
+        QuarantineRecord {
+            id: QueueId::new(),
+            message_id: message.id,
+            recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            sender: message.envelope.mail_from.clone(),
+            subject: Some("[OFFICIAL-SENSITIVE] case file".into()),
+            held_at,
+            expires_at: held_at + 30 * 86_400,
+            state: QuarantineState::Held,
+            findings_json: r#"[{"detector":"uk_nino"}]"#.into(),
+            reasons_json: r#"[{"rule":"personal-data-to-insecure"}]"#.into(),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+        }
+    }
+
+    fn ids(records: &[MessageRecord]) -> Vec<QueueId> {
+        records.iter().map(|r| r.id).collect()
+    }
+
+    fn message_round_trip(store: &dyn Store) {
+        let mut record = message(&["a@gmail.com", "b@nhs.net"]);
+        assert_eq!(store.get_message(&record.id).unwrap(), None);
+        store.put_message(&record).unwrap();
+        assert_eq!(
+            store.get_message(&record.id).unwrap().as_ref(),
+            Some(&record)
+        );
+        record.inspected = true;
+        record.subject = Some("Café ☃".into());
+        record.recipients[0].action = Some(PlannedAction::Hold);
+        store.put_message(&record).unwrap();
+        assert_eq!(
+            store.get_message(&record.id).unwrap().as_ref(),
+            Some(&record)
+        );
+        assert_eq!(store.message_ids().unwrap(), vec![record.id]);
+        assert!(store.remove_message(&record.id).unwrap());
+        assert!(!store.remove_message(&record.id).unwrap());
+        assert_eq!(store.get_message(&record.id).unwrap(), None);
+        assert!(store.message_ids().unwrap().is_empty());
+    }
+
+    fn unfinished_excludes_finished(store: &dyn Store) {
+        let fresh = message(&["a@gmail.com"]);
+        let delivered = inspected(&[RecipientStatus::Delivered { at: 1 }]);
+        let held = inspected(&[RecipientStatus::Held {
+            quarantine_id: QueueId::new(),
+        }]);
+        let unnotified = inspected(&[
+            RecipientStatus::Delivered { at: 1 },
+            RecipientStatus::Rejected {
+                at: 1,
+                notified: false,
+            },
+        ]);
+        let notified = inspected(&[RecipientStatus::Failed {
+            at: 1,
+            reason: "550".into(),
+            notified: true,
+        }]);
+        let later = inspected(&[deferred(500)]);
+        let no_recipients_uninspected = message(&[]);
+        for record in [
+            &later,
+            &fresh,
+            &delivered,
+            &held,
+            &unnotified,
+            &notified,
+            &no_recipients_uninspected,
+        ] {
+            store.put_message(record).unwrap();
+        }
+        assert_eq!(
+            ids(&store.unfinished_messages().unwrap()),
+            vec![
+                fresh.id,
+                unnotified.id,
+                later.id,
+                no_recipients_uninspected.id
+            ]
+        );
+        // Finishing and un-finishing through a replace is reflected.
+        let mut fresh_done = fresh.clone();
+        fresh_done.inspected = true;
+        fresh_done.recipients[0].status = RecipientStatus::Delivered { at: 2 };
+        store.put_message(&fresh_done).unwrap();
+        let mut delivered_again = delivered.clone();
+        delivered_again.recipients[0].status = RecipientStatus::Pending;
+        store.put_message(&delivered_again).unwrap();
+        assert_eq!(
+            ids(&store.unfinished_messages().unwrap()),
+            vec![
+                delivered.id,
+                unnotified.id,
+                later.id,
+                no_recipients_uninspected.id
+            ]
+        );
+        store.remove_message(&later.id).unwrap();
+        assert_eq!(
+            ids(&store.unfinished_messages().unwrap()),
+            vec![delivered.id, unnotified.id, no_recipients_uninspected.id]
+        );
+    }
+
+    fn due_messages_by_time(store: &dyn Store) {
+        let early = inspected(&[RecipientStatus::Delivered { at: 1 }, deferred(100)]);
+        let late = inspected(&[deferred(300), deferred(200)]);
+        let pending = inspected(&[RecipientStatus::Pending]);
+        for record in [&early, &late, &pending] {
+            store.put_message(record).unwrap();
+        }
+        assert!(store.due_messages(99).unwrap().is_empty());
+        assert_eq!(ids(&store.due_messages(100).unwrap()), vec![early.id]);
+        assert_eq!(
+            ids(&store.due_messages(250).unwrap()),
+            vec![early.id, late.id]
+        );
+        store
+            .set_recipient_status(&early.id, "r1@example.org", deferred(1000))
+            .unwrap();
+        assert_eq!(ids(&store.due_messages(250).unwrap()), vec![late.id]);
+        store
+            .set_recipient_status(
+                &late.id,
+                "r1@example.org",
+                RecipientStatus::Delivered { at: 5 },
+            )
+            .unwrap();
+        assert!(store.due_messages(250).unwrap().is_empty());
+        assert_eq!(ids(&store.due_messages(300).unwrap()), vec![late.id]);
+        store
+            .set_recipient_status(
+                &late.id,
+                "r0@example.org",
+                RecipientStatus::Delivered { at: 6 },
+            )
+            .unwrap();
+        assert_eq!(ids(&store.due_messages(u64::MAX).unwrap()), vec![early.id]);
+    }
+
+    fn set_recipient_status_updates(store: &dyn Store) {
+        let record = inspected(&[RecipientStatus::Pending, RecipientStatus::Pending]);
+        store.put_message(&record).unwrap();
+        let updated = store
+            .set_recipient_status(
+                &record.id,
+                "r0@example.org",
+                RecipientStatus::Delivered { at: 9 },
+            )
+            .unwrap();
+        assert_eq!(
+            updated.recipients[0].status,
+            RecipientStatus::Delivered { at: 9 }
+        );
+        assert_eq!(updated.recipients[1].status, RecipientStatus::Pending);
+        assert_eq!(store.get_message(&record.id).unwrap(), Some(updated));
+        let finished = store
+            .set_recipient_status(
+                &record.id,
+                "r1@example.org",
+                RecipientStatus::Failed {
+                    at: 10,
+                    reason: "550 5.1.1 no such user".into(),
+                    notified: true,
+                },
+            )
+            .unwrap();
+        assert!(finished.is_finished());
+        assert!(store.unfinished_messages().unwrap().is_empty());
+
+        let err = store
+            .set_recipient_status(&record.id, "nobody@example.org", RecipientStatus::Pending)
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        let err = store
+            .set_recipient_status(&QueueId::new(), "r0@example.org", RecipientStatus::Pending)
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        // A failed update changed nothing.
+        assert_eq!(store.get_message(&record.id).unwrap(), Some(finished));
+    }
+
+    fn concurrent_updates_lose_nothing(store: &dyn Store) {
+        const THREADS: usize = 6;
+        const ROUNDS: u32 = 8;
+        let statuses = vec![RecipientStatus::Pending; THREADS];
+        let record = inspected(&statuses);
+        store.put_message(&record).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let id = record.id;
+                s.spawn(move || {
+                    let address = format!("r{t}@example.org");
+                    for round in 1..=ROUNDS {
+                        let status = if round == ROUNDS {
+                            RecipientStatus::Delivered { at: t as u64 }
+                        } else {
+                            RecipientStatus::Deferred {
+                                attempts: round,
+                                next_attempt_at: u64::from(round),
+                                last_error: format!("thread {t}"),
+                            }
+                        };
+                        store.set_recipient_status(&id, &address, status).unwrap();
+                    }
+                });
+            }
+        });
+        let stored = store.get_message(&record.id).unwrap().unwrap();
+        for (t, recipient) in stored.recipients.iter().enumerate() {
+            assert_eq!(
+                recipient.status,
+                RecipientStatus::Delivered { at: t as u64 }
+            );
+        }
+        assert!(store.unfinished_messages().unwrap().is_empty());
+        assert!(store.due_messages(u64::MAX).unwrap().is_empty());
+    }
+
+    fn hold_and_release(store: &dyn Store) {
+        let mut record = message(&["x@gmail.com", "y@nhs.net", "z@yahoo.com"]);
+        record.inspected = true;
+        record.recipients[0].action = Some(PlannedAction::Hold);
+        record.recipients[1].action = Some(PlannedAction::Deliver);
+        record.recipients[2].action = Some(PlannedAction::Hold);
+        record.recipients[1].status = RecipientStatus::Delivered { at: 3 };
+        store.put_message(&record).unwrap();
+        let q = quarantine(&record, &["x@gmail.com", "z@yahoo.com"], 50);
+        store.put_quarantine(&q).unwrap();
+        assert_eq!(store.get_quarantine(&q.id).unwrap().as_ref(), Some(&q));
+        let held = store.get_message(&record.id).unwrap().unwrap();
+        let expected = RecipientStatus::Held {
+            quarantine_id: q.id,
+        };
+        assert_eq!(held.recipients[0].status, expected);
+        assert_eq!(
+            held.recipients[1].status,
+            RecipientStatus::Delivered { at: 3 }
+        );
+        assert_eq!(held.recipients[2].status, expected);
+        assert!(held.is_finished() && !held.is_complete());
+        assert!(store.unfinished_messages().unwrap().is_empty());
+
+        let decided = store
+            .decide_quarantine(
+                &q.id,
+                Decision::Release,
+                "officer.k",
+                Some("work address, fine"),
+                60,
+            )
+            .unwrap();
+        assert_eq!(decided.state, QuarantineState::Released);
+        assert_eq!(decided.decided_by.as_deref(), Some("officer.k"));
+        assert_eq!(decided.decided_at, Some(60));
+        assert_eq!(decided.note.as_deref(), Some("work address, fine"));
+        assert_eq!(store.get_quarantine(&q.id).unwrap(), Some(decided.clone()));
+        let released = store.get_message(&record.id).unwrap().unwrap();
+        for i in [0, 2] {
+            assert_eq!(released.recipients[i].status, RecipientStatus::Pending);
+            assert_eq!(released.recipients[i].action, Some(PlannedAction::Deliver));
+        }
+        assert_eq!(ids(&store.unfinished_messages().unwrap()), vec![record.id]);
+
+        // Deciding twice is an error and changes nothing.
+        for decision in [Decision::Release, Decision::Reject, Decision::Expire] {
+            match store.decide_quarantine(&q.id, decision, "officer.m", None, 70) {
+                Err(StoreError::AlreadyDecided { id, state }) => {
+                    assert_eq!((id, state), (q.id, QuarantineState::Released));
+                }
+                other => panic!("expected AlreadyDecided, got {other:?}"),
+            }
+        }
+        assert_eq!(store.get_quarantine(&q.id).unwrap(), Some(decided));
+        assert_eq!(store.get_message(&record.id).unwrap(), Some(released));
+        let err = store
+            .decide_quarantine(&QueueId::new(), Decision::Reject, "officer.k", None, 1)
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+    }
+
+    fn reject_and_expire(store: &dyn Store) {
+        for (decision, expected) in [
+            (
+                Decision::Reject,
+                RecipientStatus::Rejected {
+                    at: 80,
+                    notified: false,
+                },
+            ),
+            (
+                Decision::Expire,
+                RecipientStatus::Failed {
+                    at: 80,
+                    reason: EXPIRED_REASON.into(),
+                    notified: false,
+                },
+            ),
+        ] {
+            let mut record = message(&["x@gmail.com"]);
+            record.inspected = true;
+            store.put_message(&record).unwrap();
+            let q = quarantine(&record, &["x@gmail.com"], 50);
+            store.put_quarantine(&q).unwrap();
+            let decided = store
+                .decide_quarantine(&q.id, decision, "system", None, 80)
+                .unwrap();
+            assert_eq!(decided.state, decision.state());
+            record = store.get_message(&record.id).unwrap().unwrap();
+            assert_eq!(record.recipients[0].status, expected);
+            // The sender's notice is still to be sent.
+            assert!(
+                store
+                    .unfinished_messages()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m.id == record.id)
+            );
+        }
+        // A decision whose message record is already gone still records.
+        let gone = message(&["x@gmail.com"]);
+        let q = quarantine(&gone, &["x@gmail.com"], 1);
+        store.put_quarantine(&q).unwrap();
+        assert_eq!(store.get_message(&gone.id).unwrap(), None);
+        let decided = store
+            .decide_quarantine(&q.id, Decision::Reject, "a", None, 2)
+            .unwrap();
+        assert_eq!(decided.state, QuarantineState::Rejected);
+    }
+
+    fn list_quarantine_order_and_filter(store: &dyn Store) {
+        let record = message(&["x@gmail.com"]);
+        let a = quarantine(&record, &["x@gmail.com"], 10);
+        let b = quarantine(&record, &["x@gmail.com"], 30);
+        let c = quarantine(&record, &["x@gmail.com"], 20);
+        let d = quarantine(&record, &["x@gmail.com"], 20);
+        for q in [&a, &b, &c, &d] {
+            store.put_quarantine(q).unwrap();
+        }
+        let all: Vec<QueueId> = store
+            .list_quarantine(None)
+            .unwrap()
+            .iter()
+            .map(|q| q.id)
+            .collect();
+        assert_eq!(all, vec![b.id, d.id, c.id, a.id]);
+        store
+            .decide_quarantine(&c.id, Decision::Reject, "o", None, 40)
+            .unwrap();
+        let held: Vec<QueueId> = store
+            .list_quarantine(Some(QuarantineState::Held))
+            .unwrap()
+            .iter()
+            .map(|q| q.id)
+            .collect();
+        assert_eq!(held, vec![b.id, d.id, a.id]);
+        let rejected = store
+            .list_quarantine(Some(QuarantineState::Rejected))
+            .unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].id, c.id);
+        assert!(
+            store
+                .list_quarantine(Some(QuarantineState::Expired))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    fn counts_for_metrics(store: &dyn Store) {
+        assert_eq!(store.counts().unwrap(), StoreCounts::default());
+        store.put_message(&message(&["a@b.c"])).unwrap();
+        store
+            .put_message(&inspected(&[deferred(5), RecipientStatus::Pending]))
+            .unwrap();
+        store
+            .put_message(&inspected(&[RecipientStatus::Delivered { at: 1 }]))
+            .unwrap();
+        let mut held = message(&["x@gmail.com"]);
+        held.inspected = true;
+        store.put_message(&held).unwrap();
+        let q1 = quarantine(&held, &["x@gmail.com"], 1);
+        let q2 = quarantine(&held, &["x@gmail.com"], 2);
+        store.put_quarantine(&q1).unwrap();
+        store.put_quarantine(&q2).unwrap();
+        store
+            .decide_quarantine(&q2.id, Decision::Reject, "o", None, 3)
+            .unwrap();
+        assert_eq!(
+            store.counts().unwrap(),
+            StoreCounts {
+                unfinished: 2,
+                deferred: 1,
+                quarantine_held: 1
+            }
+        );
+    }
+
+    fn reconcile_spool_and_index(store: &dyn Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path().join("spool")).unwrap();
+        let env = envelope(&["a@gmail.com"]);
+        let spooled = |record: &MessageRecord| spool.write(&record.id, &env, b"body").unwrap();
+
+        // Accepted, then a crash before the record was written.
+        let unrecorded = QueueId::new();
+        spool.write(&unrecorded, &env, b"body").unwrap();
+        // Inspected, delivery interrupted.
+        let unfinished = inspected(&[RecipientStatus::Pending]);
+        // Done, spool file not yet deleted.
+        let done = inspected(&[RecipientStatus::Delivered { at: 1 }]);
+        // Held for review: finished for the queue, file still needed.
+        let held = inspected(&[RecipientStatus::Held {
+            quarantine_id: QueueId::new(),
+        }]);
+        // Done and file deleted, record not yet.
+        let stale = inspected(&[RecipientStatus::Delivered { at: 1 }]);
+        // Unfinished, and its file is gone: must be reported.
+        let lost = inspected(&[RecipientStatus::Pending]);
+        for record in [&unfinished, &done, &held] {
+            spooled(record);
+        }
+        for record in [&unfinished, &done, &held, &stale, &lost] {
+            store.put_message(record).unwrap();
+        }
+        let result = reconcile(&spool, store).unwrap();
+        assert_eq!(
+            result,
+            Reconciliation {
+                unrecorded: vec![unrecorded],
+                unfinished: vec![unfinished.id],
+                to_delete: vec![done.id],
+                stale_records: vec![stale.id],
+                missing_spool: vec![lost.id],
+            }
+        );
+        assert_eq!(result.to_process(), vec![unrecorded, unfinished.id]);
+    }
+
+    macro_rules! for_every_backend {
+        ($($name:ident),* $(,)?) => {
+            mod memory {
+                $(#[test] fn $name() { super::$name(&super::MemoryStore::new()); })*
+            }
+            mod sled {
+                $(#[test] fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SledStore::open(dir.path().join("db")).unwrap();
+                    super::$name(&store);
+                })*
+            }
+        };
+    }
+
+    for_every_backend!(
+        message_round_trip,
+        unfinished_excludes_finished,
+        due_messages_by_time,
+        set_recipient_status_updates,
+        concurrent_updates_lose_nothing,
+        hold_and_release,
+        reject_and_expire,
+        list_quarantine_order_and_filter,
+        counts_for_metrics,
+        reconcile_spool_and_index,
+    );
+}

@@ -1,0 +1,241 @@
+//! `cordon serve`: the gateway. Inbound SMTP, the processing pipeline, the
+//! outbound relay and the metrics endpoint, until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
+use cordon_inspect::Inspector;
+use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
+use cordon_smtp::ServerConfig;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// Arguments of `cordon serve`; flags override the configuration file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (default: built-in defaults, see cordon.toml.example).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The rules directory [default: ./rules].
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// The data directory [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// SMTP listen address [default: 127.0.0.1:2525].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Console and metrics listen address [default: 127.0.0.1:8025].
+    #[arg(long, value_name = "ADDR")]
+    console: Option<SocketAddr>,
+    /// Smarthost as HOST:PORT [default: none, deliveries go to DATA/outbox].
+    #[arg(long, value_name = "HOST:PORT")]
+    relay: Option<String>,
+}
+
+/// Loads the configuration, then runs the gateway until a stop signal.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(rules) = &args.rules {
+        config.paths.rules = rules.clone();
+    }
+    if let Some(data) = &args.data {
+        config.paths.data = data.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(console) = args.console {
+        config.console.listen = console;
+    }
+    if let Some(relay) = &args.relay {
+        config.relay.smarthost = Some(relay.clone());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let inspector = Arc::new(Inspector::load(&config.paths.rules)?);
+    let relay = relay(&config)?;
+    let smtp = Arc::new(server_config(&config)?);
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = watch::channel(false);
+
+    let gateway_config = GatewayConfig {
+        data_dir: config.paths.data.clone(),
+        hostname: config.server.hostname.clone(),
+        postmaster: config.queue.postmaster.clone(),
+        retry: RetryPolicy {
+            initial: Duration::from_secs(config.queue.retry_initial_secs),
+            max: Duration::from_secs(config.queue.retry_max_secs),
+            give_up_after: Duration::from_secs(config.queue.give_up_after_hours * 3600),
+        },
+        hold_days: config.queue.hold_days,
+        poll_interval: Duration::from_secs(1),
+        workers: config.queue.workers,
+    };
+    let (gateway, pipeline) = Gateway::start(
+        gateway_config,
+        inspector,
+        relay,
+        Arc::clone(&metrics),
+        stopped.clone(),
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            config.paths.data.display()
+        )
+    })?;
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen for SMTP on {}", config.server.listen))?;
+    let console = tokio::net::TcpListener::bind(config.console.listen)
+        .await
+        .with_context(|| format!("cannot listen for the console on {}", config.console.listen))?;
+    tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
+
+    let metrics_app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    metrics.encode(),
+                )
+            }
+        }),
+    );
+    let mut console_stop = stopped.clone();
+    let console_task = tokio::spawn(async move {
+        axum::serve(console, metrics_app)
+            .with_graceful_shutdown(async move {
+                let _ = console_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let smtp_task = tokio::spawn(cordon_smtp::serve(listener, smtp, gateway, stopped));
+
+    wait_for_signal().await;
+    tracing::info!("stopping: finishing transactions in progress");
+    let _ = stop.send(true);
+    smtp_task
+        .await
+        .context("the SMTP server failed")?
+        .context("the SMTP server failed")?;
+    pipeline.await.context("the pipeline failed")?;
+    console_task
+        .await
+        .context("the console failed")?
+        .context("the console failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn relay(config: &Config) -> anyhow::Result<Relay> {
+    let Some(smarthost) = &config.relay.smarthost else {
+        let dir = config.paths.data.join("outbox");
+        let outbox = Outbox::open(&dir)
+            .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+        return Ok(Relay::Outbox(outbox));
+    };
+    let (host, port) = smarthost
+        .rsplit_once(':')
+        .with_context(|| format!("smarthost `{smarthost}` must be HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("smarthost `{smarthost}` has no valid port"))?;
+    let starttls = match config.relay.starttls.as_str() {
+        "never" => StartTls::Never,
+        "opportunistic" => StartTls::Opportunistic,
+        "required" => StartTls::Required,
+        other => {
+            anyhow::bail!("relay.starttls must be never, opportunistic or required, not `{other}`")
+        }
+    };
+    let credentials = match (&config.relay.username, &config.relay.password_file) {
+        (Some(user), Some(file)) => {
+            let password = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            Some((user.clone(), password.trim_end().to_owned()))
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("relay.username and relay.password_file go together"),
+    };
+    Ok(Relay::Smarthost(Smarthost::new(SmarthostConfig {
+        host: host.trim_matches(|c| c == '[' || c == ']').to_owned(),
+        port,
+        starttls,
+        credentials,
+        hello_name: config.server.hostname.clone(),
+        timeout: Duration::from_secs(config.relay.timeout_secs),
+        max_idle: config.relay.pool_size,
+    })))
+}
+
+fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
+    let s = &config.server;
+    let tls = match (&s.tls_certificate, &s.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("server.tls_certificate and server.tls_key go together"),
+    };
+    Ok(ServerConfig {
+        hostname: s.hostname.clone(),
+        max_message_size: s.max_message_size,
+        max_recipients: s.max_recipients,
+        max_connections: s.max_connections,
+        command_timeout: Duration::from_secs(s.command_timeout_secs),
+        relay_networks: s.relay_networks.clone(),
+        tls,
+        ..ServerConfig::default()
+    })
+}

@@ -1,0 +1,230 @@
+//! `cordon.toml`: the gateway's settings. Every setting has a default, so
+//! `cordon serve` runs with no file at all; see `cordon.toml.example`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Inbound SMTP.
+    pub server: Server,
+    /// The console and metrics endpoint.
+    pub console: Console,
+    /// Where the rules and the data live.
+    pub paths: Paths,
+    /// Outbound delivery.
+    pub relay: Relay,
+    /// Retries, quarantine and notices.
+    pub queue: Queue,
+}
+
+/// Inbound SMTP settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Name in the greeting, EHLO reply, trace headers and notices.
+    pub hostname: String,
+    /// Largest message accepted, in bytes.
+    pub max_message_size: usize,
+    /// Most recipients per message.
+    pub max_recipients: usize,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Client networks allowed to relay (the force's mail servers).
+    pub relay_networks: Vec<ipnet::IpNet>,
+    /// Seconds a client may stay silent before the connection is closed.
+    pub command_timeout_secs: u64,
+    /// PEM certificate chain for STARTTLS (with `tls_key`).
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key for STARTTLS.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            hostname: "cordon.localdomain".into(),
+            max_message_size: 50 << 20,
+            max_recipients: 100,
+            max_connections: 200,
+            relay_networks: vec![
+                "127.0.0.0/8".parse().expect("static network"),
+                "::1/128".parse().expect("static network"),
+            ],
+            command_timeout_secs: 300,
+            tls_certificate: None,
+            tls_key: None,
+        }
+    }
+}
+
+/// Console settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Console {
+    /// Address of the console and the Prometheus `/metrics` endpoint.
+    pub listen: SocketAddr,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8025)),
+        }
+    }
+}
+
+/// Paths.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Paths {
+    /// The rules directory.
+    pub rules: PathBuf,
+    /// The data directory: spool, store and (without a smarthost) outbox.
+    pub data: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            rules: "rules".into(),
+            data: "data".into(),
+        }
+    }
+}
+
+/// Outbound settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Relay {
+    /// `host:port` of the smarthost; without one, deliveries go to `DATA/outbox/`.
+    pub smarthost: Option<String>,
+    /// `never`, `opportunistic` or `required`.
+    pub starttls: String,
+    /// User name for AUTH, if the smarthost requires it.
+    pub username: Option<String>,
+    /// File holding the password for AUTH.
+    pub password_file: Option<PathBuf>,
+    /// Seconds allowed for connecting and for each SMTP command.
+    pub timeout_secs: u64,
+    /// Idle connections kept open for reuse.
+    pub pool_size: usize,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Relay {
+            smarthost: None,
+            starttls: "opportunistic".into(),
+            username: None,
+            password_file: None,
+            timeout_secs: 60,
+            pool_size: 8,
+        }
+    }
+}
+
+/// Queue settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Queue {
+    /// Seconds before the first retry of a deferred delivery.
+    pub retry_initial_secs: u64,
+    /// Longest wait between retries, in seconds.
+    pub retry_max_secs: u64,
+    /// Hours after which a message that cannot be delivered is bounced.
+    pub give_up_after_hours: u64,
+    /// Days a held message waits before it expires.
+    pub hold_days: u64,
+    /// Address notices come from.
+    pub postmaster: String,
+    /// Messages processed at once.
+    pub workers: usize,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            retry_initial_secs: 60,
+            retry_max_secs: 3600,
+            give_up_after_hours: 120,
+            hold_days: 14,
+            postmaster: "postmaster@localhost".into(),
+            workers: 4,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; errors name the file and line.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            anyhow::anyhow!("{}:{line}: {}", path.display(), e.message().trim())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_valid_and_documents_every_setting() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cordon.toml.example");
+        let config = Config::load(&path).expect("example loads");
+        assert_eq!(config.server.listen, Server::default().listen);
+        let text = std::fs::read_to_string(&path).expect("read");
+        for key in [
+            "listen",
+            "hostname",
+            "max_message_size",
+            "max_recipients",
+            "max_connections",
+            "relay_networks",
+            "command_timeout_secs",
+            "tls_certificate",
+            "tls_key",
+            "rules",
+            "data",
+            "smarthost",
+            "starttls",
+            "username",
+            "password_file",
+            "timeout_secs",
+            "pool_size",
+            "retry_initial_secs",
+            "retry_max_secs",
+            "give_up_after_hours",
+            "hold_days",
+            "postmaster",
+            "workers",
+        ] {
+            assert!(
+                text.contains(&format!("{key} =")),
+                "cordon.toml.example does not document `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().expect("temp");
+        let path = dir.path().join("cordon.toml");
+        std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:25\"\nlistne = 1\n").expect("write");
+        let error = Config::load(&path).expect_err("refused").to_string();
+        assert!(error.contains("cordon.toml:3:"), "{error}");
+    }
+}
