@@ -73,3 +73,234 @@ pub fn findings(verdict: &serde_json::Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// A `cordon serve` process on free loopback ports with its own data directory.
+pub struct Gateway {
+    child: Option<std::process::Child>,
+    /// The SMTP address.
+    pub smtp: std::net::SocketAddr,
+    /// The console (metrics) address.
+    pub console: std::net::SocketAddr,
+    /// The data directory.
+    pub data: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Gateway {
+    /// Starts a gateway in `dir` with the shipped rules and `extra` appended to
+    /// its cordon.toml (server, relay and queue sections are written by the test).
+    pub fn start(dir: &Path, extra: &str) -> Gateway {
+        let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let console = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let config = dir.join("cordon.toml");
+        let data = dir.join("data");
+        let text = format!(
+            "[paths]\nrules = {:?}\ndata = {:?}\n[console]\nlisten = \"{console}\"\n{extra}\n",
+            rules().display().to_string(),
+            data.display().to_string()
+        );
+        let text = if extra.contains("[server]") {
+            text.replace("[server]", &format!("[server]\nlisten = \"{smtp}\""))
+        } else {
+            format!("{text}[server]\nlisten = \"{smtp}\"\n")
+        };
+        std::fs::write(&config, text).expect("write cordon.toml");
+        let mut gateway = Gateway {
+            child: None,
+            smtp,
+            console,
+            data,
+            config,
+            log: dir.join("gateway.log"),
+        };
+        gateway.spawn();
+        gateway
+    }
+
+    /// Starts the process again on the same ports and data (after a kill).
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_cordon"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stderr(log)
+            .spawn()
+            .expect("spawn cordon serve");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(self.smtp).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gateway did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The gateway's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a graceful exit (bounded).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = i32::try_from(child.id()).expect("pid");
+            // SAFETY: sending a signal to our own child process.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(
+                        status.success(),
+                        "the gateway exited with {status}:\n{}",
+                        self.log()
+                    );
+                    return;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("the gateway did not stop after SIGTERM:\n{}", self.log());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Every delivery in the outbox: (mail_from, rcpt_to, message bytes).
+    pub fn outbox(&self) -> Vec<(String, Vec<String>, Vec<u8>)> {
+        let dir = self.data.join("outbox");
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return out;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let Ok(json) = std::fs::read(&path) else {
+                    continue;
+                };
+                let Ok(v) = serde_json::from_slice::<serde_json::Value>(&json) else {
+                    continue;
+                };
+                let Ok(message) = std::fs::read(path.with_extension("eml")) else {
+                    continue;
+                };
+                let rcpt = v["rcpt_to"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|r| r.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((
+                    v["mail_from"].as_str().unwrap_or("").to_owned(),
+                    rcpt,
+                    message,
+                ));
+            }
+        }
+        out
+    }
+
+    /// A metric's value from the console's /metrics endpoint (0 if absent).
+    pub fn metric(&self, line_prefix: &str) -> f64 {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(self.console) else {
+            return 0.0;
+        };
+        let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body.lines()
+            .find(|l| l.starts_with(line_prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `secs` pass.
+pub fn wait_until(secs: u64, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The queue id a delivered copy carries in its trace header.
+pub fn traced_queue_id(message: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&message[..message.len().min(400)]);
+    let line = text.lines().find(|l| l.starts_with("X-Cordon-Verdict:"))?;
+    let start = line.find("queue=")? + 6;
+    Some(line[start..].split(';').next()?.trim().to_owned())
+}
+
+/// Sends one message over SMTP with a real client (lettre); returns the queue
+/// id from the 250 reply.
+pub fn send(
+    smtp: std::net::SocketAddr,
+    mail_from: &str,
+    rcpt: &[String],
+    message: &[u8],
+) -> Result<String, String> {
+    use lettre::Transport;
+    let from = if mail_from.is_empty() {
+        None
+    } else {
+        Some(mail_from.parse().map_err(|e| format!("{e}"))?)
+    };
+    let to = rcpt
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<Vec<lettre::Address>, _>>()
+        .map_err(|e| format!("{e}"))?;
+    let envelope = lettre::address::Envelope::new(from, to).map_err(|e| format!("{e}"))?;
+    let transport = lettre::SmtpTransport::builder_dangerous(smtp.ip().to_string())
+        .port(smtp.port())
+        .build();
+    let response = transport
+        .send_raw(&envelope, message)
+        .map_err(|e| format!("{e}"))?;
+    let text = response.message().collect::<Vec<_>>().join(" ");
+    text.rsplit(' ').next().map(str::to_owned).ok_or(text)
+}

@@ -1,0 +1,592 @@
+//! End-to-end tests of `cordon serve`: a real gateway process on loopback, real
+//! SMTP clients, the outbox and the quarantine checked afterwards.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Gateway, send, traced_queue_id, wait_until};
+use cordon_store::{QuarantineState, SledStore, Store};
+
+/// The held quarantine entries of a stopped gateway: message id -> held recipients.
+fn quarantine(gateway: &Gateway) -> BTreeMap<String, Vec<String>> {
+    let store =
+        SledStore::open(gateway.data.join("store")).expect("open the store of the stopped gateway");
+    store
+        .list_quarantine(Some(QuarantineState::Held))
+        .expect("list quarantine")
+        .into_iter()
+        .map(|q| {
+            (
+                q.message_id.to_string(),
+                q.recipients
+                    .iter()
+                    .map(|r| r.to_ascii_lowercase())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Reads one SMTP reply (all its lines) and returns it.
+fn reply(reader: &mut BufReader<TcpStream>) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.len() < 4 || line.as_bytes()[3] != b'-' {
+            return all;
+        }
+    }
+}
+
+/// A raw SMTP conversation: sends `input` after the greeting and returns every reply.
+fn converse(smtp: SocketAddr, steps: &[&[u8]]) -> Vec<String> {
+    let stream = TcpStream::connect(smtp).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    let mut replies = vec![reply(&mut reader)];
+    for step in steps {
+        writer.write_all(step).expect("write");
+        replies.push(reply(&mut reader));
+    }
+    replies
+}
+
+/// The envelope of a corpus message: the case's own, else its headers.
+fn envelope_of(case: &serde_json::Value, message: &[u8]) -> (String, Vec<String>) {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message)
+        .expect("corpus message parses");
+    let from = case["mail_from"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            parsed
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let mut rcpt: Vec<String> = case["rcpt"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if rcpt.is_empty() {
+        for list in [parsed.to(), parsed.cc()].into_iter().flatten() {
+            rcpt.extend(list.iter().filter_map(|a| a.address().map(str::to_owned)));
+        }
+    }
+    (from, rcpt)
+}
+
+#[test]
+fn the_public_corpus_over_smtp_gets_each_recipient_its_outcome() {
+    let dir = tempfile::tempdir().expect("temp");
+    let corpus = dir.path().join("corpus");
+    let generator = common::root().join("../shared/conformance/gen.py");
+    assert!(
+        generator.exists(),
+        "the public corpus generator is missing: {}",
+        generator.display()
+    );
+    let status = std::process::Command::new("python3")
+        .arg(&generator)
+        .arg(&corpus)
+        .output()
+        .expect("python3");
+    assert!(
+        status.status.success(),
+        "gen.py failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(corpus.join("cases.json")).expect("cases"))
+            .expect("json");
+
+    let mut gateway = Gateway::start(dir.path(), "");
+    // queue id -> (case name, sender, expected action per recipient)
+    let mut sent = BTreeMap::new();
+    for case in &cases {
+        let message =
+            std::fs::read(corpus.join(case["file"].as_str().expect("file"))).expect("eml");
+        let (from, rcpt) = envelope_of(case, &message);
+        let id = send(gateway.smtp, &from, &rcpt, &message)
+            .unwrap_or_else(|e| panic!("{}: not accepted: {e}", case["name"]));
+        let actions: BTreeMap<String, String> = case["expect"]["actions"]
+            .as_object()
+            .expect("actions")
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or("").to_owned()))
+            .collect();
+        sent.insert(
+            id,
+            (
+                case["name"].as_str().unwrap_or("").to_owned(),
+                from,
+                actions,
+            ),
+        );
+    }
+    let delivering = sent
+        .values()
+        .filter(|(_, _, a)| a.values().any(|x| x == "deliver"))
+        .count();
+    let rejecting = sent
+        .values()
+        .filter(|(_, _, a)| a.values().any(|x| x == "reject"))
+        .count();
+    assert!(
+        wait_until(60, || gateway.outbox().len() >= delivering + rejecting),
+        "expected {} deliveries and notices in the outbox, found {}:\n{}",
+        delivering + rejecting,
+        gateway.outbox().len(),
+        gateway.log()
+    );
+    gateway.stop();
+
+    let outbox = gateway.outbox();
+    let held = quarantine(&gateway);
+    let mut problems = Vec::new();
+    for (id, (name, from, actions)) in &sent {
+        let delivered: Vec<String> = outbox
+            .iter()
+            .filter(|(_, _, m)| {
+                traced_queue_id(m).as_deref() == Some(id.as_str())
+                    && !String::from_utf8_lossy(m).contains("X-Cordon-Queue-Id")
+            })
+            .flat_map(|(_, rcpt, _)| rcpt.iter().map(|r| r.to_ascii_lowercase()))
+            .collect();
+        let notices: Vec<&Vec<u8>> = outbox
+            .iter()
+            .filter(|(f, r, m)| {
+                f.is_empty()
+                    && r.iter().any(|x| x.eq_ignore_ascii_case(from))
+                    && String::from_utf8_lossy(m).contains(&format!("X-Cordon-Queue-Id: {id}"))
+            })
+            .map(|(_, _, m)| m)
+            .collect();
+        let quarantined = held.get(id).cloned().unwrap_or_default();
+        for (rcpt, action) in actions {
+            let ok = match action.as_str() {
+                "deliver" => delivered.contains(rcpt) && !quarantined.contains(rcpt),
+                "hold" => quarantined.contains(rcpt) && !delivered.contains(rcpt),
+                "reject" => {
+                    !delivered.contains(rcpt)
+                        && !quarantined.contains(rcpt)
+                        && notices.iter().any(|n| {
+                            String::from_utf8_lossy(n)
+                                .contains(&format!("Final-Recipient: rfc822; {rcpt}"))
+                        })
+                }
+                _ => false,
+            };
+            if !ok {
+                problems.push(format!("{name}: {rcpt} expected {action} (delivered {delivered:?}, held {quarantined:?}, notices {})", notices.len()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_rejected_recipient_gets_the_sender_a_delivery_status_notification() {
+    let dir = tempfile::tempdir().expect("temp");
+    let mut gateway = Gateway::start(dir.path(), "");
+    let message = b"From: sam.okafor@northshire.police.uk\r\nTo: kh1975@hotmail.co.uk, k.hughes@northshire.police.uk\r\nSubject: [OFFICIAL-SENSITIVE] rota\r\n\r\nRota for next week.\r\n";
+    let rcpt = vec![
+        "kh1975@hotmail.co.uk".to_owned(),
+        "k.hughes@northshire.police.uk".to_owned(),
+    ];
+    let id = send(
+        gateway.smtp,
+        "sam.okafor@northshire.police.uk",
+        &rcpt,
+        message,
+    )
+    .expect("accepted");
+    assert!(
+        wait_until(30, || gateway.outbox().len() >= 2),
+        "{}",
+        gateway.log()
+    );
+    gateway.stop();
+    let outbox = gateway.outbox();
+    let (_, to, copy) = outbox
+        .iter()
+        .find(|(f, _, _)| !f.is_empty())
+        .expect("the internal copy");
+    assert_eq!(
+        to,
+        &["k.hughes@northshire.police.uk".to_owned()],
+        "only the internal recipient gets the message"
+    );
+    assert_eq!(traced_queue_id(copy), Some(id.clone()));
+    let (_, to, notice) = outbox
+        .iter()
+        .find(|(f, _, _)| f.is_empty())
+        .expect("a notice from the null sender");
+    assert_eq!(to, &["sam.okafor@northshire.police.uk".to_owned()]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(notice)
+        .expect("notice parses");
+    use mail_parser::MimeHeaders;
+    let ct = parsed.content_type().expect("content type");
+    assert_eq!((ct.ctype(), ct.subtype()), ("multipart", Some("report")));
+    let text = String::from_utf8_lossy(notice);
+    assert!(text.contains("Final-Recipient: rfc822; kh1975@hotmail.co.uk"));
+    assert!(text.contains("Status: 5.7.1"));
+    assert!(text.contains("official-sensitive-to-insecure"));
+    assert!(
+        !text.contains("Rota for next week"),
+        "the notice must not carry the body"
+    );
+}
+
+#[test]
+fn smuggling_sequences_never_end_data_and_the_message_is_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    let mut gateway = Gateway::start(dir.path(), "");
+    for smuggle in [&b"\n.\n"[..], b"\r.\r", b"\n.\r\n"] {
+        let mut data = b"From: a@northshire.police.uk\r\nSubject: x\r\n\r\nhello".to_vec();
+        data.extend_from_slice(smuggle);
+        data.extend_from_slice(b"MAIL FROM:<evil@northshire.police.uk>\r\nRCPT TO:<victim@kent.police.uk>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n.\r\n");
+        let replies = converse(
+            gateway.smtp,
+            &[
+                b"EHLO client.test\r\n",
+                b"MAIL FROM:<a@northshire.police.uk>\r\n",
+                b"RCPT TO:<b@kent.police.uk>\r\n",
+                b"DATA\r\n",
+                &data,
+            ],
+        );
+        assert!(replies[4].starts_with("354"), "{replies:?}");
+        assert!(
+            replies[5].starts_with("550 5.6.0"),
+            "smuggling {smuggle:?} must be refused: {replies:?}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    gateway.stop();
+    assert!(
+        gateway.outbox().is_empty(),
+        "nothing may be delivered from a smuggling attempt"
+    );
+}
+
+#[test]
+fn relaying_from_outside_the_client_networks_is_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    let gateway = Gateway::start(
+        dir.path(),
+        "[server]\nrelay_networks = [\"127.0.0.1/32\"]\n",
+    );
+    // connect from 127.0.0.2, which is on this machine but not a client network
+    let socket = std::net::TcpStream::connect_timeout(&gateway.smtp, Duration::from_secs(5));
+    drop(socket);
+    let stream = {
+        use std::os::fd::FromRawFd;
+        // bind the client side to 127.0.0.2 with a plain socket
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0);
+        let local = libc::sockaddr_in {
+            sin_family: libc::AF_INET as u16,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 2]),
+            },
+            sin_zero: [0; 8],
+        };
+        let remote = libc::sockaddr_in {
+            sin_family: libc::AF_INET as u16,
+            sin_port: gateway.smtp.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+            },
+            sin_zero: [0; 8],
+        };
+        let size = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        // SAFETY: plain socket calls on a descriptor we own, with valid addresses.
+        unsafe {
+            assert_eq!(
+                libc::bind(fd, (&raw const local).cast(), size),
+                0,
+                "bind 127.0.0.2"
+            );
+            assert_eq!(
+                libc::connect(fd, (&raw const remote).cast(), size),
+                0,
+                "connect"
+            );
+            TcpStream::from_raw_fd(fd)
+        }
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    assert!(reply(&mut reader).starts_with("220"));
+    writer.write_all(b"EHLO outsider.test\r\nMAIL FROM:<spammer@example.com>\r\nRCPT TO:<victim@gmail.com>\r\n").expect("write");
+    let replies = [reply(&mut reader), reply(&mut reader), reply(&mut reader)];
+    assert!(
+        replies[2].starts_with("550 5.7.1"),
+        "an open relay attempt must be refused: {replies:?}"
+    );
+    assert!(replies[2].contains("127.0.0.2"), "{replies:?}");
+}
+
+#[test]
+fn oversized_messages_and_overlong_lines_are_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    let gateway = Gateway::start(dir.path(), "[server]\nmax_message_size = 20000\n");
+    let replies = converse(
+        gateway.smtp,
+        &[
+            b"EHLO c.test\r\n",
+            b"MAIL FROM:<a@northshire.police.uk> SIZE=50000\r\n",
+        ],
+    );
+    assert!(replies[2].starts_with("552 5.3.4"), "{replies:?}");
+
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    for _ in 0..400 {
+        big.extend_from_slice(&[b'x'; 98]);
+        big.extend_from_slice(b"\r\n");
+    }
+    big.extend_from_slice(b".\r\n");
+    let replies = converse(
+        gateway.smtp,
+        &[
+            b"EHLO c.test\r\n",
+            b"MAIL FROM:<a@northshire.police.uk>\r\n",
+            b"RCPT TO:<b@kent.police.uk>\r\n",
+            b"DATA\r\n",
+            &big,
+        ],
+    );
+    assert!(replies[5].starts_with("552 5.3.4"), "{replies:?}");
+
+    let mut long_line = b"Subject: x\r\n\r\n".to_vec();
+    long_line.extend_from_slice(&[b'y'; 1200]);
+    long_line.extend_from_slice(b"\r\n.\r\n");
+    let replies = converse(
+        gateway.smtp,
+        &[
+            b"EHLO c.test\r\n",
+            b"MAIL FROM:<a@northshire.police.uk>\r\n",
+            b"RCPT TO:<b@kent.police.uk>\r\n",
+            b"DATA\r\n",
+            &long_line,
+        ],
+    );
+    assert!(replies[5].starts_with("550 5.6.0"), "{replies:?}");
+
+    let mut command = b"MAIL FROM:<".to_vec();
+    command.extend_from_slice(&[b'a'; 600]);
+    command.extend_from_slice(b"@northshire.police.uk>\r\n");
+    let replies = converse(gateway.smtp, &[b"EHLO c.test\r\n", &command]);
+    assert!(replies[2].starts_with("500 5.5.2"), "{replies:?}");
+}
+
+/// What the test smarthost received: (recipients, message) per transaction.
+type Received = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A minimal smarthost: accepts everything and records each transaction.
+fn smarthost(listener: TcpListener, received: Received) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(stream) = stream else { continue };
+            let received = Arc::clone(&received);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                let _ = writer.write_all(b"220 sink ESMTP\r\n");
+                let mut rcpt = Vec::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let upper = line.to_ascii_uppercase();
+                    let answer: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("RCPT") {
+                        rcpt.push(
+                            line[8..]
+                                .trim()
+                                .trim_matches(|c| c == '<' || c == '>')
+                                .to_owned(),
+                        );
+                        b"250 ok\r\n"
+                    } else if upper.trim() == "DATA" {
+                        let _ = writer.write_all(b"354 go\r\n");
+                        let mut body = String::new();
+                        let mut l = String::new();
+                        while reader.read_line(&mut l).unwrap_or(0) > 0 && l != ".\r\n" {
+                            body.push_str(&l);
+                            l.clear();
+                        }
+                        if let Ok(mut r) = received.lock() {
+                            r.push((std::mem::take(&mut rcpt), body));
+                        }
+                        b"250 queued\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = writer.write_all(b"221 bye\r\n");
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = writer.write_all(answer);
+                    line.clear();
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_dead_smarthost_is_retried_until_it_recovers() {
+    let dir = tempfile::tempdir().expect("temp");
+    let port = common::free_port();
+    let config = format!(
+        "[relay]\nsmarthost = \"127.0.0.1:{port}\"\nstarttls = \"never\"\ntimeout_secs = 5\n[queue]\nretry_initial_secs = 1\nretry_max_secs = 1\n"
+    );
+    let mut gateway = Gateway::start(dir.path(), &config);
+    let message = b"From: sam.okafor@northshire.police.uk\r\nTo: duty@kent.police.uk\r\nSubject: shift\r\n\r\nShift change at 6.\r\n";
+    let id = send(
+        gateway.smtp,
+        "sam.okafor@northshire.police.uk",
+        &["duty@kent.police.uk".to_owned()],
+        message,
+    )
+    .expect("accepted while the smarthost is down");
+    assert!(
+        wait_until(20, || gateway
+            .metric("cordon_deliveries_total{outcome=\"deferred\"}")
+            >= 1.0),
+        "the first attempt should be deferred:\n{}",
+        gateway.log()
+    );
+    let received = Arc::new(Mutex::new(Vec::new()));
+    smarthost(
+        TcpListener::bind(("127.0.0.1", port)).expect("smarthost port"),
+        Arc::clone(&received),
+    );
+    assert!(
+        wait_until(30, || received
+            .lock()
+            .map(|r| !r.is_empty())
+            .unwrap_or(false)),
+        "the message was not delivered after the smarthost came back:\n{}",
+        gateway.log()
+    );
+    gateway.stop();
+    let received = received.lock().expect("lock");
+    assert_eq!(received[0].0, ["duty@kent.police.uk".to_owned()]);
+    assert!(
+        received[0].1.contains(&format!("queue={id}")),
+        "the copy carries the trace header"
+    );
+    assert!(received[0].1.contains("Shift change at 6."));
+}
+
+#[test]
+fn kill_9_under_load_loses_no_accepted_message() {
+    let dir = tempfile::tempdir().expect("temp");
+    let mut gateway = Gateway::start(dir.path(), "");
+    let smtp = gateway.smtp;
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let mut senders = Vec::new();
+    for t in 0..4 {
+        let accepted = Arc::clone(&accepted);
+        senders.push(std::thread::spawn(move || {
+            for i in 0..40 {
+                // every fourth message carries an NI number to an external address: held
+                let body = if i % 4 == 0 { "Claimant NI JM 41 29 87 B." } else { "Routine update." };
+                let message = format!("From: sam.okafor@northshire.police.uk\r\nTo: x@example.com\r\nSubject: load {t}-{i}\r\n\r\n{body}\r\n");
+                let rcpt = if i % 4 == 0 { "claims@insurer-example.co.uk" } else { "duty@kent.police.uk" };
+                match send(smtp, "sam.okafor@northshire.police.uk", &[rcpt.to_owned()], message.as_bytes()) {
+                    Ok(id) => accepted.lock().expect("lock").push((id, i % 4 == 0)),
+                    Err(_) => break, // the gateway is gone
+                }
+            }
+        }));
+    }
+    assert!(
+        wait_until(60, || accepted
+            .lock()
+            .map(|a| a.len() >= 40)
+            .unwrap_or(false)),
+        "load did not start:\n{}",
+        gateway.log()
+    );
+    gateway.kill();
+    for s in senders {
+        let _ = s.join();
+    }
+    let accepted = accepted.lock().expect("lock").clone();
+    gateway.spawn();
+    let delivered_ids = |g: &Gateway| {
+        g.outbox()
+            .iter()
+            .filter_map(|(_, _, m)| traced_queue_id(m))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let to_deliver: Vec<&String> = accepted
+        .iter()
+        .filter(|(_, held)| !held)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        wait_until(60, || {
+            let done = delivered_ids(&gateway);
+            to_deliver.iter().all(|id| done.contains(*id))
+        }),
+        "not every accepted message was delivered after the restart:\n{}",
+        gateway.log()
+    );
+    gateway.stop();
+    eprintln!(
+        "{} messages accepted before the kill; restart log: {}",
+        accepted.len(),
+        gateway
+            .log()
+            .lines()
+            .filter(|l| l.contains("resuming"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let done = delivered_ids(&gateway);
+    let held = quarantine(&gateway);
+    let lost: Vec<&String> = accepted
+        .iter()
+        .filter(|(id, should_hold)| {
+            if *should_hold {
+                !held.contains_key(id)
+            } else {
+                !done.contains(id)
+            }
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} accepted messages were lost: {lost:?}",
+        lost.len(),
+        accepted.len()
+    );
+}
