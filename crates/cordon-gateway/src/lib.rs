@@ -320,3 +320,6 @@ impl<T: Transport> MessageSink for Gateway<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
