@@ -15,9 +15,12 @@ use crate::{Gateway, GatewayConfig, Metrics, RetryPolicy};
 /// A relay that answers from a script: addresses starting with "bad" fail
 /// permanently, "later" temporarily, everything else is delivered. It records
 /// every delivered (sender, recipients, message).
+/// One delivery the scripted relay accepted: (sender, recipients, message).
+type Delivery = (String, Vec<String>, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Scripted {
-    delivered: Arc<Mutex<Vec<(String, Vec<String>, Vec<u8>)>>>,
+    delivered: Arc<Mutex<Vec<Delivery>>>,
 }
 
 impl Transport for Scripted {
