@@ -590,3 +590,56 @@ fn kill_9_under_load_loses_no_accepted_message() {
         accepted.len()
     );
 }
+
+#[test]
+fn a_python_smtplib_client_is_served_and_each_recipient_gets_its_own_outcome() {
+    let dir = tempfile::tempdir().expect("temp");
+    let mut gateway = Gateway::start(dir.path(), "");
+    let script = format!(
+        r#"
+import smtplib
+s = smtplib.SMTP("127.0.0.1", {port}, timeout=20)
+s.ehlo("client.test")
+assert s.has_extn("pipelining") and s.has_extn("8bitmime") and s.has_extn("enhancedstatuscodes") and s.has_extn("smtputf8")
+msg = b"From: sam.okafor@northshire.police.uk\r\nTo: duty@kent.police.uk\r\nCc: friend.of.sam@gmail.com\r\nSubject: [OFFICIAL-SENSITIVE] handover\r\n\r\nHandover notes.\r\n"
+refused = s.sendmail("sam.okafor@northshire.police.uk", ["duty@kent.police.uk", "friend.of.sam@gmail.com"], msg)
+assert refused == {{}}, refused
+s.quit()
+"#,
+        port = gateway.smtp.port()
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "smtplib: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait_until(30, || gateway.outbox().len() >= 2),
+        "{}",
+        gateway.log()
+    );
+    gateway.stop();
+    let outbox = gateway.outbox();
+    let copy = outbox
+        .iter()
+        .find(|(f, _, _)| !f.is_empty())
+        .expect("the copy for the secure recipient");
+    assert_eq!(
+        copy.1,
+        ["duty@kent.police.uk".to_owned()],
+        "the personal address must not get the marked message"
+    );
+    let notice = outbox
+        .iter()
+        .find(|(f, _, _)| f.is_empty())
+        .expect("a notice to the sender");
+    assert!(
+        String::from_utf8_lossy(&notice.2)
+            .contains("Final-Recipient: rfc822; friend.of.sam@gmail.com")
+    );
+}
