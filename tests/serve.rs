@@ -63,6 +63,21 @@ fn converse(smtp: SocketAddr, steps: &[&[u8]]) -> Vec<String> {
     replies
 }
 
+/// One transaction up to DATA, then `data`; returns every reply (the last
+/// one, index 5, answers the data).
+fn transaction(smtp: SocketAddr, data: &[u8]) -> Vec<String> {
+    converse(
+        smtp,
+        &[
+            b"EHLO c.test\r\n",
+            b"MAIL FROM:<a@northshire.police.uk>\r\n",
+            b"RCPT TO:<b@kent.police.uk>\r\n",
+            b"DATA\r\n",
+            data,
+        ],
+    )
+}
+
 /// The envelope of a corpus message: the case's own, else its headers.
 fn envelope_of(case: &serde_json::Value, message: &[u8]) -> (String, Vec<String>) {
     let parsed = mail_parser::MessageParser::default()
@@ -266,16 +281,7 @@ fn smuggling_sequences_never_end_data_and_the_message_is_refused() {
         let mut data = b"From: a@northshire.police.uk\r\nSubject: x\r\n\r\nhello".to_vec();
         data.extend_from_slice(smuggle);
         data.extend_from_slice(b"MAIL FROM:<evil@northshire.police.uk>\r\nRCPT TO:<victim@kent.police.uk>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n.\r\n");
-        let replies = converse(
-            gateway.smtp,
-            &[
-                b"EHLO client.test\r\n",
-                b"MAIL FROM:<a@northshire.police.uk>\r\n",
-                b"RCPT TO:<b@kent.police.uk>\r\n",
-                b"DATA\r\n",
-                &data,
-            ],
-        );
+        let replies = transaction(gateway.smtp, &data);
         assert!(replies[4].starts_with("354"), "{replies:?}");
         assert!(
             replies[5].starts_with("550 5.6.0"),
@@ -371,31 +377,13 @@ fn oversized_messages_and_overlong_lines_are_refused() {
         big.extend_from_slice(b"\r\n");
     }
     big.extend_from_slice(b".\r\n");
-    let replies = converse(
-        gateway.smtp,
-        &[
-            b"EHLO c.test\r\n",
-            b"MAIL FROM:<a@northshire.police.uk>\r\n",
-            b"RCPT TO:<b@kent.police.uk>\r\n",
-            b"DATA\r\n",
-            &big,
-        ],
-    );
+    let replies = transaction(gateway.smtp, &big);
     assert!(replies[5].starts_with("552 5.3.4"), "{replies:?}");
 
     let mut long_line = b"Subject: x\r\n\r\n".to_vec();
     long_line.extend_from_slice(&[b'y'; 1200]);
     long_line.extend_from_slice(b"\r\n.\r\n");
-    let replies = converse(
-        gateway.smtp,
-        &[
-            b"EHLO c.test\r\n",
-            b"MAIL FROM:<a@northshire.police.uk>\r\n",
-            b"RCPT TO:<b@kent.police.uk>\r\n",
-            b"DATA\r\n",
-            &long_line,
-        ],
-    );
+    let replies = transaction(gateway.smtp, &long_line);
     assert!(replies[5].starts_with("550 5.6.0"), "{replies:?}");
 
     let mut command = b"MAIL FROM:<".to_vec();

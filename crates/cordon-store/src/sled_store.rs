@@ -507,38 +507,7 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{PlannedAction, RecipientRecord};
-    use crate::spool::Envelope;
-
-    fn record(statuses: &[RecipientStatus]) -> MessageRecord {
-        let envelope = Envelope {
-            mail_from: String::new(),
-            rcpt_to: Vec::new(),
-            client_ip: None,
-            helo: None,
-            received_at: 7,
-        };
-        let mut record = MessageRecord::new(QueueId::new(), envelope, 99);
-        record.inspected = true;
-        record.recipients = statuses
-            .iter()
-            .enumerate()
-            .map(|(i, status)| RecipientRecord {
-                address: format!("r{i}@example.org"),
-                action: Some(PlannedAction::Deliver),
-                status: status.clone(),
-            })
-            .collect();
-        record
-    }
-
-    fn deferred(at: u64) -> RecipientStatus {
-        RecipientStatus::Deferred {
-            attempts: 2,
-            next_attempt_at: at,
-            last_error: "451".into(),
-        }
-    }
+    use crate::store::tests::{deferred, inspected as record};
 
     #[test]
     fn reopen_keeps_everything() {

@@ -282,7 +282,7 @@ pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, Sto
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Behaviour every backend must have: each test is one generic function,
     //! run against every backend by the macro at the end.
 
@@ -307,7 +307,7 @@ mod tests {
     }
 
     /// An inspected message whose recipients have these statuses.
-    fn inspected(statuses: &[RecipientStatus]) -> MessageRecord {
+    pub(crate) fn inspected(statuses: &[RecipientStatus]) -> MessageRecord {
         let mut record = message(&[]);
         record.inspected = true;
         record.verdict_json = Some(r#"{"level":"OFFICIAL"}"#.into());
@@ -323,7 +323,7 @@ mod tests {
         record
     }
 
-    fn deferred(at: u64) -> RecipientStatus {
+    pub(crate) fn deferred(at: u64) -> RecipientStatus {
         RecipientStatus::Deferred {
             attempts: 1,
             next_attempt_at: at,
