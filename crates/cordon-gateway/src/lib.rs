@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cordon_inspect::Inspector;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{MessageRecord, QueueId, SledStore, Spool, Store, StoreError};
+use cordon_store::{QueueId, SledStore, Spool, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 
 pub use metrics::Metrics;
@@ -257,8 +257,6 @@ impl<T: Transport> Gateway<T> {
             received_at: now(),
         };
         self.spool.write(&id, &envelope, message)?;
-        self.store
-            .put_message(&MessageRecord::new(id, envelope, message.len() as u64))?;
         let _ = self.work.send(id);
         Ok(id)
     }
@@ -292,13 +290,13 @@ impl<T: Transport> MessageSink for Gateway<T> {
             helo: Some(envelope.helo),
             received_at: now(),
         };
+        // The spool file alone is the durable record of acceptance: the queue
+        // record is written only when a message needs one (held, rejected,
+        // deferred), and a spooled message without one is processed again
+        // after a crash.
         let spool = self.spool.clone();
-        let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            spool.write(&id, &spooled, &message)?;
-            store.put_message(&MessageRecord::new(id, spooled, message.len() as u64))
-        })
-        .await;
+        let stored =
+            tokio::task::spawn_blocking(move || spool.write(&id, &spooled, &message)).await;
         match stored {
             Ok(Ok(())) => {
                 self.metrics.accepted.inc();

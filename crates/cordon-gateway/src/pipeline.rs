@@ -37,24 +37,42 @@ impl<T: Transport> Gateway<T> {
                 path: self.spool.path_of(&id),
                 source: std::io::Error::other(e),
             })??;
-        let mut record = match self.store.get_message(&id)? {
-            Some(record) => record,
-            None => {
-                // accepted just before a crash: the spool file is the record
-                let record = MessageRecord::new(id, envelope.clone(), message.len() as u64);
-                self.store.put_message(&record)?;
-                record
-            }
-        };
+        let stored = self.store.get_message(&id)?;
+        let recorded = stored.is_some();
+        // Without a record the spool file is the record: a message not yet
+        // processed, or accepted just before a crash.
+        let mut record = stored
+            .unwrap_or_else(|| MessageRecord::new(id, envelope.clone(), message.len() as u64));
         let message = Arc::new(message);
         if !record.inspected {
-            record = self.inspect(record, Arc::clone(&message)).await?;
+            record = self.inspect(record, Arc::clone(&message)).await;
         }
         let verdict: serde_json::Value = record
             .verdict_json
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .unwrap_or_default();
+        if !recorded {
+            // The common case, every recipient delivered at the first try,
+            // needs no queue record at all: the spool file is removed once the
+            // relay has the message, and a crash before that delivers again.
+            if record
+                .recipients
+                .iter()
+                .all(|r| r.action == Some(PlannedAction::Deliver))
+            {
+                let results = self.attempt(&record, &verdict, &message).await;
+                if results
+                    .iter()
+                    .all(|(_, s)| matches!(s, RecipientStatus::Delivered { .. }))
+                {
+                    self.spool.remove(&id)?;
+                    return Ok(());
+                }
+                apply(&mut record, results);
+            }
+            self.store.put_message(&record)?;
+        }
         self.hold(&record, &verdict)?;
         let record = self.store.get_message(&id)?.unwrap_or(record);
         self.deliver(&record, &verdict, &message).await?;
@@ -68,12 +86,9 @@ impl<T: Transport> Gateway<T> {
         Ok(())
     }
 
-    /// Inspects the message once and records each recipient's action.
-    async fn inspect(
-        &self,
-        mut record: MessageRecord,
-        message: Arc<Vec<u8>>,
-    ) -> Result<MessageRecord, StoreError> {
+    /// Inspects the message once and notes each recipient's action in the
+    /// record (the caller stores it when it has to).
+    async fn inspect(&self, mut record: MessageRecord, message: Arc<Vec<u8>>) -> MessageRecord {
         let inspector = Arc::clone(&self.inspector);
         let envelope = InspectEnvelope {
             mail_from: Some(record.envelope.mail_from.clone()),
@@ -91,7 +106,7 @@ impl<T: Transport> Gateway<T> {
             Err(e) => {
                 // Never deliver uninspected content: hold everyone outside the force.
                 tracing::error!(queue_id = %record.id, error = %e, "inspection failed; holding the message");
-                return self.record_failed_inspection(record);
+                return failed_inspection(record);
             }
         };
         for r in &mut record.recipients {
@@ -106,22 +121,8 @@ impl<T: Transport> Gateway<T> {
         record.subject = subject_of(&verdict);
         record.verdict_json = serde_json::to_string(&verdict).ok();
         record.inspected = true;
-        self.store.put_message(&record)?;
         log_decision(&record, &verdict, elapsed);
-        Ok(record)
-    }
-
-    fn record_failed_inspection(
-        &self,
-        mut record: MessageRecord,
-    ) -> Result<MessageRecord, StoreError> {
-        for r in &mut record.recipients {
-            r.action = Some(PlannedAction::Hold);
-        }
-        record.inspected = true;
-        record.verdict_json = Some(r#"{"findings":[{"detector":"uninspectable","where":"message","sample":"inspection failed"}],"recipients":[]}"#.into());
-        self.store.put_message(&record)?;
-        Ok(record)
+        record
     }
 
     /// Puts the held recipients in quarantine (one entry per message, whose id
@@ -170,13 +171,29 @@ impl<T: Transport> Gateway<T> {
     }
 
     /// Delivers to every recipient whose action is deliver and who is pending
-    /// or due for a retry, in one transaction, with the verdict as a trace header.
+    /// or due for a retry, and records each outcome.
     async fn deliver(
         &self,
         record: &MessageRecord,
         verdict: &serde_json::Value,
         message: &[u8],
     ) -> Result<(), StoreError> {
+        for (address, status) in self.attempt(record, verdict, message).await {
+            self.store
+                .set_recipient_status(&record.id, &address, status)?;
+        }
+        Ok(())
+    }
+
+    /// One delivery attempt, in one transaction, for every recipient whose
+    /// action is deliver and who is pending or due for a retry, with the
+    /// verdict as a trace header: the new status of each.
+    async fn attempt(
+        &self,
+        record: &MessageRecord,
+        verdict: &serde_json::Value,
+        message: &[u8],
+    ) -> Vec<(String, RecipientStatus)> {
         let at = now();
         let due: Vec<(String, u32)> = record
             .recipients
@@ -193,7 +210,7 @@ impl<T: Transport> Gateway<T> {
             })
             .collect();
         if due.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
         let addresses: Vec<String> = due.iter().map(|(a, _)| a.clone()).collect();
         let mut copy = trace_header(&self.config.hostname, record, verdict).into_bytes();
@@ -202,54 +219,35 @@ impl<T: Transport> Gateway<T> {
             .transport
             .deliver(&record.envelope.mail_from, &addresses, &copy)
             .await;
-        for ((address, attempts), outcome) in due.iter().zip(outcomes) {
-            let status = match outcome {
-                Outcome::Delivered => {
-                    self.metrics.delivery("delivered");
-                    RecipientStatus::Delivered { at: now() }
-                }
-                Outcome::Permanent(reason) => {
-                    self.metrics.delivery("failed");
-                    tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "delivery failed permanently");
-                    RecipientStatus::Failed {
-                        at: now(),
-                        reason,
-                        notified: false,
+        due.into_iter()
+            .zip(outcomes)
+            .map(|((address, attempts), outcome)| {
+                let status = match outcome {
+                    Outcome::Delivered => {
+                        self.metrics.delivery("delivered");
+                        RecipientStatus::Delivered { at: now() }
                     }
-                }
-                Outcome::Temporary(reason)
-                    if self
-                        .config
-                        .retry
-                        .expired(record.envelope.received_at, now()) =>
-                {
-                    self.metrics.delivery("failed");
-                    tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "giving up after {} attempts", attempts + 1);
-                    RecipientStatus::Failed {
-                        at: now(),
-                        reason: format!(
-                            "gave up after {} attempts; last error: {reason}",
-                            attempts + 1
-                        ),
-                        notified: false,
+                    Outcome::Permanent(reason) => {
+                        self.metrics.delivery("failed");
+                        tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "delivery failed permanently");
+                        RecipientStatus::Failed { at: now(), reason, notified: false }
                     }
-                }
-                Outcome::Temporary(reason) => {
-                    self.metrics.delivery("deferred");
-                    let attempts = attempts + 1;
-                    let next_attempt_at = now() + self.config.retry.delay_after(attempts);
-                    tracing::info!(queue_id = %record.id, rcpt = %address, %reason, attempts, next_attempt_at, "delivery deferred");
-                    RecipientStatus::Deferred {
-                        attempts,
-                        next_attempt_at,
-                        last_error: reason,
+                    Outcome::Temporary(reason) if self.config.retry.expired(record.envelope.received_at, now()) => {
+                        self.metrics.delivery("failed");
+                        tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "giving up after {} attempts", attempts + 1);
+                        RecipientStatus::Failed { at: now(), reason: format!("gave up after {} attempts; last error: {reason}", attempts + 1), notified: false }
                     }
-                }
-            };
-            self.store
-                .set_recipient_status(&record.id, address, status)?;
-        }
-        Ok(())
+                    Outcome::Temporary(reason) => {
+                        self.metrics.delivery("deferred");
+                        let attempts = attempts + 1;
+                        let next_attempt_at = now() + self.config.retry.delay_after(attempts);
+                        tracing::info!(queue_id = %record.id, rcpt = %address, %reason, attempts, next_attempt_at, "delivery deferred");
+                        RecipientStatus::Deferred { attempts, next_attempt_at, last_error: reason }
+                    }
+                };
+                (address, status)
+            })
+            .collect()
     }
 
     /// Tells the sender about rejected and failed recipients, once, with an
@@ -355,6 +353,29 @@ impl<T: Transport> Gateway<T> {
                 .set_recipient_status(&record.id, &address, status)?;
         }
         Ok(())
+    }
+}
+
+/// A record whose inspection failed: everyone is held, never delivered uninspected.
+fn failed_inspection(mut record: MessageRecord) -> MessageRecord {
+    for r in &mut record.recipients {
+        r.action = Some(PlannedAction::Hold);
+    }
+    record.inspected = true;
+    record.verdict_json = Some(r#"{"findings":[{"detector":"uninspectable","where":"message","sample":"inspection failed"}],"recipients":[]}"#.into());
+    record
+}
+
+/// Notes the outcome of an attempt in a record not yet stored.
+fn apply(record: &mut MessageRecord, results: Vec<(String, RecipientStatus)>) {
+    for (address, status) in results {
+        for r in record
+            .recipients
+            .iter_mut()
+            .filter(|r| r.address == address)
+        {
+            r.status = status.clone();
+        }
     }
 }
 
