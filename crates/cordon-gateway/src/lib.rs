@@ -2,11 +2,14 @@
 //! its last recipient's final state.
 //!
 //! 1. **Accept** ([`Gateway`] is the SMTP server's [`MessageSink`]): the message
-//!    and its envelope are written to the spool and fsynced, and its record is
-//!    put in the store, before the server may reply `250`.
-//! 2. **Process** (worker tasks): inspect once, record each recipient's action,
-//!    quarantine the held recipients, tell the sender about the rejected ones,
-//!    and hand the delivered ones to the relay.
+//!    and its envelope are written to the spool and fsynced before the server
+//!    may reply `250`. The spool file is the record of acceptance.
+//! 2. **Process** (worker tasks): inspect once, then hand the delivered
+//!    recipients to the relay, quarantine the held ones and tell the sender
+//!    about the rejected ones. A message delivered to everyone at the first try
+//!    never needs a queue record: its spool file is removed once the relay has
+//!    it. Anything else gets a record in the store, written before the step
+//!    that depends on it.
 //! 3. **Retry** (the delivery loop): deferred recipients are tried again with
 //!    exponential backoff until they are delivered, fail permanently, or the
 //!    message is older than the give-up age; the sender is told of failures.
