@@ -99,29 +99,6 @@ impl DetectorId {
             _ => Category::PersonalData,
         }
     }
-
-    /// What one item found by this detector is called in a sentence, e.g. "an NI number".
-    pub fn describe(self) -> &'static str {
-        match self {
-            DetectorId::Marking => "a classification marking",
-            DetectorId::UkNino => "a National Insurance number",
-            DetectorId::NhsNumber => "an NHS number",
-            DetectorId::PncId => "a PNC ID",
-            DetectorId::CroNumber => "a CRO number",
-            DetectorId::PaymentCard => "a payment card number",
-            DetectorId::UkBankAccount => "bank account details",
-            DetectorId::Iban => "an IBAN",
-            DetectorId::UkPassport => "a passport number",
-            DetectorId::UkDrivingLicence => "a driving licence number",
-            DetectorId::UkPostcode => "a postcode",
-            DetectorId::UkPhone => "a telephone number",
-            DetectorId::DateOfBirth => "a date of birth",
-            DetectorId::SpecialCategory => "special category data",
-            DetectorId::OperationName => "a live operation name",
-            DetectorId::Executable => "an executable file",
-            DetectorId::Uninspectable => "content that could not be inspected",
-        }
-    }
 }
 
 impl std::fmt::Display for DetectorId {

@@ -44,14 +44,20 @@ impl<T: Transport> Gateway<T> {
         let mut record = stored
             .unwrap_or_else(|| MessageRecord::new(id, envelope.clone(), message.len() as u64));
         let message = Arc::new(message);
-        if !record.inspected {
-            record = self.inspect(record, Arc::clone(&message)).await;
-        }
-        let verdict: serde_json::Value = record
-            .verdict_json
-            .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_default();
+        let fresh = !record.inspected;
+        // The verdict as JSON: fresh from inspection, or as recorded when an
+        // earlier run inspected the message.
+        let verdict = if record.inspected {
+            record
+                .verdict_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default()
+        } else {
+            let verdict;
+            (record, verdict) = self.inspect(record, Arc::clone(&message)).await;
+            verdict
+        };
         if !recorded {
             // The common case, every recipient delivered at the first try,
             // needs no queue record at all: the spool file is removed once the
@@ -71,6 +77,9 @@ impl<T: Transport> Gateway<T> {
                 }
                 apply(&mut record, results);
             }
+        }
+        if fresh {
+            record.verdict_json = Some(verdict.to_string());
             self.store.put_message(&record)?;
         }
         self.hold(&record, &verdict)?;
@@ -87,8 +96,12 @@ impl<T: Transport> Gateway<T> {
     }
 
     /// Inspects the message once and notes each recipient's action in the
-    /// record (the caller stores it when it has to).
-    async fn inspect(&self, mut record: MessageRecord, message: Arc<Vec<u8>>) -> MessageRecord {
+    /// record (the caller stores it when it has to); returns the verdict as JSON.
+    async fn inspect(
+        &self,
+        mut record: MessageRecord,
+        message: Arc<Vec<u8>>,
+    ) -> (MessageRecord, serde_json::Value) {
         let inspector = Arc::clone(&self.inspector);
         let envelope = InspectEnvelope {
             mail_from: Some(record.envelope.mail_from.clone()),
@@ -118,11 +131,10 @@ impl<T: Transport> Gateway<T> {
             r.action = Some(planned(action));
             self.metrics.decided(action.as_str());
         }
-        record.subject = subject_of(&verdict);
-        record.verdict_json = serde_json::to_string(&verdict).ok();
+        record.subject = verdict.subject.clone();
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
-        record
+        (record, serde_json::to_value(&verdict).unwrap_or_default())
     }
 
     /// Puts the held recipients in quarantine (one entry per message, whose id
@@ -357,13 +369,16 @@ impl<T: Transport> Gateway<T> {
 }
 
 /// A record whose inspection failed: everyone is held, never delivered uninspected.
-fn failed_inspection(mut record: MessageRecord) -> MessageRecord {
+fn failed_inspection(mut record: MessageRecord) -> (MessageRecord, serde_json::Value) {
     for r in &mut record.recipients {
         r.action = Some(PlannedAction::Hold);
     }
     record.inspected = true;
-    record.verdict_json = Some(r#"{"findings":[{"detector":"uninspectable","where":"message","sample":"inspection failed"}],"recipients":[]}"#.into());
-    record
+    let verdict = serde_json::json!({
+        "findings": [{"detector": "uninspectable", "where": "message", "sample": "inspection failed"}],
+        "recipients": [],
+    });
+    (record, verdict)
 }
 
 /// Notes the outcome of an attempt in a record not yet stored.
@@ -385,10 +400,6 @@ fn planned(action: Action) -> PlannedAction {
         Action::Hold => PlannedAction::Hold,
         Action::Reject => PlannedAction::Reject,
     }
-}
-
-fn subject_of(verdict: &Verdict) -> Option<String> {
-    verdict.subject.clone()
 }
 
 /// The strictest reason the verdict gives a recipient: (diagnostic, explanation).

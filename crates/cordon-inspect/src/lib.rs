@@ -50,17 +50,6 @@ pub struct Verdict {
     pub subject: Option<String>,
 }
 
-impl Verdict {
-    /// The strictest action over all recipients.
-    pub fn strictest(&self) -> Action {
-        self.recipients
-            .iter()
-            .map(|r| r.action)
-            .max()
-            .unwrap_or(Action::Deliver)
-    }
-}
-
 /// The policy with its detectors compiled, ready to check messages.
 #[derive(Debug)]
 pub struct Inspector {
