@@ -117,13 +117,13 @@ pub struct Extraction {
 }
 
 impl Extraction {
-    /// Number of files attached to the message itself (depth 0), the thing the
-    /// "force address to personal address with an attachment" rule counts.
-    pub fn top_level_attachments(&self) -> usize {
+    /// The files attached to the message itself (depth 0, not inline images):
+    /// what the "force address to personal address with an attachment" rule
+    /// looks at.
+    pub fn top_level_attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.attachments
             .iter()
             .filter(|a| a.depth == 0 && !a.inline)
-            .count()
     }
 }
 

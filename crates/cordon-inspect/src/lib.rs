@@ -105,9 +105,13 @@ impl Inspector {
         };
         let sender_class =
             (!sender_address.is_empty()).then(|| self.policy.classify(&sender_address));
+        let attached: Vec<String> = extraction
+            .top_level_attachments()
+            .map(|a| a.location.clone())
+            .collect();
         let facts = Facts {
             detection: &detection,
-            attachments: extraction.top_level_attachments(),
+            attachments: &attached,
             sender: (!sender_address.is_empty()).then_some(sender_address.as_str()),
             sender_class,
         };

@@ -25,7 +25,7 @@ pub use load::{
     DECISIONS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE,
     SPECIAL_CATEGORY_FILE,
 };
-pub use rules::{Action, Actions, Carries, Evidence, Reason, Rule, When};
+pub use rules::{Action, Actions, Carries, Evidence, FindingKind, Reason, Rule, When};
 
 /// Who the force is and whom staff should contact, as the notices name them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +54,9 @@ pub struct SelfSend {
 pub struct Facts<'a> {
     /// What the detectors found.
     pub detection: &'a Detection,
-    /// Files attached to the message itself (not inline images).
-    pub attachments: usize,
+    /// Where each file attached to the message itself is (not inline
+    /// images, not files inside archives), e.g. `attachment:report.docx`.
+    pub attachments: &'a [String],
     /// The envelope sender, if any (`None` for the null sender).
     pub sender: Option<&'a str>,
     /// The class of the sender's domain.
@@ -110,7 +111,12 @@ impl Policy {
 
     /// Decides the action for each recipient.
     pub fn decide(&self, facts: &Facts, recipients: &[String]) -> Vec<RecipientVerdict> {
-        let applicable: Vec<&Rule> = self.rules.iter().filter(|r| r.when.holds(facts)).collect();
+        let applicable: Vec<(&Rule, Vec<Evidence>)> = self
+            .rules
+            .iter()
+            .filter(|r| r.when.holds(facts))
+            .map(|r| (r, r.evidence(facts)))
+            .collect();
         recipients
             .iter()
             .map(|address| {
@@ -126,9 +132,9 @@ impl Policy {
                 }
                 let mut reasons: Vec<Reason> = applicable
                     .iter()
-                    .filter_map(|rule| {
+                    .filter_map(|(rule, evidence)| {
                         let action = rule.action.for_class(domain_class);
-                        (action != Action::Deliver).then(|| rule.reason(action))
+                        (action != Action::Deliver).then(|| rule.reason(action, evidence))
                     })
                     .collect();
                 reasons.sort_by_key(|r| std::cmp::Reverse(r.action));

@@ -2,7 +2,7 @@
 //! for each domain class, with the policy it enforces and the explanation the
 //! sender reads.
 
-use cordon_detect::{Category, DetectorId, Level};
+use cordon_detect::{Category, DetectorId, Finding, Level};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{DomainClass, Facts};
@@ -36,18 +36,18 @@ impl Action {
 
 /// Something a rule can look for: a detector's findings or any finding of a category.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Evidence {
+pub enum FindingKind {
     /// Findings of one detector, e.g. `uk_nino`.
     Detector(DetectorId),
     /// Findings of any detector of a category, e.g. `personal_data`.
     Category(Category),
 }
 
-impl<'de> Deserialize<'de> for Evidence {
+impl<'de> Deserialize<'de> for FindingKind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
         if let Some(d) = DetectorId::ALL.into_iter().find(|d| d.as_str() == name) {
-            return Ok(Evidence::Detector(d));
+            return Ok(FindingKind::Detector(d));
         }
         let category = match name.as_str() {
             "classification" => Category::Classification,
@@ -61,7 +61,17 @@ impl<'de> Deserialize<'de> for Evidence {
                 )));
             }
         };
-        Ok(Evidence::Category(category))
+        Ok(FindingKind::Category(category))
+    }
+}
+
+impl FindingKind {
+    /// True when `finding` is of this kind.
+    pub fn matches(&self, finding: &Finding) -> bool {
+        match *self {
+            FindingKind::Detector(d) => finding.detector == d,
+            FindingKind::Category(c) => finding.category == c,
+        }
     }
 }
 
@@ -85,10 +95,10 @@ pub struct When {
     pub level: Vec<Level>,
     /// Some finding matches one of these detectors or categories.
     #[serde(default)]
-    pub found: Vec<Evidence>,
+    pub found: Vec<FindingKind>,
     /// And also some finding matches one of these.
     #[serde(default)]
-    pub and_found: Vec<Evidence>,
+    pub and_found: Vec<FindingKind>,
     /// The sender's domain is of one of these classes.
     #[serde(default)]
     pub sender: Vec<DomainClass>,
@@ -110,12 +120,9 @@ impl When {
     /// True when the condition holds for the message.
     pub(crate) fn holds(&self, facts: &Facts) -> bool {
         let level = facts.detection.classification.level;
-        let found = |e: &Evidence| match *e {
-            Evidence::Detector(d) => facts.detection.has(d),
-            Evidence::Category(c) => facts.detection.has_category(c),
-        };
+        let found = |kind: &FindingKind| facts.detection.findings.iter().any(|f| kind.matches(f));
         let carries = |c: &Carries| match c {
-            Carries::Attachment => facts.attachments > 0,
+            Carries::Attachment => !facts.attachments.is_empty(),
             Carries::Marking => !facts.detection.classification.markings.is_empty(),
         };
         (self.level.is_empty() || self.level.contains(&level))
@@ -172,6 +179,26 @@ pub struct Rule {
     pub action: Actions,
 }
 
+/// Most evidence items one reason cites: enough to explain, short enough to read.
+const MAX_EVIDENCE: usize = 10;
+
+/// One thing found that made a rule apply, redacted and located, so that a
+/// notice or the console can say exactly what was wrong and where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The detector id (e.g. `uk_nino`, `marking`), or `attachment` for a
+    /// rule about carrying files at all.
+    pub detector: &'static str,
+    /// Where, e.g. `subject` or `attachment:suspects.docx`.
+    #[serde(rename = "where")]
+    pub location: String,
+    /// A redacted example (the marking itself for a marking, the file's
+    /// location for an attachment): never the full identifier.
+    pub sample: String,
+    /// How many distinct items there, at least 1.
+    pub count: usize,
+}
+
 /// Why a recipient is held or rejected: one applicable rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reason {
@@ -183,16 +210,70 @@ pub struct Reason {
     pub policy: String,
     /// The plain-English explanation for the sender, with what to do instead.
     pub explanation: String,
+    /// What was found that made the rule apply (at most ten items).
+    pub evidence: Vec<Evidence>,
 }
 
 impl Rule {
     /// The reason this rule gives when it applies.
-    pub(crate) fn reason(&self, action: Action) -> Reason {
+    pub(crate) fn reason(&self, action: Action, evidence: &[Evidence]) -> Reason {
         Reason {
             rule: self.id.clone(),
             action,
             policy: self.policy.clone(),
             explanation: self.explanation.clone(),
+            evidence: evidence.to_vec(),
         }
+    }
+
+    /// What in the message made this rule apply: the findings it looks for,
+    /// the markings that state the level it names, the files it is about.
+    pub(crate) fn evidence(&self, facts: &Facts) -> Vec<Evidence> {
+        let when = &self.when;
+        let mut out: Vec<Evidence> = Vec::new();
+        let classification = &facts.detection.classification;
+        let markings = classification.markings.iter().filter(|m| {
+            when.carries.contains(&Carries::Marking)
+                || (when.level.contains(&classification.level) && m.level == classification.level)
+        });
+        out.extend(markings.map(|m| Evidence {
+            detector: DetectorId::Marking.as_str(),
+            location: m.location.clone(),
+            sample: m.text.clone(),
+            count: 1,
+        }));
+        // Markings already cited from the classification are not cited again.
+        let markings_cited = !out.is_empty();
+        let sought: Vec<&FindingKind> = when.found.iter().chain(&when.and_found).collect();
+        out.extend(
+            facts
+                .detection
+                .findings
+                .iter()
+                .filter(|f| !(markings_cited && f.detector == DetectorId::Marking))
+                .filter(|f| sought.iter().any(|k| k.matches(f)))
+                .map(|f| Evidence {
+                    detector: f.detector.as_str(),
+                    location: f.location.clone(),
+                    sample: f.sample.clone(),
+                    count: f.count.max(1),
+                }),
+        );
+        if when.carries.contains(&Carries::Attachment) {
+            out.extend(facts.attachments.iter().map(|location| {
+                Evidence {
+                    detector: "attachment",
+                    location: location.clone(),
+                    sample: location
+                        .rsplit(['/', ':'])
+                        .next()
+                        .unwrap_or(location)
+                        .to_owned(),
+                    count: 1,
+                }
+            }));
+        }
+        out.truncate(MAX_EVIDENCE);
+        out
     }
 }

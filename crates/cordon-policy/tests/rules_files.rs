@@ -13,7 +13,9 @@ fn with_file(file: &str, text: &str) -> (tempfile::TempDir, Result<Policy, Rules
     let dir = tempfile::tempdir().expect("temp dir");
     for entry in std::fs::read_dir(shipped()).expect("rules dir") {
         let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        }
     }
     std::fs::write(dir.path().join(file), text).expect("write");
     let policy = Policy::load(dir.path());
