@@ -1,0 +1,131 @@
+//! cordon-audit: the append-only, hash-chained audit log.
+//!
+//! Every acceptance, verdict, view, release, reject, expiry and sign-in is
+//! appended with who, when, what and the hash of the entry before, so that
+//! nobody can quietly change or remove an entry: [`verify`] recomputes the
+//! chain and names the first entry altered or removed, and [`export`] writes
+//! the entries as JSON lines for a SIEM.
+//!
+//! # Files
+//!
+//! The log (say `DATA/audit.jsonl`) holds one [`Entry`] per line, in
+//! canonical form (below), e.g. (wrapped here):
+//!
+//! ```text
+//! {"action":"release","actor":"officer:j.smith","at":1763900000,
+//!  "detail":{"note":"solicitor confirmed"},"hash":"<64 hex>",
+//!  "prev":"<64 hex>","seq":57,"subject":"01JD3X..."}
+//! ```
+//!
+//! - `seq` is 1 for the first entry and one more for each next one;
+//! - `at` is Unix seconds; `actor` is `officer:<user>`, `gateway` or
+//!   `cli:<os user>`; `action` an [`Action`] name; `subject` the queue or
+//!   quarantine id (or user name) concerned; `detail` a JSON object;
+//! - `prev` is the `hash` of the entry before ([`ZERO_HASH`] for the first);
+//! - `hash` is the lowercase hex SHA-256 of the line's canonical form
+//!   without the `hash` key.
+//!
+//! Beside it, the head file (`DATA/audit.head`, see [`head_path`]) records
+//! `"<seq> <hash>\n"` of the last entry known durable, so that entries cut
+//! from the end are noticed too.
+//!
+//! # Canonical form
+//!
+//! An entry is a JSON object. Its *canonical form* is its JSON text with:
+//!
+//! - no whitespace between tokens;
+//! - the keys of every object (the entry and everything in `detail`) sorted
+//!   by their UTF-8 bytes;
+//! - strings written with only `"`, `\` and the control characters U+0000 to
+//!   U+001F escaped: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00XX`
+//!   with lowercase hex digits for the others; everything else as UTF-8;
+//! - integers in decimal, other numbers as serde_json writes them (the
+//!   shortest text that reads back as the same `f64`).
+//!
+//! Each line of the log is the canonical form of the entry followed by `\n`,
+//! and the entry's `hash` is the lowercase hex SHA-256 of the canonical form
+//! of the entry *without* its `hash` key. The hash covers every other key,
+//! including keys a later version may add, so a newer log still verifies
+//! with an older verifier. Requiring the line to be exactly the canonical
+//! form means that what a person or a SIEM reads is what was hashed: a
+//! duplicated key or a re-formatted line is reported, not silently accepted.
+//!
+//! # Threat model
+//!
+//! The chain has no secret. It shows any change to an entry, and the removal
+//! of entries from the middle or (with the head file) the end. Someone who
+//! can write both files can still rewrite the end of the log with recomputed
+//! hashes; the defence against that is to [`export`] the log to a SIEM often,
+//! so that exported entries are out of reach.
+
+#![warn(missing_docs)]
+
+mod entry;
+mod error;
+mod head;
+mod lines;
+mod log;
+mod read;
+mod verify;
+
+pub use entry::{Action, Entry, Event, MAX_DETAIL_DEPTH, MAX_LINE_BYTES, UnknownAction, ZERO_HASH};
+pub use error::AuditError;
+pub use head::{Head, head_path};
+pub use log::{AuditLog, OpenReport};
+pub use read::{ExportSummary, entries_for, export};
+pub use verify::{Problem, VerifyReport, verify};
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the tests of the modules.
+
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use crate::{Action, AuditLog, Event};
+
+    /// A temporary directory and the log path inside it (not created).
+    pub(crate) fn temp_log() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        (dir, path)
+    }
+
+    /// Event number `i`: subjects cycle through three queue ids.
+    pub(crate) fn event(i: u64) -> Event {
+        Event::new(
+            format!("officer:user{i}"),
+            Action::View,
+            format!("Q{}", i % 3),
+        )
+        .with_detail(json!({ "i": i }))
+    }
+
+    /// A log at `path` with `n` entries, at times 1000, 1001, ...
+    pub(crate) fn write_log(path: &std::path::Path, n: u64) -> AuditLog {
+        let log = AuditLog::open(path).unwrap();
+        for i in 1..=n {
+            log.append_at(event(i), 1000 + i).unwrap();
+        }
+        log
+    }
+
+    /// The lines of the file at `path`, without their newlines.
+    pub(crate) fn read_lines(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Writes `lines` back, each with its newline.
+    pub(crate) fn write_lines(path: &std::path::Path, lines: &[String]) {
+        let mut text = lines.join("\n");
+        if !lines.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(path, text).unwrap();
+    }
+}

@@ -1,0 +1,614 @@
+//! The writer: [`AuditLog`] appends entries to the chain.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::entry::{Entry, Event, ZERO_HASH, check_line, parse_line};
+use crate::error::AuditError;
+use crate::head::{Head, head_path, read_head, sync_dir, write_head};
+use crate::lines::{BackLines, complete_end};
+
+/// The audit log, open for appending.
+///
+/// # Guarantees
+///
+/// - [`AuditLog::append`] writes the entry's line to the file with one
+///   `write` call before it returns (no buffering in this process): the
+///   entry survives a crash of the process, but not necessarily a crash of
+///   the machine or a power loss until the next [`AuditLog::sync`].
+/// - [`AuditLog::append_durable`] also fsyncs before it returns: the entry
+///   survives a power loss. Use it for officer decisions and sign-ins; call
+///   [`AuditLog::sync`] periodically (say every second) and at shutdown for
+///   the rest.
+/// - Every fsync also replaces the head file (see [`crate::head_path`]), so
+///   that [`crate::verify`] notices entries cut from the end.
+///
+/// One writer per log: `open` takes an exclusive lock on the file and fails
+/// with [`AuditError::Locked`] while another `AuditLog` holds it. Readers
+/// ([`crate::verify`], [`crate::export`], [`crate::entries_for`]) need no
+/// lock and may run while the gateway appends. Share the log between threads
+/// and tasks in an `Arc`: every method takes `&self`. Appends block on file
+/// I/O briefly; call them from `spawn_blocking` or accept a short write.
+///
+/// The log is never rotated: it grows, and old entries are kept in the SIEM
+/// through [`crate::export`].
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    head_path: PathBuf,
+    state: Mutex<State>,
+    /// A second handle on the log file, so that fsync does not hold `state`
+    /// and block appends.
+    sync_handle: File,
+    /// Serialises [`AuditLog::sync`]; the seq the head file last recorded.
+    head_written: Mutex<u64>,
+    opened: OpenReport,
+}
+
+#[derive(Debug)]
+struct State {
+    file: File,
+    /// The length of the file as far as this writer knows.
+    len: u64,
+    /// The seq of the last entry (0 for none); the next entry gets one more.
+    last_seq: u64,
+    /// The hash of the last entry ([`ZERO_HASH`] for none).
+    last_hash: String,
+    /// A failed write may have left part of a line that could not be cut
+    /// off yet: cut it before the next append.
+    needs_repair: bool,
+}
+
+/// What [`AuditLog::open`] found and repaired. Worth logging, and worth an
+/// alert when [`OpenReport::is_clean`] is false.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// The log did not exist and was created.
+    pub created: bool,
+    /// Bytes after the last newline (a line torn by a crash, never
+    /// acknowledged as durable) that were cut off.
+    pub discarded_tail_bytes: u64,
+    /// The bytes after the last newline were a whole entry whose newline was
+    /// lost; the newline was added instead of cutting the entry off.
+    pub completed_tail: bool,
+    /// Unreadable lines at the end of the log skipped to find the last
+    /// entry (damage for [`crate::verify`] to report).
+    pub skipped_lines: u64,
+    /// The head file records entries the log no longer has: their seqs,
+    /// first and last. New entries are numbered after them, so that the gap
+    /// stays visible in the chain.
+    pub missing_at_end: Option<(u64, u64)>,
+    /// The head file is damaged or disagrees with the log's last entry.
+    pub head_problem: Option<String>,
+}
+
+impl OpenReport {
+    /// True when the log needed no repair and showed no sign of damage at
+    /// its end (a torn line cut off after a crash is normal, not damage).
+    pub fn is_clean(&self) -> bool {
+        self.skipped_lines == 0 && self.missing_at_end.is_none() && self.head_problem.is_none()
+    }
+}
+
+impl AuditLog {
+    /// Opens the log at `path` for appending, creating it (mode 0600, and
+    /// its directory, mode 0700) if missing.
+    ///
+    /// An existing log is not verified (it may be gigabytes): only its end
+    /// is read, to continue the chain from its last entry. A torn last line
+    /// is cut off (or completed, if it is a whole entry missing only its
+    /// newline). A log damaged in the middle still opens and the chain goes
+    /// on from its last readable entry, so that the gateway keeps recording;
+    /// [`crate::verify`] reports the damage. What was found is in
+    /// [`AuditLog::open_report`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<AuditLog, AuditError> {
+        let path = path.into();
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(AuditError::io(dir))?;
+            sync_dir(dir.parent())?;
+        }
+        let (file, created) = open_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(AuditError::Locked { path }),
+            Err(fs::TryLockError::Error(e)) => return Err(AuditError::io(&path)(e)),
+        }
+        if created {
+            sync_dir(parent)?;
+        }
+        let mut report = OpenReport {
+            created,
+            ..OpenReport::default()
+        };
+        let len = repair_tail(&file, &path, &mut report)?;
+        let (mut last_seq, last_hash) = last_entry(&file, &path, len, &mut report)?;
+        match read_head(&head_path(&path))? {
+            None => {}
+            Some(Err(why)) => {
+                report.head_problem = Some(format!("the head file is damaged: {why}"))
+            }
+            Some(Ok(head)) if head.seq > last_seq => {
+                report.missing_at_end = Some((last_seq + 1, head.seq));
+                last_seq = head.seq;
+            }
+            Some(Ok(head)) if head.seq == last_seq && head.hash != last_hash => {
+                report.head_problem = Some(format!(
+                    "the head file records another entry {} than the log has",
+                    head.seq
+                ));
+            }
+            Some(Ok(_)) => {}
+        }
+        let sync_handle = file.try_clone().map_err(AuditError::io(&path))?;
+        Ok(AuditLog {
+            head_path: head_path(&path),
+            path,
+            state: Mutex::new(State {
+                file,
+                len,
+                last_seq,
+                last_hash,
+                needs_repair: false,
+            }),
+            sync_handle,
+            head_written: Mutex::new(last_seq),
+            opened: report,
+        })
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What [`AuditLog::open`] found and repaired.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.opened
+    }
+
+    /// The seq of the last entry appended (0 if none): the next gets one
+    /// more.
+    pub fn last_seq(&self) -> u64 {
+        self.lock_state().last_seq
+    }
+
+    /// Appends `event`, timed by the system clock, and returns its entry.
+    /// The line is in the file (the kernel's cache) when this returns; see
+    /// the type's documentation for durability.
+    pub fn append(&self, event: Event) -> Result<Entry, AuditError> {
+        self.append_at(event, now())
+    }
+
+    /// Appends `event` as at `at` (Unix seconds): [`AuditLog::append`] with
+    /// the time given, for tests and imports.
+    pub fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
+        let mut state = self.lock_state();
+        if state.needs_repair {
+            let len = state.len;
+            state
+                .file
+                .set_len(len)
+                .map_err(AuditError::io(&self.path))?;
+            state.needs_repair = false;
+        }
+        let seq = state
+            .last_seq
+            .checked_add(1)
+            .ok_or(AuditError::SequenceExhausted)?;
+        let (entry, line) = Entry::seal(event, seq, at, state.last_hash.clone())?;
+        if let Err(e) = state.file.write_all(&line) {
+            // Cut off any part written, so the next line starts afresh.
+            let len = state.len;
+            state.needs_repair = state.file.set_len(len).is_err();
+            return Err(AuditError::io(&self.path)(e));
+        }
+        state.len += line.len() as u64;
+        state.last_seq = seq;
+        state.last_hash.clone_from(&entry.hash);
+        Ok(entry)
+    }
+
+    /// Appends `event` and fsyncs the log (and replaces the head file)
+    /// before returning: the entry survives a power loss.
+    pub fn append_durable(&self, event: Event) -> Result<Entry, AuditError> {
+        let entry = self.append(event)?;
+        self.sync()?;
+        Ok(entry)
+    }
+
+    /// Makes every entry appended so far durable: fsyncs the log, then
+    /// atomically replaces the head file with its last entry. Does nothing
+    /// if nothing was appended since the last sync. Appends may continue
+    /// while it runs.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        let mut head_written = self
+            .head_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let head = {
+            let state = self.lock_state();
+            Head {
+                seq: state.last_seq,
+                hash: state.last_hash.clone(),
+            }
+        };
+        if head.seq <= *head_written {
+            return Ok(());
+        }
+        self.sync_handle
+            .sync_data()
+            .map_err(AuditError::io(&self.path))?;
+        write_head(&self.head_path, &head)?;
+        *head_written = head.seq;
+        Ok(())
+    }
+
+    /// The last `limit` readable entries, oldest first (reading the log
+    /// backwards from its end; unreadable lines are skipped).
+    pub fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
+        let file = File::open(&self.path).map_err(AuditError::io(&self.path))?;
+        let len = file.metadata().map_err(AuditError::io(&self.path))?.len();
+        let end = complete_end(&file, len).map_err(AuditError::io(&self.path))?;
+        let mut back = BackLines::new(&file, end);
+        let mut entries = Vec::new();
+        while entries.len() < limit {
+            match back.prev_line().map_err(AuditError::io(&self.path))? {
+                None => break,
+                Some(line) => entries.extend(line.as_deref().and_then(parse_line)),
+            }
+        }
+        entries.reverse();
+        Ok(entries)
+    }
+
+    /// Every entry about `subject`, oldest first: see [`crate::entries_for`].
+    pub fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
+        crate::read::entries_for(&self.path, subject)
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // No code panics while holding the lock, and the state is updated
+        // only after a successful write, so a poisoned lock is still sound.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Opens (creating, owner-only) the log file for reading and appending;
+/// says whether it was created.
+fn open_file(path: &Path) -> Result<(File, bool), AuditError> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.clone().create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => options
+            .open(path)
+            .map(|file| (file, false))
+            .map_err(AuditError::io(path)),
+        Err(e) => Err(AuditError::io(path)(e)),
+    }
+}
+
+/// Cuts off (or completes) the bytes after the last newline; returns the
+/// resulting length of the file.
+fn repair_tail(file: &File, path: &Path, report: &mut OpenReport) -> Result<u64, AuditError> {
+    let io_err = AuditError::io(path);
+    let result = (|| -> io::Result<u64> {
+        let len = file.metadata()?.len();
+        let end = complete_end(file, len)?;
+        if end == len {
+            return Ok(len);
+        }
+        let mut back = BackLines::new(file, len + 1);
+        // `BackLines` reads the line "ending" at len + 1, i.e. the tail;
+        // it is `None` inside if longer than a line may be.
+        let whole_entry = match back.prev_line()? {
+            Some(Some(tail)) => check_line(&tail).is_ok(),
+            _ => false,
+        };
+        let mut writer = file;
+        if whole_entry {
+            writer.write_all(b"\n")?;
+            report.completed_tail = true;
+            file.sync_data()?;
+            return Ok(len + 1);
+        }
+        file.set_len(end)?;
+        file.sync_data()?;
+        report.discarded_tail_bytes = len - end;
+        Ok(end)
+    })();
+    result.map_err(io_err)
+}
+
+/// The seq and hash of the last readable entry before `end`, or `(0,
+/// ZERO_HASH)` if there is none; counts the unreadable lines after it.
+fn last_entry(
+    file: &File,
+    path: &Path,
+    end: u64,
+    report: &mut OpenReport,
+) -> Result<(u64, String), AuditError> {
+    let mut back = BackLines::new(file, end);
+    while let Some(line) = back.prev_line().map_err(AuditError::io(path))? {
+        match line.as_deref().map(check_line) {
+            Some(Ok(checked)) => return Ok((checked.entry.seq, checked.entry.hash)),
+            _ => report.skipped_lines += 1,
+        }
+    }
+    Ok((0, ZERO_HASH.to_owned()))
+}
+
+/// The system clock in Unix seconds (0 if it is before 1970).
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Action;
+    use crate::test_util::{event, read_lines, temp_log, write_lines, write_log};
+    use crate::verify::verify;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    #[test]
+    fn creates_directory_and_file_and_numbers_from_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a").join("b").join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        assert!(log.open_report().created);
+        assert!(path.is_file());
+        assert_eq!(log.last_seq(), 0);
+        let first = log.append_at(event(1), 1000).unwrap();
+        assert_eq!((first.seq, first.at), (1, 1000));
+        assert_eq!(first.prev, ZERO_HASH);
+        assert_eq!(first.known_action(), Some(Action::View));
+        let second = log.append(event(2)).unwrap();
+        assert_eq!(second.seq, 2);
+        assert_eq!(second.prev, first.hash);
+        assert!(second.at > 1_700_000_000, "system clock used");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+        }
+    }
+
+    #[test]
+    fn reopen_continues_the_chain() {
+        let (_dir, path) = temp_log();
+        let last = {
+            let log = write_log(&path, 3);
+            assert_eq!(log.last_seq(), 3);
+            log.recent(1).unwrap().remove(0)
+        };
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.open_report(), &OpenReport::default());
+        assert_eq!(log.last_seq(), 3);
+        let next = log.append_at(event(4), 2000).unwrap();
+        assert_eq!(next.seq, 4);
+        assert_eq!(next.prev, last.hash);
+        drop(log);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.entries, 4);
+    }
+
+    #[test]
+    fn second_writer_is_refused() {
+        let (_dir, path) = temp_log();
+        let log = AuditLog::open(&path).unwrap();
+        assert!(matches!(
+            AuditLog::open(&path),
+            Err(AuditError::Locked { .. })
+        ));
+        drop(log);
+        AuditLog::open(&path).unwrap();
+    }
+
+    #[test]
+    fn torn_last_line_is_cut_off_on_open() {
+        let (_dir, path) = temp_log();
+        drop(write_log(&path, 3));
+        let good_len = fs::metadata(&path).unwrap().len();
+        let torn = b"{\"action\":\"view\",\"actor\":\"officer:us";
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(torn)
+            .unwrap();
+        assert!(verify(&path).unwrap().incomplete_tail);
+
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.open_report().discarded_tail_bytes, torn.len() as u64);
+        assert!(!log.open_report().completed_tail);
+        assert!(log.open_report().is_clean());
+        assert_eq!(fs::metadata(&path).unwrap().len(), good_len);
+        assert_eq!(log.append_at(event(4), 2000).unwrap().seq, 4);
+        drop(log);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok() && !report.incomplete_tail, "{report:?}");
+        assert_eq!(report.entries, 4);
+    }
+
+    #[test]
+    fn whole_entry_missing_its_newline_is_kept() {
+        let (_dir, path) = temp_log();
+        drop(write_log(&path, 3));
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.trim_end_matches('\n')).unwrap();
+
+        let log = AuditLog::open(&path).unwrap();
+        assert!(log.open_report().completed_tail);
+        assert_eq!(log.open_report().discarded_tail_bytes, 0);
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        assert_eq!(log.append_at(event(4), 2000).unwrap().seq, 4);
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+    }
+
+    #[test]
+    fn damaged_last_lines_are_skipped_and_the_chain_goes_on() {
+        let (_dir, path) = temp_log();
+        drop(write_log(&path, 3));
+        let mut lines = read_lines(&path);
+        lines.push("garbage".into());
+        write_lines(&path, &lines);
+
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.open_report().skipped_lines, 1);
+        assert!(!log.open_report().is_clean());
+        let next = log.append_at(event(4), 2000).unwrap();
+        assert_eq!(next.seq, 4);
+        drop(log);
+        let report = verify(&path).unwrap();
+        assert_eq!(report.entries, 4);
+        assert_eq!(report.problems, 1, "{report:?}");
+        assert!(matches!(
+            report.first_problem,
+            Some(crate::Problem::Malformed { line: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn sync_and_append_durable_write_the_head() {
+        let (_dir, path) = temp_log();
+        let head = crate::head_path(&path);
+        let log = write_log(&path, 2);
+        assert!(!head.exists(), "no head before the first sync");
+        log.sync().unwrap();
+        let second = log.recent(1).unwrap().remove(0);
+        assert_eq!(
+            fs::read_to_string(&head).unwrap(),
+            format!("2 {}\n", second.hash)
+        );
+        let third = log.append_durable(event(3)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&head).unwrap(),
+            format!("3 {}\n", third.hash)
+        );
+        // Nothing new: the head is left alone.
+        fs::write(&head, "junk").unwrap();
+        log.sync().unwrap();
+        assert_eq!(fs::read_to_string(&head).unwrap(), "junk");
+    }
+
+    #[test]
+    fn entries_cut_from_the_end_stay_visible_after_reopening() {
+        let (_dir, path) = temp_log();
+        let log = write_log(&path, 5);
+        log.sync().unwrap();
+        drop(log);
+        let lines = read_lines(&path);
+        write_lines(&path, &lines[..3]);
+
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.open_report().missing_at_end, Some((4, 5)));
+        let next = log.append_durable(event(6)).unwrap();
+        assert_eq!(next.seq, 6, "numbered after the missing entries");
+        drop(log);
+        // The head now agrees with the log, but the gap is in the chain.
+        let report = verify(&path).unwrap();
+        assert_eq!(
+            report.first_problem,
+            Some(crate::Problem::Removed {
+                line: 4,
+                seq: 6,
+                expected_seq: 4
+            })
+        );
+    }
+
+    #[test]
+    fn head_disagreeing_with_last_entry_is_reported_on_open() {
+        let (_dir, path) = temp_log();
+        let log = write_log(&path, 2);
+        log.sync().unwrap();
+        drop(log);
+        fs::write(crate::head_path(&path), format!("2 {}\n", "e".repeat(64))).unwrap();
+        let log = AuditLog::open(&path).unwrap();
+        let problem = log.open_report().head_problem.clone().unwrap();
+        assert!(problem.contains("another entry 2"), "{problem}");
+        assert_eq!(log.open_report().missing_at_end, None);
+        assert_eq!(log.append_at(event(3), 3000).unwrap().seq, 3);
+
+        drop(log);
+        fs::write(crate::head_path(&path), "2 x\n").unwrap();
+        let log = AuditLog::open(&path).unwrap();
+        let problem = log.open_report().head_problem.clone().unwrap();
+        assert!(problem.starts_with("the head file is damaged"), "{problem}");
+    }
+
+    #[test]
+    fn concurrent_appends_form_one_valid_chain() {
+        let (_dir, path) = temp_log();
+        let log = Arc::new(AuditLog::open(&path).unwrap());
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut seqs = Vec::new();
+                    for i in 0..100 {
+                        let entry = if i % 25 == 0 {
+                            log.append_durable(event(t * 1000 + i)).unwrap()
+                        } else {
+                            log.append(event(t * 1000 + i)).unwrap()
+                        };
+                        seqs.push(entry.seq);
+                        if i % 40 == 0 {
+                            log.sync().unwrap();
+                        }
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let seqs: BTreeSet<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(seqs, (1..=800).collect::<BTreeSet<u64>>());
+        log.sync().unwrap();
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!((report.entries, report.last_seq), (800, 800));
+        assert_eq!(report.head.map(|h| h.seq), Some(800));
+    }
+
+    #[test]
+    fn recent_returns_the_last_entries_oldest_first() {
+        let (_dir, path) = temp_log();
+        let log = write_log(&path, 5);
+        let seqs = |v: Vec<Entry>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(log.recent(3).unwrap()), vec![3, 4, 5]);
+        assert_eq!(seqs(log.recent(10).unwrap()), vec![1, 2, 3, 4, 5]);
+        assert!(log.recent(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refused_events_do_not_use_a_sequence_number() {
+        let (_dir, path) = temp_log();
+        let log = write_log(&path, 1);
+        let bad = Event::new("gateway", Action::Verdict, "Q").with_detail(serde_json::json!(3));
+        assert!(matches!(log.append(bad), Err(AuditError::InvalidDetail(_))));
+        assert_eq!(log.append_at(event(2), 5).unwrap().seq, 2);
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+    }
+}
