@@ -103,7 +103,9 @@ fn broken_rules_name_file_and_line() {
     let dir = tempfile::tempdir().expect("temp");
     for entry in std::fs::read_dir(common::rules()).expect("rules") {
         let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        }
     }
     std::fs::write(
         dir.path().join("operations.toml"),

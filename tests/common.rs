@@ -304,3 +304,61 @@ pub fn send(
     let text = response.message().collect::<Vec<_>>().join(" ");
     text.rsplit(' ').next().map(str::to_owned).ok_or(text)
 }
+
+/// Generates the public conformance corpus under `dir/corpus`; returns the
+/// directory and its cases.
+pub fn public_corpus(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
+    let corpus = dir.join("corpus");
+    let generator = root().join("../shared/conformance/gen.py");
+    assert!(
+        generator.exists(),
+        "the public corpus generator is missing: {}",
+        generator.display()
+    );
+    let status = Command::new("python3")
+        .arg(&generator)
+        .arg(&corpus)
+        .output()
+        .expect("python3");
+    assert!(
+        status.status.success(),
+        "gen.py failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(corpus.join("cases.json")).expect("cases"))
+            .expect("json");
+    (corpus, cases)
+}
+
+/// The envelope of a corpus message: the case's own, else its headers.
+pub fn envelope_of(case: &serde_json::Value, message: &[u8]) -> (String, Vec<String>) {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message)
+        .expect("corpus message parses");
+    let from = case["mail_from"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            parsed
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let mut rcpt: Vec<String> = case["rcpt"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if rcpt.is_empty() {
+        for list in [parsed.to(), parsed.cc()].into_iter().flatten() {
+            rcpt.extend(list.iter().filter_map(|a| a.address().map(str::to_owned)));
+        }
+    }
+    (from, rcpt)
+}

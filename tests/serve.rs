@@ -78,69 +78,17 @@ fn transaction(smtp: SocketAddr, data: &[u8]) -> Vec<String> {
     )
 }
 
-/// The envelope of a corpus message: the case's own, else its headers.
-fn envelope_of(case: &serde_json::Value, message: &[u8]) -> (String, Vec<String>) {
-    let parsed = mail_parser::MessageParser::default()
-        .parse(message)
-        .expect("corpus message parses");
-    let from = case["mail_from"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| {
-            parsed
-                .from()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    let mut rcpt: Vec<String> = case["rcpt"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if rcpt.is_empty() {
-        for list in [parsed.to(), parsed.cc()].into_iter().flatten() {
-            rcpt.extend(list.iter().filter_map(|a| a.address().map(str::to_owned)));
-        }
-    }
-    (from, rcpt)
-}
-
 #[test]
 fn the_public_corpus_over_smtp_gets_each_recipient_its_outcome() {
     let dir = tempfile::tempdir().expect("temp");
-    let corpus = dir.path().join("corpus");
-    let generator = common::root().join("../shared/conformance/gen.py");
-    assert!(
-        generator.exists(),
-        "the public corpus generator is missing: {}",
-        generator.display()
-    );
-    let status = std::process::Command::new("python3")
-        .arg(&generator)
-        .arg(&corpus)
-        .output()
-        .expect("python3");
-    assert!(
-        status.status.success(),
-        "gen.py failed: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let cases: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(corpus.join("cases.json")).expect("cases"))
-            .expect("json");
-
+    let (corpus, cases) = common::public_corpus(dir.path());
     let mut gateway = Gateway::start(dir.path(), "");
     // queue id -> (case name, sender, expected action per recipient)
     let mut sent = BTreeMap::new();
     for case in &cases {
         let message =
             std::fs::read(corpus.join(case["file"].as_str().expect("file"))).expect("eml");
-        let (from, rcpt) = envelope_of(case, &message);
+        let (from, rcpt) = common::envelope_of(case, &message);
         let id = send(gateway.smtp, &from, &rcpt, &message)
             .unwrap_or_else(|e| panic!("{}: not accepted: {e}", case["name"]));
         let actions: BTreeMap<String, String> = case["expect"]["actions"]
@@ -183,7 +131,7 @@ fn the_public_corpus_over_smtp_gets_each_recipient_its_outcome() {
             .iter()
             .filter(|(_, _, m)| {
                 traced_queue_id(m).as_deref() == Some(id.as_str())
-                    && !String::from_utf8_lossy(m).contains("X-Cordon-Queue-Id")
+                    && !String::from_utf8_lossy(m).contains("X-Cordon-Notice")
             })
             .flat_map(|(_, rcpt, _)| rcpt.iter().map(|r| r.to_ascii_lowercase()))
             .collect();
@@ -192,7 +140,7 @@ fn the_public_corpus_over_smtp_gets_each_recipient_its_outcome() {
             .filter(|(f, r, m)| {
                 f.is_empty()
                     && r.iter().any(|x| x.eq_ignore_ascii_case(from))
-                    && String::from_utf8_lossy(m).contains(&format!("X-Cordon-Queue-Id: {id}"))
+                    && String::from_utf8_lossy(m).contains(&format!("X-Cordon-Reference: {id}"))
             })
             .map(|(_, _, m)| m)
             .collect();

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
 use cordon_inspect::Inspector;
+use cordon_notify::Templates;
 use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
 use cordon_smtp::ServerConfig;
 use tokio::sync::watch;
@@ -76,6 +77,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let inspector = Arc::new(Inspector::load(&config.paths.rules)?);
+    let notices = Arc::new(Templates::load(&config.paths.rules)?);
     let relay = relay(&config)?;
     let smtp = Arc::new(server_config(&config)?);
     let metrics = Arc::new(Metrics::new());
@@ -92,7 +94,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
         hold_days: config.queue.hold_days,
         poll_interval: Duration::from_secs(1),
+        expiry_interval: Duration::from_secs(60),
         workers: config.queue.workers,
+        notices,
     };
     let (gateway, pipeline) = Gateway::start(
         gateway_config,

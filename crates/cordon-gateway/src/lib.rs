@@ -18,15 +18,18 @@
 //!    lose one.
 
 mod metrics;
+mod notices;
 mod pipeline;
+mod quarantine;
 mod retry;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cordon_inspect::Inspector;
+use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
 use cordon_store::{QueueId, SledStore, Spool, Store, StoreError};
@@ -50,13 +53,17 @@ pub struct GatewayConfig {
     pub hold_days: u64,
     /// How often the delivery loop looks for deferred recipients that are due.
     pub poll_interval: Duration,
+    /// How often the quarantine is swept for entries past their expiry.
+    pub expiry_interval: Duration,
     /// Messages processed at once.
     pub workers: usize,
+    /// The notice templates (`rules/notices/`).
+    pub notices: Arc<Templates>,
 }
 
 impl GatewayConfig {
-    /// Defaults for a data directory.
-    pub fn new(data_dir: impl Into<PathBuf>) -> GatewayConfig {
+    /// Defaults for a data directory, with the given notice templates.
+    pub fn new(data_dir: impl Into<PathBuf>, notices: Arc<Templates>) -> GatewayConfig {
         GatewayConfig {
             data_dir: data_dir.into(),
             hostname: "cordon.localdomain".into(),
@@ -64,7 +71,9 @@ impl GatewayConfig {
             retry: RetryPolicy::default(),
             hold_days: 14,
             poll_interval: Duration::from_secs(1),
+            expiry_interval: Duration::from_secs(60),
             workers: 4,
+            notices,
         }
     }
 }
@@ -87,7 +96,8 @@ pub struct Gateway<T: Transport> {
     transport: T,
     metrics: Arc<Metrics>,
     work: mpsc::UnboundedSender<QueueId>,
-    in_progress: Mutex<HashSet<QueueId>>,
+    /// Messages being processed, and whether each was asked for again meanwhile.
+    in_progress: Mutex<HashMap<QueueId, bool>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -143,7 +153,7 @@ impl<T: Transport> Gateway<T> {
             transport,
             metrics,
             work,
-            in_progress: Mutex::new(HashSet::new()),
+            in_progress: Mutex::new(HashMap::new()),
         });
         gateway.recover()?;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
@@ -211,9 +221,13 @@ impl<T: Transport> Gateway<T> {
             });
         }
         let mut tick = tokio::time::interval(self.config.poll_interval);
+        let mut expiry = tokio::time::interval(self.config.expiry_interval);
         loop {
             tokio::select! {
                 _ = tick.tick() => self.poll_due(),
+                _ = expiry.tick() => {
+                    tokio::spawn(Arc::clone(&self).expire_due());
+                }
                 _ = shutdown.wait_for(|s| *s) => break,
             }
         }
@@ -264,17 +278,35 @@ impl<T: Transport> Gateway<T> {
         Ok(id)
     }
 
-    /// Marks `id` as being processed; false if another worker has it.
+    /// Marks `id` as being processed; false if another worker has it, which
+    /// then processes it once more when done (a decision may have arrived
+    /// while it was busy).
     fn claim(&self, id: QueueId) -> bool {
-        self.in_progress
-            .lock()
-            .map(|mut set| set.insert(id))
-            .unwrap_or(false)
+        let Ok(mut busy) = self.in_progress.lock() else {
+            return false;
+        };
+        match busy.get_mut(&id) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                busy.insert(id, false);
+                true
+            }
+        }
     }
 
+    /// Ends the processing of `id`, queueing it again if it was asked for
+    /// meanwhile.
     fn release(&self, id: QueueId) {
-        if let Ok(mut set) = self.in_progress.lock() {
-            set.remove(&id);
+        let again = self
+            .in_progress
+            .lock()
+            .map(|mut busy| busy.remove(&id).unwrap_or(false))
+            .unwrap_or(false);
+        if again {
+            let _ = self.work.send(id);
         }
     }
 }

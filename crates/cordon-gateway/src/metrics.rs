@@ -22,6 +22,13 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+/// Label of a notice sent to a sender.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NoticeLabel {
+    /// The notice kind, e.g. `held` or `rejected`.
+    pub kind: String,
+}
+
 /// The gateway's metrics, registered in one registry.
 #[derive(Debug)]
 pub struct Metrics {
@@ -31,6 +38,8 @@ pub struct Metrics {
     pub decisions: Family<ActionLabel, Counter>,
     /// Delivery attempts by outcome, per recipient.
     pub deliveries: Family<OutcomeLabel, Counter>,
+    /// Notices queued for senders, by kind.
+    pub notices: Family<NoticeLabel, Counter>,
     /// Seconds spent inspecting one message.
     pub inspection_seconds: Histogram,
     /// Messages in the queue not yet finished.
@@ -52,6 +61,7 @@ impl Metrics {
         let accepted = Counter::default();
         let decisions = Family::<ActionLabel, Counter>::default();
         let deliveries = Family::<OutcomeLabel, Counter>::default();
+        let notices = Family::<NoticeLabel, Counter>::default();
         let buckets = [
             0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
         ];
@@ -75,6 +85,11 @@ impl Metrics {
             deliveries.clone(),
         );
         registry.register(
+            "notices",
+            "Notices queued for senders by kind",
+            notices.clone(),
+        );
+        registry.register(
             "inspection_seconds",
             "Time to inspect one message",
             inspection_seconds.clone(),
@@ -93,6 +108,7 @@ impl Metrics {
             accepted,
             decisions,
             deliveries,
+            notices,
             inspection_seconds,
             queue_depth,
             quarantine_held,
@@ -114,6 +130,15 @@ impl Metrics {
         self.decisions
             .get_or_create(&ActionLabel {
                 action: action.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one notice queued.
+    pub fn notice(&self, kind: &str) {
+        self.notices
+            .get_or_create(&NoticeLabel {
+                kind: kind.to_owned(),
             })
             .inc();
     }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
-use cordon_notify::{FailedRecipient, Notice};
 use cordon_relay::{Outcome, Transport};
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId, RecipientStatus,
@@ -137,13 +136,16 @@ impl<T: Transport> Gateway<T> {
         (record, serde_json::to_value(&verdict).unwrap_or_default())
     }
 
-    /// Puts the held recipients in quarantine (one entry per message, whose id
-    /// is the message's, so that repeating this step changes nothing).
+    /// Puts the recipients to hold in quarantine (one entry per message, whose
+    /// id is the message's). Only pending ones: once held, a recipient leaves
+    /// quarantine by a decision, never by repeating this step.
     fn hold(&self, record: &MessageRecord, verdict: &serde_json::Value) -> Result<(), StoreError> {
         let held: Vec<String> = record
             .recipients
             .iter()
-            .filter(|r| r.action == Some(PlannedAction::Hold) && !r.status.is_final())
+            .filter(|r| {
+                r.action == Some(PlannedAction::Hold) && r.status == RecipientStatus::Pending
+            })
             .map(|r| r.address.clone())
             .collect();
         if held.is_empty() {
@@ -176,6 +178,7 @@ impl<T: Transport> Gateway<T> {
             decided_by: None,
             decided_at: None,
             note: None,
+            sender_notified: false,
         };
         self.store.put_quarantine(&entry)?;
         tracing::info!(queue_id = %record.id, quarantine_id = %entry.id, recipients = ?held, "held in quarantine");
@@ -261,111 +264,6 @@ impl<T: Transport> Gateway<T> {
             })
             .collect()
     }
-
-    /// Tells the sender about rejected and failed recipients, once, with an
-    /// RFC 3464 notice that goes through the gateway like any mail. No notice
-    /// is sent about an automatic message (null sender, auto-submitted, a
-    /// report) or to a sender outside the force.
-    fn notify(
-        &self,
-        record: &MessageRecord,
-        verdict: &serde_json::Value,
-        message: &[u8],
-    ) -> Result<(), StoreError> {
-        let mut failed = Vec::new();
-        let mut updates = Vec::new();
-        for r in &record.recipients {
-            match (&r.action, &r.status) {
-                (Some(PlannedAction::Reject), RecipientStatus::Pending)
-                | (
-                    Some(PlannedAction::Reject),
-                    RecipientStatus::Rejected {
-                        notified: false, ..
-                    },
-                ) => {
-                    let (diagnostic, explanation) = policy_reason(verdict, &r.address);
-                    failed.push(FailedRecipient {
-                        address: r.address.clone(),
-                        status: "5.7.1".into(),
-                        diagnostic,
-                        explanation,
-                    });
-                    updates.push((
-                        r.address.clone(),
-                        RecipientStatus::Rejected {
-                            at: now(),
-                            notified: true,
-                        },
-                    ));
-                }
-                (
-                    _,
-                    RecipientStatus::Failed {
-                        at,
-                        reason,
-                        notified: false,
-                    },
-                ) => {
-                    let status = if reason.starts_with("gave up") {
-                        "4.4.7"
-                    } else {
-                        "5.0.0"
-                    };
-                    failed.push(FailedRecipient {
-                        address: r.address.clone(),
-                        status: status.into(),
-                        diagnostic: reason.clone(),
-                        explanation: format!(
-                            "The receiving mail server did not accept the message: {reason}"
-                        ),
-                    });
-                    updates.push((
-                        r.address.clone(),
-                        RecipientStatus::Failed {
-                            at: *at,
-                            reason: reason.clone(),
-                            notified: true,
-                        },
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if failed.is_empty() {
-            return Ok(());
-        }
-        let sender = record.envelope.mail_from.as_str();
-        let internal =
-            self.inspector.policy().classify(sender) == cordon_inspect::DomainClass::Internal;
-        if cordon_notify::is_automatic(sender, message) || !internal {
-            tracing::info!(queue_id = %record.id, sender, "no notice: automatic message or sender outside the force");
-        } else {
-            let delivered: Vec<String> = record
-                .recipients
-                .iter()
-                .filter(|r| matches!(r.status, RecipientStatus::Delivered { .. }))
-                .map(|r| r.address.clone())
-                .collect();
-            let id = record.id.to_string();
-            let notice = Notice {
-                reporting_mta: &self.config.hostname,
-                postmaster: &self.config.postmaster,
-                sender,
-                queue_id: &id,
-                original: message,
-                failed,
-                delivered,
-            };
-            let bytes = cordon_notify::delivery_status_notification(&notice);
-            let notice_id = self.submit("", vec![sender.to_owned()], &bytes)?;
-            tracing::info!(queue_id = %record.id, notice_id = %notice_id, sender, "delivery status notification queued");
-        }
-        for (address, status) in updates {
-            self.store
-                .set_recipient_status(&record.id, &address, status)?;
-        }
-        Ok(())
-    }
 }
 
 /// A record whose inspection failed: everyone is held, never delivered uninspected.
@@ -399,35 +297,6 @@ fn planned(action: Action) -> PlannedAction {
         Action::Deliver => PlannedAction::Deliver,
         Action::Hold => PlannedAction::Hold,
         Action::Reject => PlannedAction::Reject,
-    }
-}
-
-/// The strictest reason the verdict gives a recipient: (diagnostic, explanation).
-fn policy_reason(verdict: &serde_json::Value, address: &str) -> (String, String) {
-    let reason = verdict["recipients"]
-        .as_array()
-        .and_then(|list| {
-            list.iter().find(|r| {
-                r["address"]
-                    .as_str()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(address))
-            })
-        })
-        .and_then(|r| r["reasons"].as_array())
-        .and_then(|reasons| reasons.first());
-    match reason {
-        Some(r) => (
-            format!(
-                "refused by policy rule {}: {}",
-                r["rule"].as_str().unwrap_or("?"),
-                r["policy"].as_str().unwrap_or("")
-            ),
-            r["explanation"].as_str().unwrap_or("").to_owned(),
-        ),
-        None => (
-            "refused by policy".into(),
-            "The message was refused by the force's email policy.".into(),
-        ),
     }
 }
 

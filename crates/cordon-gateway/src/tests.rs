@@ -7,7 +7,9 @@ use std::time::Duration;
 use cordon_inspect::Inspector;
 use cordon_relay::{Outcome, Transport};
 use cordon_smtp::MessageSink;
-use cordon_store::{MemoryStore, RecipientStatus, Spool, Store};
+use cordon_store::{
+    Decision, MemoryStore, QuarantineState, RecipientStatus, Spool, Store, StoreError,
+};
 use tokio::sync::watch;
 
 use crate::{Gateway, GatewayConfig, Metrics, RetryPolicy};
@@ -79,14 +81,19 @@ struct Harness {
 }
 
 fn harness(retry: RetryPolicy) -> Harness {
+    harness_with(|config| config.retry = retry)
+}
+
+fn harness_with(configure: impl FnOnce(&mut GatewayConfig)) -> Harness {
     let dir = tempfile::tempdir().expect("temp");
     let spool = Spool::open(dir.path().join("spool")).expect("spool");
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let relay = Scripted::default();
     let (stop, stopped) = watch::channel(false);
-    let mut config = GatewayConfig::new(dir.path());
-    config.retry = retry;
+    let notices = Arc::new(cordon_notify::Templates::built_in().expect("templates"));
+    let mut config = GatewayConfig::new(dir.path(), notices);
     config.poll_interval = Duration::from_millis(50);
+    configure(&mut config);
     let (gateway, _) = Gateway::start_with(
         config,
         spool,
@@ -154,7 +161,7 @@ async fn a_permanent_failure_bounces_at_once_and_the_others_are_delivered() {
         text.contains("Final-Recipient: rfc822; bad@kent.police.uk") && text.contains("550 5.1.1"),
         "{text}"
     );
-    assert!(text.contains(&format!("X-Cordon-Queue-Id: {id}")));
+    assert!(text.contains(&format!("X-Cordon-Reference: {id}")));
     // the original is finished and gone from the queue
     let store = Arc::clone(&h.store);
     assert!(
@@ -229,5 +236,189 @@ async fn the_null_sender_gets_no_notice() {
     assert!(
         h.relay.delivered.lock().expect("lock").is_empty(),
         "no notice about a message from the null sender"
+    );
+}
+
+const PERSONAL_DATA: &[u8] = b"From: sam.okafor@northshire.police.uk\r\nTo: claims@insurer-example.co.uk\r\nSubject: claim form\r\nMessage-ID: <claim-1@northshire.police.uk>\r\n\r\nThe claimant's NI number is JM 41 29 87 B.\r\n";
+
+/// The notices delivered to the sender so far, parsed: (subject, text).
+fn notices(relay: &Scripted) -> Vec<(String, String)> {
+    relay
+        .delivered
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(from, _, _)| from.is_empty())
+        .filter_map(|(_, _, bytes)| {
+            let parsed = mail_parser::MessageParser::default().parse(bytes)?;
+            Some((
+                parsed.subject().unwrap_or_default().to_owned(),
+                // Whitespace folded: the templates wrap long lines.
+                parsed
+                    .body_text(0)
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
+        })
+        .collect()
+}
+
+async fn held_message(h: &Harness) -> cordon_store::QueueId {
+    let id = h
+        .gateway
+        .accept(
+            envelope(&[
+                "claims@insurer-example.co.uk",
+                "k.hughes@northshire.police.uk",
+            ]),
+            PERSONAL_DATA.to_vec(),
+        )
+        .await
+        .expect("accepted");
+    let relay = h.relay.clone();
+    assert!(
+        eventually(|| notices(&relay).len() == 1).await,
+        "the held notice arrives"
+    );
+    id.parse().expect("id")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_message_is_explained_to_the_sender_once() {
+    let h = harness(RetryPolicy::default());
+    let id = held_message(&h).await;
+    let (subject, text) = notices(&h.relay).remove(0);
+    assert_eq!(subject, "Held for review: claim form");
+    assert!(text.contains("claims@insurer-example.co.uk"), "{text}");
+    assert!(text.contains("personal-data-to-insecure"), "{text}");
+    assert!(
+        text.contains("a National Insurance number, JM 41 ** ** B, in the message body"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("JM 41 29 87 B"),
+        "the identifier is redacted"
+    );
+    assert!(text.contains(&id.to_string()), "the reference: {text}");
+    assert!(text.contains("DELIVERED to") && text.contains("k.hughes@northshire.police.uk"));
+    let entry = h.store.get_quarantine(&id).expect("store").expect("held");
+    assert!(entry.sender_notified);
+    // Processing the message again tells the sender nothing new.
+    h.gateway.process(id).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(notices(&h.relay).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_delivers_to_the_held_recipients_and_tells_the_sender() {
+    let h = harness(RetryPolicy::default());
+    let id = held_message(&h).await;
+    h.gateway
+        .decide(
+            id,
+            Decision::Release,
+            "officer:j.smith",
+            Some("Insurer confirmed by phone."),
+        )
+        .await
+        .expect("released");
+    let relay = h.relay.clone();
+    assert!(
+        eventually(|| notices(&relay).len() == 2).await,
+        "the released notice"
+    );
+    let delivered = h.relay.delivered.lock().expect("lock").clone();
+    let originals: Vec<&Vec<String>> = delivered
+        .iter()
+        .filter(|(from, _, _)| !from.is_empty())
+        .map(|(_, to, _)| to)
+        .collect();
+    assert_eq!(
+        originals,
+        [
+            &vec!["k.hughes@northshire.police.uk".to_owned()],
+            &vec!["claims@insurer-example.co.uk".to_owned()]
+        ],
+        "the release goes to the held recipient only"
+    );
+    let (subject, text) = notices(&h.relay).remove(1);
+    assert_eq!(subject, "Released and sent: claim form");
+    assert!(text.contains("Insurer confirmed by phone."), "{text}");
+    assert!(text.contains("claims@insurer-example.co.uk"));
+    let again = h
+        .gateway
+        .decide(id, Decision::Reject, "officer:b", Some("no"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyDecided { .. })),
+        "{again:?}"
+    );
+    let store = Arc::clone(&h.store);
+    assert!(
+        eventually(|| store.get_message(&id).map(|r| r.is_none()).unwrap_or(false)).await,
+        "the message is finished and leaves the queue"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_rejection_bounces_with_the_note() {
+    let h = harness(RetryPolicy::default());
+    let id = held_message(&h).await;
+    h.gateway
+        .decide(
+            id,
+            Decision::Reject,
+            "officer:j.smith",
+            Some("Send it through CJSM instead."),
+        )
+        .await
+        .expect("rejected");
+    let relay = h.relay.clone();
+    assert!(eventually(|| notices(&relay).len() == 2).await);
+    let (subject, text) = notices(&h.relay).remove(1);
+    assert_eq!(subject, "Not sent (rejected after review): claim form");
+    assert!(text.contains("Send it through CJSM instead."), "{text}");
+    assert!(text.contains("NOT SENT to") && text.contains("claims@insurer-example.co.uk"));
+    let originals = h
+        .relay
+        .delivered
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(from, to, _)| {
+            !from.is_empty() && to.contains(&"claims@insurer-example.co.uk".to_owned())
+        })
+        .count();
+    assert_eq!(originals, 0, "nothing reaches the rejected recipient");
+    let entry = h.store.get_quarantine(&id).expect("store").expect("entry");
+    assert_eq!(entry.state, QuarantineState::Rejected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecided_message_expires_and_the_sender_is_told() {
+    let h = harness_with(|config| {
+        config.hold_days = 0;
+        config.expiry_interval = Duration::from_millis(100);
+    });
+    let id = held_message(&h).await;
+    let relay = h.relay.clone();
+    assert!(
+        eventually(|| notices(&relay).len() == 2).await,
+        "the expiry notice"
+    );
+    let (subject, text) = notices(&h.relay).remove(1);
+    assert_eq!(subject, "Not sent (review expired): claim form");
+    assert!(
+        text.contains("NOT DELIVERED to") && text.contains("claims@insurer-example.co.uk"),
+        "{text}"
+    );
+    let entry = h.store.get_quarantine(&id).expect("store").expect("entry");
+    assert_eq!(entry.state, QuarantineState::Expired);
+    let store = Arc::clone(&h.store);
+    assert!(
+        eventually(|| store.get_message(&id).map(|r| r.is_none()).unwrap_or(false)).await,
+        "the expired message is purged"
     );
 }

@@ -103,6 +103,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn set_quarantine_notified(
+        &self,
+        id: &QueueId,
+        state: QuarantineState,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.quarantine.get_mut(id) {
+            Some(record) if record.state == state => {
+                record.sender_notified = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn get_quarantine(&self, id: &QueueId) -> Result<Option<QuarantineRecord>, StoreError> {
         Ok(self.lock().quarantine.get(id).cloned())
     }

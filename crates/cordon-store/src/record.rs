@@ -282,6 +282,9 @@ pub struct QuarantineRecord {
     pub decided_at: Option<u64>,
     /// The officer's note.
     pub note: Option<String>,
+    /// The sender has been told of the current state (held, or the decision).
+    #[serde(default)]
+    pub sender_notified: bool,
 }
 
 #[cfg(test)]

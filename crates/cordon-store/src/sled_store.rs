@@ -439,6 +439,26 @@ impl Store for SledStore {
         })
     }
 
+    fn set_quarantine_notified(
+        &self,
+        id: &QueueId,
+        state: QuarantineState,
+    ) -> Result<bool, StoreError> {
+        let key = key_of(id);
+        self.transact(|(_, _, quarantine)| {
+            let Some(value) = quarantine.get(&key)? else {
+                return Ok(false);
+            };
+            let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
+            if record.state != state {
+                return Ok(false);
+            }
+            record.sender_notified = true;
+            quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
+            Ok(true)
+        })
+    }
+
     fn get_quarantine(&self, id: &QueueId) -> Result<Option<QuarantineRecord>, StoreError> {
         let key = key_of(id);
         match self.quarantine.get(&key).map_err(StoreError::backend)? {
@@ -530,6 +550,7 @@ mod tests {
             decided_by: None,
             decided_at: None,
             note: None,
+            sender_notified: false,
         };
         {
             let store = SledStore::open(&path).unwrap();

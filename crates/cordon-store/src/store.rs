@@ -82,6 +82,15 @@ pub trait Store: Send + Sync {
         at: u64,
     ) -> Result<QuarantineRecord, StoreError>;
 
+    /// Notes that the sender has been told of entry `id` in `state`; does
+    /// nothing and returns false if the entry has moved on meanwhile (so a
+    /// decision made while the held notice went out still gets its notice).
+    fn set_quarantine_notified(
+        &self,
+        id: &QueueId,
+        state: QuarantineState,
+    ) -> Result<bool, StoreError>;
+
     /// Numbers for metrics.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
 }
@@ -180,6 +189,7 @@ pub(crate) fn decide_record(
     record.decided_by = Some(by.to_owned());
     record.decided_at = Some(at);
     record.note = note.map(str::to_owned);
+    record.sender_notified = false;
     Ok(())
 }
 
@@ -346,6 +356,7 @@ pub(crate) mod tests {
             decided_by: None,
             decided_at: None,
             note: None,
+            sender_notified: false,
         }
     }
 
@@ -666,6 +677,69 @@ pub(crate) mod tests {
         assert_eq!(decided.state, QuarantineState::Rejected);
     }
 
+    fn sender_notified_follows_the_state(store: &dyn Store) {
+        let mut record = message(&["x@gmail.com"]);
+        record.inspected = true;
+        store.put_message(&record).unwrap();
+        let q = quarantine(&record, &["x@gmail.com"], 50);
+        store.put_quarantine(&q).unwrap();
+        assert!(
+            !store
+                .get_quarantine(&q.id)
+                .unwrap()
+                .unwrap()
+                .sender_notified
+        );
+        // The held notice went out: noted.
+        assert!(
+            store
+                .set_quarantine_notified(&q.id, QuarantineState::Held)
+                .unwrap()
+        );
+        assert!(
+            store
+                .get_quarantine(&q.id)
+                .unwrap()
+                .unwrap()
+                .sender_notified
+        );
+        // A decision needs its own notice.
+        let decided = store
+            .decide_quarantine(&q.id, Decision::Release, "officer.k", None, 60)
+            .unwrap();
+        assert!(!decided.sender_notified);
+        // A notice about the old state does not count for the new one.
+        assert!(
+            !store
+                .set_quarantine_notified(&q.id, QuarantineState::Held)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .get_quarantine(&q.id)
+                .unwrap()
+                .unwrap()
+                .sender_notified
+        );
+        assert!(
+            store
+                .set_quarantine_notified(&q.id, QuarantineState::Released)
+                .unwrap()
+        );
+        assert!(
+            store
+                .get_quarantine(&q.id)
+                .unwrap()
+                .unwrap()
+                .sender_notified
+        );
+        assert!(
+            !store
+                .set_quarantine_notified(&QueueId::new(), QuarantineState::Held)
+                .unwrap()
+        );
+    }
+
     fn list_quarantine_order_and_filter(store: &dyn Store) {
         let record = message(&["x@gmail.com"]);
         let a = quarantine(&record, &["x@gmail.com"], 10);
@@ -798,6 +872,7 @@ pub(crate) mod tests {
         concurrent_updates_lose_nothing,
         hold_and_release,
         reject_and_expire,
+        sender_notified_follows_the_state,
         list_quarantine_order_and_filter,
         counts_for_metrics,
         reconcile_spool_and_index,

@@ -60,6 +60,7 @@ fn write_everything(dir: &Path) {
             decided_by: None,
             decided_at: None,
             note: None,
+            sender_notified: false,
         };
         store.put_quarantine(&quarantine).unwrap();
         if i % 2 == 0 {

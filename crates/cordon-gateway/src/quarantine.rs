@@ -1,0 +1,64 @@
+//! Decisions on held messages: an officer's release or reject, or expiry.
+//! The store records the decision and moves the held recipients on in one
+//! atomic change; the queue then carries it out (deliver, or tell the
+//! sender), also after a crash.
+
+use std::sync::Arc;
+
+use cordon_relay::Transport;
+use cordon_store::{Decision, QuarantineRecord, QuarantineState, QueueId, StoreError};
+
+use crate::{Gateway, now};
+
+/// Who expiry is recorded as having been decided by.
+pub const EXPIRY_ACTOR: &str = "gateway (quarantine expiry)";
+
+impl<T: Transport> Gateway<T> {
+    /// Decides held entry `id` and queues its message so that the decision
+    /// is carried out and the sender told. [`StoreError::AlreadyDecided`] if
+    /// someone decided first: a decision is made once.
+    pub async fn decide(
+        self: &Arc<Self>,
+        id: QueueId,
+        decision: Decision,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let store = Arc::clone(&self.store);
+        let (by, note) = (by.to_owned(), note.map(str::to_owned));
+        let record = tokio::task::spawn_blocking(move || {
+            store.decide_quarantine(&id, decision, &by, note.as_deref(), now())
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))??;
+        tracing::info!(
+            quarantine_id = %id,
+            decision = record.state.as_str(),
+            by = record.decided_by.as_deref().unwrap_or(""),
+            "quarantine decision"
+        );
+        let _ = self.work.send(record.message_id);
+        Ok(record)
+    }
+
+    /// Expires every held entry past its expiry time.
+    pub(crate) async fn expire_due(self: Arc<Self>) {
+        let held = match self.store.list_quarantine(Some(QuarantineState::Held)) {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the quarantine");
+                return;
+            }
+        };
+        let at = now();
+        for entry in held.into_iter().filter(|q| q.expires_at <= at) {
+            match self
+                .decide(entry.id, Decision::Expire, EXPIRY_ACTOR, None)
+                .await
+            {
+                Ok(_) | Err(StoreError::AlreadyDecided { .. }) => {}
+                Err(e) => tracing::error!(quarantine_id = %entry.id, error = %e, "cannot expire"),
+            }
+        }
+    }
+}
