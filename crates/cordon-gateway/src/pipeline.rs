@@ -179,6 +179,7 @@ impl<T: Transport> Gateway<T> {
             decided_at: None,
             note: None,
             sender_notified: false,
+            release_proposal: None,
         };
         self.store.put_quarantine(&entry)?;
         tracing::info!(queue_id = %record.id, quarantine_id = %entry.id, recipients = ?held, "held in quarantine");

@@ -24,7 +24,7 @@ pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use memory_store::MemoryStore;
 pub use record::{
     Decision, InvalidQuarantineState, MessageRecord, PlannedAction, QuarantineRecord,
-    QuarantineState, RecipientRecord, RecipientStatus,
+    QuarantineState, RecipientRecord, RecipientStatus, ReleaseProposal,
 };
 pub use sled_store::SledStore;
 pub use spool::{Envelope, SPOOL_MAGIC, Spool};

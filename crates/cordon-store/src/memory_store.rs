@@ -5,9 +5,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::record::{Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus};
+use crate::record::{
+    Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
+};
 use crate::store::{
-    Store, StoreCounts, apply_decision, decide_record, mark_held, set_status, sort_newest_first,
+    Store, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
+    sort_newest_first,
 };
 
 /// A [`Store`] kept in memory: same behaviour as the durable one, nothing
@@ -101,6 +104,22 @@ impl Store for MemoryStore {
         }
         inner.quarantine.insert(record.id, record.clone());
         Ok(())
+    }
+
+    fn propose_release(
+        &self,
+        id: &QueueId,
+        proposal: ReleaseProposal,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let mut inner = self.lock();
+        let Some(record) = inner.quarantine.get_mut(id) else {
+            return Err(StoreError::NotFound {
+                what: "quarantine",
+                key: id.to_string(),
+            });
+        };
+        propose_record(record, proposal)?;
+        Ok(record.clone())
     }
 
     fn set_quarantine_notified(

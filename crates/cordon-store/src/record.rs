@@ -285,6 +285,21 @@ pub struct QuarantineRecord {
     /// The sender has been told of the current state (held, or the decision).
     #[serde(default)]
     pub sender_notified: bool,
+    /// A release waiting for a second officer's confirmation (four eyes):
+    /// who proposed it, when and with what note.
+    #[serde(default)]
+    pub release_proposal: Option<ReleaseProposal>,
+}
+
+/// The first officer's half of a four-eyes release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseProposal {
+    /// Who proposed the release.
+    pub by: String,
+    /// When, Unix seconds.
+    pub at: u64,
+    /// Their note.
+    pub note: String,
 }
 
 #[cfg(test)]

@@ -42,10 +42,13 @@ use sled::{Batch, Transactional, Tree};
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::record::{Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus};
+use crate::record::{
+    Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
+};
 use crate::spool::{create_private_dir, sync_dir};
 use crate::store::{
-    Store, StoreCounts, apply_decision, decide_record, mark_held, set_status, sort_newest_first,
+    Store, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
+    sort_newest_first,
 };
 
 const MESSAGES: &str = "messages";
@@ -439,6 +442,26 @@ impl Store for SledStore {
         })
     }
 
+    fn propose_release(
+        &self,
+        id: &QueueId,
+        proposal: ReleaseProposal,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let key = key_of(id);
+        self.transact(|(_, _, quarantine)| {
+            let Some(value) = quarantine.get(&key)? else {
+                return Err(abort(StoreError::NotFound {
+                    what: "quarantine",
+                    key: id.to_string(),
+                }));
+            };
+            let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
+            propose_record(&mut record, proposal.clone()).map_err(abort)?;
+            quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
+            Ok(record)
+        })
+    }
+
     fn set_quarantine_notified(
         &self,
         id: &QueueId,
@@ -551,6 +574,7 @@ mod tests {
             decided_at: None,
             note: None,
             sender_notified: false,
+            release_proposal: None,
         };
         {
             let store = SledStore::open(&path).unwrap();

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::id::QueueId;
 use crate::record::{
     Decision, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus,
+    ReleaseProposal,
 };
 use crate::spool::Spool;
 
@@ -80,6 +81,15 @@ pub trait Store: Send + Sync {
         by: &str,
         note: Option<&str>,
         at: u64,
+    ) -> Result<QuarantineRecord, StoreError>;
+
+    /// Records the first officer's half of a four-eyes release on a held
+    /// entry (replacing an earlier proposal) and returns the entry;
+    /// [`StoreError::AlreadyDecided`] if it is no longer held.
+    fn propose_release(
+        &self,
+        id: &QueueId,
+        proposal: ReleaseProposal,
     ) -> Result<QuarantineRecord, StoreError>;
 
     /// Notes that the sender has been told of entry `id` in `state`; does
@@ -169,6 +179,21 @@ pub(crate) fn mark_held(message: &mut MessageRecord, quarantine: &QuarantineReco
         }
     }
     changed
+}
+
+/// Records a release proposal in a quarantine entry, refusing if it is not held.
+pub(crate) fn propose_record(
+    record: &mut QuarantineRecord,
+    proposal: ReleaseProposal,
+) -> Result<(), StoreError> {
+    if record.state != QuarantineState::Held {
+        return Err(StoreError::AlreadyDecided {
+            id: record.id,
+            state: record.state,
+        });
+    }
+    record.release_proposal = Some(proposal);
+    Ok(())
 }
 
 /// Records a decision in a quarantine entry, refusing if it is not held.
@@ -357,6 +382,7 @@ pub(crate) mod tests {
             decided_at: None,
             note: None,
             sender_notified: false,
+            release_proposal: None,
         }
     }
 
@@ -677,6 +703,43 @@ pub(crate) mod tests {
         assert_eq!(decided.state, QuarantineState::Rejected);
     }
 
+    fn four_eyes_proposal(store: &dyn Store) {
+        let record = message(&["x@gmail.com"]);
+        store.put_message(&record).unwrap();
+        let q = quarantine(&record, &["x@gmail.com"], 50);
+        store.put_quarantine(&q).unwrap();
+        let proposal = ReleaseProposal {
+            by: "officer.k".into(),
+            at: 55,
+            note: "looks fine".into(),
+        };
+        let proposed = store.propose_release(&q.id, proposal.clone()).unwrap();
+        assert_eq!(proposed.state, QuarantineState::Held, "still held");
+        assert_eq!(proposed.release_proposal.as_ref(), Some(&proposal));
+        assert_eq!(store.get_quarantine(&q.id).unwrap(), Some(proposed));
+        store
+            .decide_quarantine(&q.id, Decision::Release, "officer.m", Some("agreed"), 60)
+            .unwrap();
+        let late = store.propose_release(&q.id, proposal);
+        assert!(
+            matches!(late, Err(StoreError::AlreadyDecided { .. })),
+            "{late:?}"
+        );
+        assert!(
+            store
+                .propose_release(
+                    &QueueId::new(),
+                    ReleaseProposal {
+                        by: "a".into(),
+                        at: 1,
+                        note: "n".into()
+                    }
+                )
+                .unwrap_err()
+                .is_not_found()
+        );
+    }
+
     fn sender_notified_follows_the_state(store: &dyn Store) {
         let mut record = message(&["x@gmail.com"]);
         record.inspected = true;
@@ -873,6 +936,7 @@ pub(crate) mod tests {
         hold_and_release,
         reject_and_expire,
         sender_notified_follows_the_state,
+        four_eyes_proposal,
         list_quarantine_order_and_filter,
         counts_for_metrics,
         reconcile_spool_and_index,

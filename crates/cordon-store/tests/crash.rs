@@ -61,6 +61,7 @@ fn write_everything(dir: &Path) {
             decided_at: None,
             note: None,
             sender_notified: false,
+            release_proposal: None,
         };
         store.put_quarantine(&quarantine).unwrap();
         if i % 2 == 0 {
