@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use cordon_audit::{AuditLog, Event};
 use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
@@ -59,6 +60,9 @@ pub struct GatewayConfig {
     pub workers: usize,
     /// The notice templates (`rules/notices/`).
     pub notices: Arc<Templates>,
+    /// The audit log every acceptance, verdict, delivery, notice and expiry
+    /// is appended to (none in some tests).
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 impl GatewayConfig {
@@ -74,6 +78,7 @@ impl GatewayConfig {
             expiry_interval: Duration::from_secs(60),
             workers: 4,
             notices,
+            audit: None,
         }
     }
 }
@@ -224,7 +229,10 @@ impl<T: Transport> Gateway<T> {
         let mut expiry = tokio::time::interval(self.config.expiry_interval);
         loop {
             tokio::select! {
-                _ = tick.tick() => self.poll_due(),
+                _ = tick.tick() => {
+                    self.poll_due();
+                    self.sync_audit();
+                }
                 _ = expiry.tick() => {
                     tokio::spawn(Arc::clone(&self).expire_due());
                 }
@@ -234,6 +242,32 @@ impl<T: Transport> Gateway<T> {
         // Messages in flight finish their current step; all state is durable,
         // so whatever is left is resumed on the next start.
         while workers.join_next().await.is_some() {}
+        if let Some(audit) = &self.config.audit
+            && let Err(e) = audit.sync()
+        {
+            tracing::error!(error = %e, "cannot sync the audit log at shutdown");
+        }
+    }
+
+    /// Appends `event` to the audit log, if there is one; a failure is
+    /// logged (the message's handling never depends on the audit log).
+    pub(crate) fn audit(&self, event: Event) {
+        if let Some(audit) = &self.config.audit
+            && let Err(e) = audit.append(event)
+        {
+            tracing::error!(error = %e, "cannot append to the audit log");
+        }
+    }
+
+    /// Makes the audit entries appended so far durable.
+    fn sync_audit(&self) {
+        if let Some(audit) = self.config.audit.clone() {
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = audit.sync() {
+                    tracing::error!(error = %e, "cannot sync the audit log");
+                }
+            });
+        }
     }
 
     /// Queues the messages with a deferred recipient that is due, and
@@ -330,8 +364,30 @@ impl<T: Transport> MessageSink for Gateway<T> {
         // deferred), and a spooled message without one is processed again
         // after a crash.
         let spool = self.spool.clone();
-        let stored =
-            tokio::task::spawn_blocking(move || spool.write(&id, &spooled, &message)).await;
+        let audit = self.config.audit.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            spool.write(&id, &spooled, &message)?;
+            if let Some(audit) = audit {
+                let event = Event::new(
+                    format!("smtp:{}", spooled.client_ip.as_deref().unwrap_or("")),
+                    cordon_audit::Action::Accepted,
+                    id.to_string(),
+                )
+                .with_detail(serde_json::json!({
+                    "mail_from": spooled.mail_from,
+                    "rcpt_to": spooled.rcpt_to,
+                    "size": message.len(),
+                    "helo": spooled.helo,
+                }));
+                // The spool file is the record of acceptance; an audit
+                // write that fails is logged, never a reason to refuse mail.
+                if let Err(e) = audit.append(event) {
+                    tracing::error!(queue_id = %id, error = %e, "cannot append to the audit log");
+                }
+            }
+            Ok::<(), StoreError>(())
+        })
+        .await;
         match stored {
             Ok(Ok(())) => {
                 self.metrics.accepted.inc();

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use cordon_audit::{Action as AuditAction, Event};
 use cordon_notify::{AffectedRecipient, ForceFacts, NoticeFacts, NoticeKind, Origin, ReasonFacts};
 use cordon_relay::Transport;
 use cordon_store::{
@@ -85,6 +86,14 @@ impl<T: Transport> Gateway<T> {
                 Ok(bytes) => {
                     let notice_id = self.submit("", vec![sender.to_owned()], &bytes)?;
                     self.metrics.notice(kind.as_str());
+                    self.audit(
+                        Event::new("gateway", AuditAction::NoticeSent, record.id.to_string())
+                            .with_detail(serde_json::json!({
+                                "kind": kind.as_str(),
+                                "notice": notice_id.to_string(),
+                                "to": sender,
+                            })),
+                    );
                     tracing::info!(queue_id = %record.id, notice_id = %notice_id, sender, kind = kind.as_str(), "notice queued");
                 }
                 // The templates rendered at load, so this is not expected;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use cordon_audit::{Action as AuditAction, Event};
 use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
 use cordon_relay::{Outcome, Transport};
 use cordon_store::{
@@ -133,6 +134,7 @@ impl<T: Transport> Gateway<T> {
         record.subject = verdict.subject.clone();
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
+        self.audit(verdict_event(&record, &verdict));
         (record, serde_json::to_value(&verdict).unwrap_or_default())
     }
 
@@ -238,6 +240,10 @@ impl<T: Transport> Gateway<T> {
         due.into_iter()
             .zip(outcomes)
             .map(|((address, attempts), outcome)| {
+                self.audit(
+                    Event::new("gateway", outcome_action(&outcome), record.id.to_string())
+                        .with_detail(serde_json::json!({ "rcpt": address, "outcome": outcome_text(&outcome) })),
+                );
                 let status = match outcome {
                     Outcome::Delivered => {
                         self.metrics.delivery("delivered");
@@ -264,6 +270,23 @@ impl<T: Transport> Gateway<T> {
                 (address, status)
             })
             .collect()
+    }
+}
+
+/// The audit action of a delivery attempt's outcome.
+fn outcome_action(outcome: &Outcome) -> AuditAction {
+    match outcome {
+        Outcome::Delivered => AuditAction::Delivered,
+        Outcome::Permanent(_) | Outcome::Temporary(_) => AuditAction::DeliveryFailed,
+    }
+}
+
+/// A delivery attempt's outcome in words, for the audit log.
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Delivered => "delivered".to_owned(),
+        Outcome::Permanent(reason) => format!("failed: {reason}"),
+        Outcome::Temporary(reason) => format!("deferred: {reason}"),
     }
 }
 
@@ -321,6 +344,38 @@ fn trace_header(hostname: &str, record: &MessageRecord, verdict: &serde_json::Va
     format!(
         "X-Cordon-Verdict: deliver; queue={}; level={level}; findings={detectors}; by={hostname}\r\n",
         record.id
+    )
+}
+
+/// The audit entry of a verdict: the level, each recipient's action and
+/// the rules and detectors behind it (samples stay out of the log).
+fn verdict_event(record: &MessageRecord, verdict: &Verdict) -> Event {
+    let actions: serde_json::Map<String, serde_json::Value> = verdict
+        .recipients
+        .iter()
+        .map(|r| (r.address.clone(), r.action.as_str().into()))
+        .collect();
+    let mut rules: Vec<&str> = verdict
+        .recipients
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(|x| x.rule.as_str()))
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let mut detectors: Vec<&str> = verdict
+        .findings
+        .iter()
+        .map(|f| f.detector.as_str())
+        .collect();
+    detectors.sort_unstable();
+    detectors.dedup();
+    Event::new("gateway", AuditAction::Verdict, record.id.to_string()).with_detail(
+        serde_json::json!({
+            "level": verdict.classification.level.to_string(),
+            "actions": actions,
+            "rules": rules,
+            "detectors": detectors,
+        }),
     )
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use cordon_audit::{Action as AuditAction, Event};
 use cordon_relay::Transport;
 use cordon_store::{Decision, QuarantineRecord, QuarantineState, QueueId, StoreError};
 
@@ -37,6 +38,18 @@ impl<T: Transport> Gateway<T> {
             by = record.decided_by.as_deref().unwrap_or(""),
             "quarantine decision"
         );
+        if decision == Decision::Expire {
+            // Officers' decisions are audited by the console, which knows
+            // who and why; expiry is the gateway's own.
+            self.audit(
+                Event::new(
+                    EXPIRY_ACTOR,
+                    AuditAction::Expire,
+                    record.message_id.to_string(),
+                )
+                .with_detail(serde_json::json!({ "recipients": record.recipients })),
+            );
+        }
         let _ = self.work.send(record.message_id);
         Ok(record)
     }

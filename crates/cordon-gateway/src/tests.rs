@@ -93,6 +93,9 @@ fn harness_with(configure: impl FnOnce(&mut GatewayConfig)) -> Harness {
     let notices = Arc::new(cordon_notify::Templates::built_in().expect("templates"));
     let mut config = GatewayConfig::new(dir.path(), notices);
     config.poll_interval = Duration::from_millis(50);
+    config.audit = Some(Arc::new(
+        cordon_audit::AuditLog::open(dir.path().join("audit.jsonl")).expect("audit log"),
+    ));
     configure(&mut config);
     let (gateway, _) = Gateway::start_with(
         config,
@@ -416,6 +419,23 @@ async fn an_undecided_message_expires_and_the_sender_is_told() {
     );
     let entry = h.store.get_quarantine(&id).expect("store").expect("entry");
     assert_eq!(entry.state, QuarantineState::Expired);
+    let audit = h.gateway.config.audit.clone().expect("audit");
+    let actions: Vec<String> = audit
+        .entries_for(&id.to_string())
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for expected in ["accepted", "verdict", "delivered", "notice-sent", "expire"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+    assert!(
+        cordon_audit::verify(audit.path()).expect("verify").is_ok(),
+        "the chain verifies"
+    );
     let store = Arc::clone(&h.store);
     assert!(
         eventually(|| store.get_message(&id).map(|r| r.is_none()).unwrap_or(false)).await,

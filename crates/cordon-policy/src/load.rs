@@ -102,6 +102,8 @@ struct RuleFile {
     #[serde(default)]
     when: When,
     action: Actions,
+    #[serde(default)]
+    release_needs_second_officer: bool,
 }
 
 /// Reads one file of the rules directory.
@@ -356,6 +358,7 @@ fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
             explanation: one_line(&rule.explanation),
             when: rule.when,
             action: rule.action,
+            release_needs_second_officer: rule.release_needs_second_officer,
         });
     }
     let self_send = SelfSend {

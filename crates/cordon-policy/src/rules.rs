@@ -177,6 +177,9 @@ pub struct Rule {
     pub when: When,
     /// What it does for each domain class.
     pub action: Actions,
+    /// A release of a message held by this rule needs a second security
+    /// officer to confirm it (four eyes).
+    pub release_needs_second_officer: bool,
 }
 
 /// Most evidence items one reason cites: enough to explain, short enough to read.
