@@ -72,12 +72,16 @@ impl Default for Server {
 pub struct Console {
     /// Address of the console and the Prometheus `/metrics` endpoint.
     pub listen: SocketAddr,
+    /// Mark the session cookie `Secure` (only sent over HTTPS): set it when
+    /// officers reach the console through a TLS-terminating proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for Console {
     fn default() -> Self {
         Console {
             listen: SocketAddr::from(([127, 0, 0, 1], 8025)),
+            secure_cookies: false,
         }
     }
 }
@@ -189,6 +193,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         for key in [
             "listen",
+            "secure_cookies",
             "hostname",
             "max_message_size",
             "max_recipients",

@@ -20,18 +20,28 @@ struct Cli {
 enum Command {
     /// Inspect one message offline and print the verdict for each recipient as JSON.
     Check(commands::check::CheckArgs),
-    /// Run the gateway: SMTP in, inspection, delivery, quarantine and metrics.
+    /// Run the gateway: SMTP in, inspection, delivery, quarantine, the console and metrics.
     Serve(commands::serve::ServeArgs),
+    /// Review the quarantine through a running gateway: list, show, release, reject.
+    Quarantine(commands::quarantine::QuarantineArgs),
+    /// Manage the security officers' and auditors' accounts (offline).
+    Users(commands::users::UsersArgs),
+    /// Verify the audit log's hash chain, or export it for a SIEM.
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => commands::check::run(&args),
-        Command::Serve(args) => commands::serve::run(&args),
+        Command::Check(args) => commands::check::run(&args).map(|()| true),
+        Command::Serve(args) => commands::serve::run(&args).map(|()| true),
+        Command::Quarantine(args) => commands::quarantine::run(&args).map(|()| true),
+        Command::Users(args) => commands::users::run(&args).map(|()| true),
+        Command::Audit(args) => commands::audit::run(&args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("cordon: {}", one_line(&error));
             ExitCode::FAILURE

@@ -1,4 +1,8 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod check;
+mod location;
+pub mod quarantine;
 pub mod serve;
+pub mod users;

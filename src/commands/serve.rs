@@ -8,13 +8,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use std::future::Future;
+use std::pin::Pin;
+
+use cordon_accounts::UserStore;
+use cordon_audit::AuditLog;
+use cordon_console::{Console, ConsoleConfig, Decisions};
 use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
 use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
 use cordon_smtp::ServerConfig;
+use cordon_store::{Decision, QuarantineRecord, QueueId, StoreError};
 use tokio::sync::watch;
 
+use super::location::{audit_file, users_file};
 use crate::config::Config;
 
 /// Arguments of `cordon serve`; flags override the configuration file.
@@ -77,11 +85,29 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let inspector = Arc::new(Inspector::load(&config.paths.rules)?);
+    let limits = inspector.policy().limits.clone();
+    let four_eyes_rules: Vec<String> = inspector
+        .policy()
+        .rules
+        .iter()
+        .filter(|r| r.release_needs_second_officer)
+        .map(|r| r.id.clone())
+        .collect();
     let notices = Arc::new(Templates::load(&config.paths.rules)?);
     let relay = relay(&config)?;
     let smtp = Arc::new(server_config(&config)?);
     let metrics = Arc::new(Metrics::new());
     let (stop, stopped) = watch::channel(false);
+    std::fs::create_dir_all(&config.paths.data).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.paths.data.display()
+        )
+    })?;
+    let audit = Arc::new(AuditLog::open(audit_file(&config.paths.data))?);
+    if !audit.open_report().is_clean() {
+        tracing::warn!(report = ?audit.open_report(), "the audit log was not closed cleanly; run `cordon audit verify`");
+    }
 
     let gateway_config = GatewayConfig {
         data_dir: config.paths.data.clone(),
@@ -97,6 +123,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         expiry_interval: Duration::from_secs(60),
         workers: config.queue.workers,
         notices,
+        audit: Some(Arc::clone(&audit)),
     };
     let (gateway, pipeline) = Gateway::start(
         gateway_config,
@@ -120,24 +147,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for the console on {}", config.console.listen))?;
     tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
 
-    let metrics_app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let metrics = Arc::clone(&metrics);
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4",
-                    )],
-                    metrics.encode(),
-                )
-            }
-        }),
-    );
+    let users = Arc::new(UserStore::open(users_file(&config.paths.data))?);
+    let console_app = Arc::new(Console::new(
+        Arc::clone(gateway.store()),
+        gateway.spool().clone(),
+        Arc::new(GatewayDecisions(Arc::clone(&gateway))),
+        Arc::clone(&audit),
+        users,
+        ConsoleConfig {
+            four_eyes_rules,
+            secure_cookies: config.console.secure_cookies,
+            limits: limits.clone(),
+            hold_days: config.queue.hold_days,
+        },
+        Arc::new(move || metrics.encode()),
+    ))
+    .router()
+    .into_make_service_with_connect_info::<SocketAddr>();
     let mut console_stop = stopped.clone();
     let console_task = tokio::spawn(async move {
-        axum::serve(console, metrics_app)
+        axum::serve(console, console_app)
             .with_graceful_shutdown(async move {
                 let _ = console_stop.wait_for(|s| *s).await;
             })
@@ -159,6 +188,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("the console failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The gateway as the console's way of carrying out decisions.
+struct GatewayDecisions(Arc<Gateway<Relay>>);
+
+impl Decisions for GatewayDecisions {
+    fn decide(
+        &self,
+        id: QueueId,
+        decision: Decision,
+        by: String,
+        note: Option<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<QuarantineRecord, StoreError>> + Send + '_>> {
+        Box::pin(async move { self.0.decide(id, decision, &by, note.as_deref()).await })
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

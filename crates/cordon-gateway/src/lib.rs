@@ -175,6 +175,11 @@ impl<T: Transport> Gateway<T> {
         &self.store
     }
 
+    /// The spool of accepted messages (the console reads held ones from it).
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
     /// Brings spool and store back into agreement after a crash and queues
     /// every message that still needs work.
     fn recover(&self) -> Result<(), GatewayError> {

@@ -1,0 +1,248 @@
+//! Who is asking: the session cookie for pages, the bearer token for the
+//! API, and the client's address for the login limiter.
+//!
+//! [`PageUser`] and [`ApiUser`] are extractors: a handler that takes one
+//! cannot run for an unauthenticated request. Pages then redirect to
+//! `/login` (saying nothing about what was asked for); the API answers 401.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_accounts::{Role, Session};
+use serde_json::json;
+
+use crate::Console;
+use crate::runtime::now;
+
+/// The name of the session cookie.
+pub(crate) const SESSION_COOKIE: &str = "cordon_session";
+
+/// A signed-in person, whichever way they signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct User {
+    /// The account name.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
+impl User {
+    /// How the audit log names them: `officer:NAME` or `auditor:NAME`.
+    pub(crate) fn actor(&self) -> String {
+        format!("{}:{}", self.role, self.name)
+    }
+}
+
+/// A page request with a current session.
+#[derive(Debug, Clone)]
+pub(crate) struct PageUser {
+    /// The session (its CSRF token goes into every form).
+    pub session: Session,
+}
+
+impl PageUser {
+    /// The person.
+    pub(crate) fn user(&self) -> User {
+        User {
+            name: self.session.name.clone(),
+            role: self.session.role,
+        }
+    }
+}
+
+impl FromRequestParts<Arc<Console>> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<PageUser, Response> {
+        current_session(&parts.headers, console)
+            .map(|session| PageUser { session })
+            .ok_or_else(|| Redirect::to("/login").into_response())
+    }
+}
+
+/// The session named by the request's cookie, if it exists, has not timed
+/// out and still stands for its account (a session whose account was
+/// removed, or whose password or role changed, is destroyed).
+pub(crate) fn current_session(headers: &HeaderMap, console: &Console) -> Option<Session> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    let session = console.sessions.touch(&id, now())?;
+    match console.users.session_is_current(&session) {
+        Ok(true) => Some(session),
+        Ok(false) => {
+            console.sessions.destroy(&session.id);
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the users file to check a session");
+            None
+        }
+    }
+}
+
+/// The value of cookie `name`, if the request sent it.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub(crate) fn session_cookie(id: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/{secure}")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub(crate) fn cleared_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
+}
+
+/// An API request with a valid bearer token.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiUser(pub User);
+
+impl FromRequestParts<Arc<Console>> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<ApiUser, Response> {
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(unauthorized());
+        };
+        match console.users.verify_token(&token) {
+            Ok(Some(account)) => Ok(ApiUser(User {
+                name: account.name,
+                role: account.role,
+            })),
+            Ok(None) => Err(unauthorized()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the users file to check a token");
+                Err(crate::api::internal_error())
+            }
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The API's answer to a request without a valid token.
+fn unauthorized() -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "authentication required: send Authorization: Bearer <token>" })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// The client's IP address (from the connection; unspecified if the
+/// router is not served with connect info).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientIp, Self::Rejection> {
+        let ip = match ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await {
+            Ok(ConnectInfo(addr)) => addr.ip(),
+            Err(_) => {
+                tracing::warn!("no client address: serve the console with connect info");
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            }
+        };
+        Ok(ClientIp(ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in list {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn reads_the_session_cookie() {
+        let h = headers(&[("cookie", "a=1; cordon_session=abc ; b=2")]);
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
+        let h = headers(&[("cookie", "a=1"), ("cookie", "cordon_session=xyz")]);
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(
+            cookie(&headers(&[("cookie", "xcordon_session=1")]), SESSION_COOKIE),
+            None
+        );
+        assert_eq!(
+            cookie(&headers(&[("cookie", "cordon_session=")]), SESSION_COOKIE),
+            None
+        );
+        assert_eq!(cookie(&HeaderMap::new(), SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        let c = session_cookie("abc", false);
+        assert_eq!(c, "cordon_session=abc; HttpOnly; SameSite=Strict; Path=/");
+        assert!(session_cookie("abc", true).ends_with("; Secure"));
+        assert!(cleared_cookie(false).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn reads_bearer_tokens() {
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bearer cordon_x")])).as_deref(),
+            Some("cordon_x")
+        );
+        assert_eq!(
+            bearer(&headers(&[("authorization", "bearer  cordon_x ")])).as_deref(),
+            Some("cordon_x")
+        );
+        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn actors_name_the_role() {
+        let user = User {
+            name: "j.smith".into(),
+            role: Role::Auditor,
+        };
+        assert_eq!(user.actor(), "auditor:j.smith");
+    }
+}

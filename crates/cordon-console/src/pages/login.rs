@@ -1,0 +1,162 @@
+//! Signing in and out.
+//!
+//! `POST /login` checks the limiter first (a locked name or address is
+//! refused without looking at the password), then the password (argon2, on
+//! the blocking pool); every failure counts against the name and the
+//! address and is audited as `login-failed`, every success as `login`.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_accounts::{MAX_NAME_LEN, MAX_PASSWORD_CHARS};
+use cordon_audit::{Action, Event};
+use serde_json::json;
+
+use super::{UserView, field, internal, render};
+use crate::Console;
+use crate::auth::{ClientIp, PageUser, cleared_cookie, current_session, session_cookie};
+use crate::error::ConsoleError;
+use crate::runtime::{blocking, now};
+
+/// The one message for a wrong name or password: it does not say which.
+const WRONG: &str = "The user name or password is not right. Check them and try again.";
+
+/// `GET /login`: the sign-in form (or the overview, if already signed in).
+pub(crate) async fn form(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    if current_session(&headers, &console).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    login_page(&console, StatusCode::OK, "", None)
+}
+
+/// The sign-in page with `name` filled in and `error` shown.
+fn login_page(console: &Console, status: StatusCode, name: &str, error: Option<&str>) -> Response {
+    render(
+        console,
+        status,
+        "login.html",
+        minijinja::context! {
+            user => None::<UserView>,
+            title => "Sign in",
+            name => name,
+            error => error,
+        },
+    )
+}
+
+/// `POST /login` (form: `name`, `password`).
+pub(crate) async fn submit(
+    State(console): State<Arc<Console>>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let name = field(&form, "name").unwrap_or_default().trim().to_owned();
+    let password = field(&form, "password").unwrap_or_default().to_owned();
+    // What the audit log records of the name given: bounded.
+    let shown: String = name.chars().take(MAX_NAME_LEN).collect();
+    let now = now();
+    if let Err(retry) = console.limiter.check(&name, ip, now) {
+        let minutes = retry.0.div_ceil(60).max(1);
+        audit(
+            &console,
+            Event::new(format!("client:{ip}"), Action::LoginFailed, shown.clone())
+                .with_detail(json!({ "ip": ip.to_string(), "reason": "too many failed attempts" })),
+        )
+        .await;
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        let mut response = login_page(
+            &console,
+            StatusCode::TOO_MANY_REQUESTS,
+            &shown,
+            Some(&format!(
+                "Too many failed attempts to sign in. Try again in {minutes} {unit}."
+            )),
+        );
+        if let Ok(value) = retry.0.to_string().parse() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let account = if name.is_empty()
+        || name.len() > MAX_NAME_LEN
+        || password.is_empty()
+        || password.chars().count() > MAX_PASSWORD_CHARS
+    {
+        None
+    } else {
+        let users = Arc::clone(&console.users);
+        let (n, p) = (name.clone(), password);
+        match blocking(move || users.verify_password(&n, &p)).await {
+            Ok(account) => account,
+            Err(e) => return internal(&console, None, &e),
+        }
+    };
+    let Some(account) = account else {
+        console.limiter.record_failure(&name, ip, now);
+        audit(
+            &console,
+            Event::new(format!("client:{ip}"), Action::LoginFailed, shown.clone())
+                .with_detail(json!({ "ip": ip.to_string(), "reason": "wrong name or password" })),
+        )
+        .await;
+        return login_page(&console, StatusCode::UNAUTHORIZED, &shown, Some(WRONG));
+    };
+    console.limiter.record_success(&name);
+    let session = match console.sessions.create(&account, now) {
+        Ok(session) => session,
+        Err(e) => return internal(&console, None, &ConsoleError::Accounts(e)),
+    };
+    audit(
+        &console,
+        Event::new(
+            format!("{}:{}", account.role, account.name),
+            Action::Login,
+            account.name.clone(),
+        )
+        .with_detail(json!({ "ip": ip.to_string() })),
+    )
+    .await;
+    let cookie = session_cookie(&session.id, console.config.secure_cookies);
+    ([(SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// `POST /logout` (form: `csrf`).
+pub(crate) async fn logout(
+    State(console): State<Arc<Console>>,
+    user: PageUser,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if !user
+        .session
+        .verify_csrf(field(&form, "csrf").unwrap_or_default())
+    {
+        return super::decisions::csrf_refused(&console, &user);
+    }
+    console.sessions.destroy(&user.session.id);
+    let who = user.user();
+    audit(
+        &console,
+        Event::new(who.actor(), Action::Logout, who.name.clone())
+            .with_detail(json!({ "ip": ip.to_string() })),
+    )
+    .await;
+    let cookie = cleared_cookie(console.config.secure_cookies);
+    ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+/// Appends a sign-in event to the audit log; a failure is logged (signing
+/// in goes on: the log's failure is an operational alarm, not a reason to
+/// lock officers out).
+async fn audit(console: &Arc<Console>, event: Event) {
+    let log = Arc::clone(&console.audit);
+    if let Err(e) = blocking(move || log.append(event)).await {
+        tracing::error!(error = %e, "cannot write a sign-in event to the audit log");
+    }
+}

@@ -1,0 +1,118 @@
+//! `cordon users`: security officers' and auditors' accounts, managed offline
+//! on the gateway's accounts file. A running gateway sees changes at the next
+//! request: a removed user or a changed password ends their sessions.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use cordon_accounts::{Role, UserStore};
+
+use super::location::{DataArgs, users_file};
+
+/// Arguments of `cordon users`.
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(subcommand)]
+    command: UsersCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add an account; the password (at least 12 characters) is read from stdin.
+    Add {
+        /// Account name: lowercase letters, digits, '.', '_' and '-'.
+        name: String,
+        /// `officer` (review and decide) or `auditor` (read only).
+        #[arg(long)]
+        role: Role,
+    },
+    /// List the accounts.
+    List,
+    /// Remove an account (its sessions and API tokens end).
+    Remove {
+        /// Account name.
+        name: String,
+    },
+    /// Set a new password, read from stdin (the account's sessions end).
+    Passwd {
+        /// Account name.
+        name: String,
+    },
+    /// Issue an API token for `cordon quarantine` and scripts; printed once.
+    Token {
+        /// Account name.
+        name: String,
+        /// What the token is for, e.g. the workstation.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Revoke every API token of an account.
+    RevokeTokens {
+        /// Account name.
+        name: String,
+    },
+}
+
+/// Runs `cordon users`.
+pub fn run(args: &UsersArgs) -> anyhow::Result<()> {
+    let data = args.data.data_dir()?;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let users = UserStore::open(users_file(&data))?;
+    match &args.command {
+        UsersCommand::Add { name, role } => {
+            let password = read_password()?;
+            let account = users.add(name, *role, &password)?;
+            println!("added {} ({})", account.name, account.role);
+        }
+        UsersCommand::List => {
+            let accounts = users.list()?;
+            if accounts.is_empty() {
+                println!("no accounts; add one with `cordon users add NAME --role officer`");
+            }
+            for account in accounts {
+                println!(
+                    "{:<24} {:<8} tokens: {}",
+                    account.name,
+                    account.role,
+                    account.tokens.len()
+                );
+            }
+        }
+        UsersCommand::Remove { name } => {
+            let account = users.remove(name)?;
+            println!("removed {}", account.name);
+        }
+        UsersCommand::Passwd { name } => {
+            let password = read_password()?;
+            users.set_password(name, &password)?;
+            println!("password changed for {name}");
+        }
+        UsersCommand::Token { name, label } => {
+            let token = users.issue_token(name, label)?;
+            eprintln!("API token for {name} ({label}); it is shown only this once:");
+            println!("{token}");
+        }
+        UsersCommand::RevokeTokens { name } => {
+            let count = users.revoke_tokens(name)?;
+            println!("revoked {count} token(s) of {name}");
+        }
+    }
+    Ok(())
+}
+
+/// The first line of stdin, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("password (at least 12 characters; the input is shown, pipe it in to hide it):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
