@@ -347,6 +347,18 @@ fn trace_header(hostname: &str, record: &MessageRecord, verdict: &serde_json::Va
     )
 }
 
+/// The ids of the rules that held or rejected some recipient, sorted, once each.
+fn rules_applied(verdict: &Verdict) -> Vec<&str> {
+    let mut rules: Vec<&str> = verdict
+        .recipients
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(|x| x.rule.as_str()))
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+}
+
 /// The audit entry of a verdict: the level, each recipient's action and
 /// the rules and detectors behind it (samples stay out of the log).
 fn verdict_event(record: &MessageRecord, verdict: &Verdict) -> Event {
@@ -355,13 +367,7 @@ fn verdict_event(record: &MessageRecord, verdict: &Verdict) -> Event {
         .iter()
         .map(|r| (r.address.clone(), r.action.as_str().into()))
         .collect();
-    let mut rules: Vec<&str> = verdict
-        .recipients
-        .iter()
-        .flat_map(|r| r.reasons.iter().map(|x| x.rule.as_str()))
-        .collect();
-    rules.sort_unstable();
-    rules.dedup();
+    let rules = rules_applied(verdict);
     let mut detectors: Vec<&str> = verdict
         .findings
         .iter()
@@ -386,13 +392,7 @@ fn log_decision(record: &MessageRecord, verdict: &Verdict, elapsed: std::time::D
         .iter()
         .map(|r| format!("{}={}", r.address, r.action.as_str()))
         .collect();
-    let mut rules: Vec<&str> = verdict
-        .recipients
-        .iter()
-        .flat_map(|r| r.reasons.iter().map(|x| x.rule.as_str()))
-        .collect();
-    rules.sort_unstable();
-    rules.dedup();
+    let rules = rules_applied(verdict);
     tracing::info!(
         queue_id = %record.id,
         sender = %record.envelope.mail_from,

@@ -703,11 +703,18 @@ pub(crate) mod tests {
         assert_eq!(decided.state, QuarantineState::Rejected);
     }
 
-    fn four_eyes_proposal(store: &dyn Store) {
-        let record = message(&["x@gmail.com"]);
+    /// An inspected message to one recipient, held under a stored entry.
+    fn held_one(store: &dyn Store) -> QuarantineRecord {
+        let mut record = message(&["x@gmail.com"]);
+        record.inspected = true;
         store.put_message(&record).unwrap();
         let q = quarantine(&record, &["x@gmail.com"], 50);
         store.put_quarantine(&q).unwrap();
+        q
+    }
+
+    fn four_eyes_proposal(store: &dyn Store) {
+        let q = held_one(store);
         let proposal = ReleaseProposal {
             by: "officer.k".into(),
             at: 55,
@@ -741,11 +748,7 @@ pub(crate) mod tests {
     }
 
     fn sender_notified_follows_the_state(store: &dyn Store) {
-        let mut record = message(&["x@gmail.com"]);
-        record.inspected = true;
-        store.put_message(&record).unwrap();
-        let q = quarantine(&record, &["x@gmail.com"], 50);
-        store.put_quarantine(&q).unwrap();
+        let q = held_one(store);
         assert!(
             !store
                 .get_quarantine(&q.id)

@@ -6,6 +6,18 @@ use super::*;
 use crate::ConsoleConfig;
 
 /// A console where releases of messages held by [`RULE`] need four eyes.
+/// The one decision made was `by` releasing `id` with `note`, and the entry
+/// says so.
+fn assert_released_once(h: &Harness, id: QueueId, by: &str, note: &str) {
+    assert_eq!(
+        h.calls(),
+        vec![(id, Decision::Release, by.to_owned(), Some(note.to_owned()))]
+    );
+    let entry = h.entry(id);
+    assert_eq!(entry.state, QuarantineState::Released);
+    assert_eq!(entry.decided_by.as_deref(), Some(by));
+}
+
 fn four_eyes() -> Harness {
     Harness::with_config(ConsoleConfig {
         four_eyes_rules: vec![RULE.to_owned()],
@@ -43,18 +55,8 @@ async fn a_release_needs_a_note_then_decides_once() {
         )
         .await;
     reply.assert_redirect(&format!("/quarantine/{id}"));
-    assert_eq!(
-        h.calls(),
-        vec![(
-            id,
-            Decision::Release,
-            OFFICER.to_owned(),
-            Some("Solicitor confirmed by phone.".to_owned())
-        )]
-    );
+    assert_released_once(&h, id, OFFICER, "Solicitor confirmed by phone.");
     let entry = h.entry(id);
-    assert_eq!(entry.state, QuarantineState::Released);
-    assert_eq!(entry.decided_by.as_deref(), Some(OFFICER));
     let audit = h.audit_for(&id.to_string());
     let last = audit.last().unwrap();
     assert_eq!(
@@ -197,18 +199,7 @@ async fn four_eyes_release_needs_a_second_officer() {
         )
         .await;
     reply.assert_redirect(&page);
-    assert_eq!(
-        h.calls(),
-        vec![(
-            id,
-            Decision::Release,
-            SECOND.to_owned(),
-            Some("Agreed.".to_owned())
-        )]
-    );
-    let entry = h.entry(id);
-    assert_eq!(entry.state, QuarantineState::Released);
-    assert_eq!(entry.decided_by.as_deref(), Some(SECOND));
+    assert_released_once(&h, id, SECOND, "Agreed.");
 
     let releases: Vec<(String, String, Value)> = h
         .audit_for(&id.to_string())
