@@ -1,11 +1,13 @@
-//! `cordon check`: the offline verdict, as JSON on stdout.
+//! `cordon check`: the offline verdict, as JSON on stdout; with `--text`, the
+//! text that inspection saw, so an administrator or officer can tell why a
+//! message was or was not caught.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use cordon_inspect::{Envelope, Inspector};
+use cordon_inspect::{Envelope, Extraction, Inspector};
 
 /// Arguments of `cordon check`.
 #[derive(Debug, Args)]
@@ -22,6 +24,10 @@ pub struct CheckArgs {
     /// Print the JSON on one line.
     #[arg(long)]
     compact: bool,
+    /// Instead of the verdict, print every text part as extracted and
+    /// normalised, each under its location, then what could not be inspected.
+    #[arg(long, conflicts_with = "compact")]
+    text: bool,
     /// The message: an .eml file, or - for standard input.
     #[arg(value_name = "FILE.eml|-")]
     file: PathBuf,
@@ -47,17 +53,45 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
             .read_to_end(&mut message)
             .with_context(|| format!("cannot read {}", args.file.display()))?;
     }
+    let mut stdout = std::io::stdout().lock();
+    if args.text {
+        write_text(&mut stdout, &inspector.extract(&message))?;
+        return Ok(());
+    }
     let envelope = Envelope {
         mail_from: args.mail_from.clone(),
         rcpt_to: args.rcpt.clone(),
     };
     let verdict = inspector.check(&message, &envelope);
-    let mut stdout = std::io::stdout().lock();
     if args.compact {
         serde_json::to_writer(&mut stdout, &verdict)?;
     } else {
         serde_json::to_writer_pretty(&mut stdout, &verdict)?;
     }
     writeln!(stdout)?;
+    Ok(())
+}
+
+/// Writes each text part under a `== LOCATION (KIND)` line, every file with
+/// its sniffed type, then each part that could not be inspected under `!!`.
+fn write_text(out: &mut impl Write, extraction: &Extraction) -> std::io::Result<()> {
+    for part in &extraction.parts {
+        writeln!(out, "== {} ({})", part.location, part.kind.as_str())?;
+        writeln!(out, "{}", part.text)?;
+    }
+    for file in &extraction.attachments {
+        let executable = match &file.executable {
+            Some(why) => format!(", executable: {why}"),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "-- file {} ({:?}, {} bytes{executable})",
+            file.location, file.file_type, file.size
+        )?;
+    }
+    for problem in &extraction.problems {
+        writeln!(out, "!! {}: {}", problem.location, problem.reason)?;
+    }
     Ok(())
 }

@@ -94,6 +94,25 @@ impl<'l> Collector<'l> {
         }
     }
 
+    /// Adds another reading of a part already extracted at `location`,
+    /// keeping only text that differs from what is already there.
+    pub(crate) fn alternative_text(&mut self, location: &str, kind: PartKind, raw: &str) {
+        let before = self.out.parts.len();
+        self.text(location, kind, raw);
+        let (known, new) = self.out.parts.split_at(before);
+        let fresh: Vec<TextPart> = new
+            .iter()
+            .filter(|n| {
+                !known
+                    .iter()
+                    .any(|k| k.location == n.location && k.kind == n.kind && k.text == n.text)
+            })
+            .cloned()
+            .collect();
+        self.out.parts.truncate(before);
+        self.out.parts.extend(fresh);
+    }
+
     /// Records a part that could not be inspected.
     pub(crate) fn problem(&mut self, location: impl Into<String>, reason: impl Into<String>) {
         let location = location.into();

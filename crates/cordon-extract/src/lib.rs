@@ -14,7 +14,9 @@ mod html;
 mod limits;
 mod mime;
 mod normalize;
+mod readings;
 pub mod sniff;
+mod transfer;
 
 use serde::Serialize;
 
@@ -43,6 +45,22 @@ pub enum PartKind {
     DocumentHeader,
     /// The page footer of an attached document.
     DocumentFooter,
+}
+
+impl PartKind {
+    /// The kind as `cordon check --text` names it, e.g. `document_footer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartKind::Subject => "subject",
+            PartKind::ClassificationHeader => "classification_header",
+            PartKind::Header => "header",
+            PartKind::Body => "body",
+            PartKind::FileName => "file_name",
+            PartKind::Document => "document",
+            PartKind::DocumentHeader => "document_header",
+            PartKind::DocumentFooter => "document_footer",
+        }
+    }
 }
 
 /// A run of normalised text and where it came from.

@@ -1,9 +1,11 @@
 //! MIME walking with mail-parser: headers, bodies and attachments of one message.
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 
 use crate::collector::{Collector, FileRef};
-use crate::{HeaderAddresses, PartKind, html};
+use crate::{HeaderAddresses, PartKind, charset, html, readings};
 
 /// Headers that carry a classification label: the protective-marking headers
 /// and the Microsoft Purview (MIP) label header.
@@ -25,12 +27,15 @@ const FREE_TEXT_HEADERS: &[&str] = &["comments", "keywords", "summary"];
 pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&str>, depth: u32) {
     let parser = MessageParser::new().default_header_text();
     let Some(message) = parser.parse(bytes) else {
-        c.problem(located(prefix, "message"), "not a readable MIME message");
-        // Fail closed, but still let detectors see what the bytes say.
+        if starts_with_header(bytes) {
+            c.problem(located(prefix, "message"), "not a readable MIME message");
+        }
+        // A message without a header block is all body, as a client shows it;
+        // an unreadable one fails closed, but detectors still see its bytes.
         c.text(
             located(prefix, "body"),
             PartKind::Body,
-            &String::from_utf8_lossy(bytes),
+            &charset::decode(bytes, None),
         );
         return;
     };
@@ -44,6 +49,47 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
     encrypted_parts(c, &message, prefix);
     bodies(c, &message, prefix);
     attachments(c, &message, prefix, depth);
+    readings::alternative_readings(c, &message, depth, |id| {
+        if message.text_body.contains(&id) || message.html_body.contains(&id) {
+            return Some((located(prefix, "body"), PartKind::Body));
+        }
+        let index = message.attachments.iter().position(|&a| a == id)?;
+        let part = message.parts.get(id as usize)?;
+        Some((attachment_location(prefix, index, part), PartKind::Document))
+    });
+}
+
+/// True when `bytes` open with a header field (`Name:` with no space in the
+/// name) or an mbox `From ` line: a message, not bare body text.
+fn starts_with_header(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"From ") {
+        return true;
+    }
+    let line_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+    let line = &bytes[..line_end];
+    match memchr::memchr(b':', line) {
+        Some(colon) => colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic()),
+        None => false,
+    }
+}
+
+/// Where an attachment stands: `attachment:NAME` at the top level, `PREFIX/NAME`
+/// inside a nested message, `part-N` (1-based among the attachments) without a name.
+fn attachment_location(prefix: Option<&str>, index: usize, part: &MessagePart) -> String {
+    let label = attachment_name(part)
+        .map(|n| n.replace('/', "_"))
+        .unwrap_or_else(|| format!("part-{}", index + 1));
+    match prefix {
+        Some(prefix) => format!("{prefix}/{label}"),
+        None => format!("attachment:{label}"),
+    }
+}
+
+/// The file name the part gives, if any.
+fn attachment_name<'a>(part: &'a MessagePart) -> Option<&'a str> {
+    part.attachment_name()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
 }
 
 /// S/MIME and PGP encrypted parts cannot be read, so they cannot pass as clean.
@@ -137,16 +183,8 @@ fn attachments(c: &mut Collector, message: &Message, prefix: Option<&str>, depth
         let Some(part) = message.parts.get(id as usize) else {
             continue;
         };
-        let name = part
-            .attachment_name()
-            .map(str::trim)
-            .filter(|n| !n.is_empty());
-        let fallback = format!("part-{}", index + 1);
-        let label = name.map(|n| n.replace('/', "_")).unwrap_or(fallback);
-        let location = match prefix {
-            Some(prefix) => format!("{prefix}/{label}"),
-            None => format!("attachment:{label}"),
-        };
+        let name = attachment_name(part);
+        let location = attachment_location(prefix, index, part);
         let mut declared = part
             .content_type()
             .map(|ct| match ct.subtype() {

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use cordon_detect::{Classification, Detection, Detectors, Finding};
 use cordon_extract::{Attachment, extract};
+
+pub use cordon_extract::{Extraction, PartKind, TextPart};
 use cordon_policy::{Facts, Policy, RecipientVerdict, RulesError};
 use serde::Serialize;
 
@@ -83,6 +85,12 @@ impl Inspector {
     /// The loaded policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// What extraction makes of a message under this policy's limits: the
+    /// located, normalised text the detectors read (`cordon check --text`).
+    pub fn extract(&self, message: &[u8]) -> Extraction {
+        extract(message, &self.policy.limits)
     }
 
     /// Inspects a message and decides for each recipient. Never panics, never

@@ -79,7 +79,7 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
 }
 
 /// The `charset=` parameter of a declared content type, if any.
-fn declared_charset(declared: Option<&str>) -> Option<&str> {
+pub(crate) fn declared_charset(declared: Option<&str>) -> Option<&str> {
     let declared = declared?;
     declared.split(';').find_map(|param| {
         let (key, value) = param.split_once('=')?;

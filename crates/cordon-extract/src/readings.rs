@@ -1,0 +1,231 @@
+//! Every reading of a MIME part that mail clients could disagree on.
+//!
+//! mail-parser settles each question one way: the first of two
+//! `Content-Transfer-Encoding` headers, `filename` over `filename*`, and the
+//! encoded text itself when a base64 body holds a stray character. Clients
+//! settle them other ways, and an insider only needs one client to show what
+//! cordon did not read. So for a part whose headers conflict, whose encoding
+//! is unknown or whose body mail-parser could not decode, every combination of
+//! its encodings and content types is decoded leniently and inspected at the
+//! part's location, and the part is inspected under each file name it carries.
+//! A part with one plain reading (nearly all of them) costs a look at its
+//! headers and nothing more.
+
+use mail_parser::{HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
+
+use crate::collector::{Collector, FileRef};
+use crate::transfer::{self, TransferEncoding};
+use crate::{PartKind, charset, html};
+
+/// What the headers of one part say, every value of each, in order.
+#[derive(Default)]
+struct PartHeaders {
+    encodings: Vec<TransferEncoding>,
+    /// Declared types with parameters, e.g. `text/plain; charset=utf-8`.
+    types: Vec<String>,
+    names: Vec<String>,
+}
+
+impl PartHeaders {
+    fn of(part: &MessagePart) -> Self {
+        let mut out = PartHeaders::default();
+        for header in part.headers() {
+            match (&header.name, &header.value) {
+                (HeaderName::ContentTransferEncoding, value) => {
+                    let label = match value {
+                        HeaderValue::Text(text) => text.as_ref(),
+                        _ => "",
+                    };
+                    push_new(&mut out.encodings, TransferEncoding::from_label(label));
+                }
+                (HeaderName::ContentType, HeaderValue::ContentType(ct)) => {
+                    let mut declared = match ct.subtype() {
+                        Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                        None => ct.ctype().to_owned(),
+                    };
+                    if let Some(charset) = ct.attribute("charset") {
+                        declared.push_str("; charset=");
+                        declared.push_str(charset);
+                    }
+                    push_new(&mut out.types, declared.to_ascii_lowercase());
+                    names_of(ct.attributes(), &["name"], &mut out.names);
+                }
+                (HeaderName::ContentDisposition, HeaderValue::ContentType(cd)) => {
+                    names_of(cd.attributes(), &["filename"], &mut out.names);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// True when clients could read the part differently from mail-parser.
+    fn ambiguous(&self, part: &MessagePart) -> bool {
+        part.is_encoding_problem
+            || self.encodings.len() > 1
+            || self.types.len() > 1
+            || self.names.len() > 1
+            || self
+                .encodings
+                .iter()
+                .any(|e| matches!(e, TransferEncoding::Unknown(_)))
+    }
+}
+
+/// Adds every alternative reading of the leaf parts of `message`. `location`
+/// gives each part's location as the main walk named it.
+pub(crate) fn alternative_readings(
+    c: &mut Collector,
+    message: &Message,
+    depth: u32,
+    location: impl Fn(u32) -> Option<(String, PartKind)>,
+) {
+    for (id, part) in message.parts.iter().enumerate() {
+        if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
+            continue;
+        }
+        let headers = PartHeaders::of(part);
+        if !headers.ambiguous(part) {
+            continue;
+        }
+        let Some((location, kind)) = u32::try_from(id).ok().and_then(&location) else {
+            continue;
+        };
+        let raw = message
+            .raw_message()
+            .get(part.offset_body as usize..part.offset_end as usize)
+            .unwrap_or_default();
+        let seen = part.contents();
+        read_every_way(c, &headers, raw, seen, &location, kind, depth);
+        let primary = part.attachment_name().map(str::trim);
+        for name in &headers.names {
+            if headers.names.len() > 1 && primary != Some(name.as_str()) {
+                let file = FileRef {
+                    location: &format!("{location} (also named {name})"),
+                    name: Some(name),
+                    declared: headers.types.first().map(String::as_str),
+                    depth,
+                    inline: false,
+                };
+                c.file(&file, part.contents());
+            }
+        }
+    }
+}
+
+/// Decodes `raw` with each transfer encoding and reads the result as each
+/// declared type; `seen` is what the main walk already inspected.
+fn read_every_way(
+    c: &mut Collector,
+    headers: &PartHeaders,
+    raw: &[u8],
+    seen: &[u8],
+    location: &str,
+    kind: PartKind,
+    depth: u32,
+) {
+    let identity = [TransferEncoding::Identity];
+    let encodings = if headers.encodings.is_empty() {
+        &identity[..]
+    } else {
+        &headers.encodings[..]
+    };
+    let mut decoded: Vec<Vec<u8>> = Vec::new();
+    for encoding in encodings {
+        let readings = match encoding {
+            TransferEncoding::Identity => vec![raw.to_vec()],
+            TransferEncoding::Base64 => transfer::base64_readings(raw),
+            TransferEncoding::QuotedPrintable => vec![transfer::quoted_printable(raw)],
+            TransferEncoding::Uuencode => {
+                c.problem(location, "uuencoded content that cannot be decoded");
+                Vec::new()
+            }
+            TransferEncoding::Unknown(label) => {
+                c.problem(
+                    location,
+                    format!("unknown transfer encoding \"{label}\" (cannot be decoded)"),
+                );
+                vec![raw.to_vec()]
+            }
+        };
+        for reading in readings {
+            if reading == seen {
+                continue;
+            }
+            if c.charge_expanded(reading.len() as u64).is_err() {
+                c.problem(location, "expanded size limit reached");
+                return;
+            }
+            push_new(&mut decoded, reading);
+        }
+    }
+    let plain = ["text/plain".to_owned()];
+    let types = if headers.types.is_empty() {
+        &plain[..]
+    } else {
+        &headers.types[..]
+    };
+    for bytes in &decoded {
+        for declared in types {
+            read_as(
+                c,
+                bytes,
+                declared,
+                location,
+                kind,
+                headers.names.first(),
+                depth,
+            );
+        }
+    }
+}
+
+/// Inspects decoded bytes as the declared type says: text and HTML as text of
+/// the part, anything else as the file it claims to be.
+fn read_as(
+    c: &mut Collector,
+    bytes: &[u8],
+    declared: &str,
+    location: &str,
+    kind: PartKind,
+    name: Option<&String>,
+    depth: u32,
+) {
+    let media_type = declared.split(';').next().unwrap_or_default().trim();
+    let charset = crate::formats::declared_charset(Some(declared));
+    if media_type == "text/html" {
+        let text = html::to_text(&charset::decode(bytes, charset));
+        c.alternative_text(location, kind, &text);
+    } else if media_type.starts_with("text/")
+        && media_type != "text/calendar"
+        && !media_type.contains("vcard")
+    {
+        c.alternative_text(location, kind, &charset::decode(bytes, charset));
+    } else {
+        let file = FileRef {
+            location,
+            name: name.map(String::as_str),
+            declared: Some(declared),
+            depth,
+            inline: false,
+        };
+        c.file(&file, bytes);
+    }
+}
+
+fn names_of(attributes: Option<&[mail_parser::Attribute]>, keys: &[&str], out: &mut Vec<String>) {
+    for attribute in attributes.unwrap_or_default() {
+        if keys.iter().any(|k| attribute.name.eq_ignore_ascii_case(k)) {
+            let name = attribute.value.trim();
+            if !name.is_empty() {
+                push_new(out, name.to_owned());
+            }
+        }
+    }
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
