@@ -136,3 +136,42 @@ fn arbitrary_bytes_still_give_a_verdict() {
     let v = common::verdict(&path, Some("sam.okafor@northshire.police.uk"), &rcpt);
     assert!(common::action_for(&v, "someone@example.com").is_some());
 }
+
+#[test]
+fn text_shows_every_reading_under_its_location() {
+    let out = cordon()
+        .args(["check", "--rules"])
+        .arg(common::rules())
+        .arg("--text")
+        .arg(fixture("base64-stray-character-nino.eml"))
+        .output()
+        .expect("cordon runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("== subject (subject)\nClaim\n"), "{text}");
+    // the lenient decoding of the damaged base64 body, as a client shows it
+    assert!(
+        text.contains("== body (body)\nDear Jo,\nThe claimant's NI number is JM 41 29 87 B.\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn text_lists_files_and_what_could_not_be_inspected() {
+    let out = cordon()
+        .args(["check", "--rules"])
+        .arg(common::rules())
+        .arg("--text")
+        .arg(fixture("unknown-transfer-encoding-is-uninspectable.eml"))
+        .output()
+        .expect("cordon runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("!! body: unknown transfer encoding \"x-scramble\" (cannot be decoded)"),
+        "{text}"
+    );
+}
