@@ -60,8 +60,9 @@ impl PartHeaders {
     }
 
     /// True when clients could read the part differently from mail-parser.
-    fn ambiguous(&self, part: &MessagePart) -> bool {
+    fn ambiguous(&self, part: &MessagePart, raw: &[u8]) -> bool {
         part.is_encoding_problem
+            || (self.encodings == [TransferEncoding::Base64] && transfer::base64_is_damaged(raw))
             || self.encodings.len() > 1
             || self.types.len() > 1
             || self.names.len() > 1
@@ -85,16 +86,16 @@ pub(crate) fn alternative_readings(
             continue;
         }
         let headers = PartHeaders::of(part);
-        if !headers.ambiguous(part) {
+        let raw = message
+            .raw_message()
+            .get(part.offset_body as usize..part.offset_end as usize)
+            .unwrap_or_default();
+        if !headers.ambiguous(part, raw) {
             continue;
         }
         let Some((location, kind)) = u32::try_from(id).ok().and_then(&location) else {
             continue;
         };
-        let raw = message
-            .raw_message()
-            .get(part.offset_body as usize..part.offset_end as usize)
-            .unwrap_or_default();
         let seen = part.contents();
         read_every_way(c, &headers, raw, seen, &location, kind, depth);
         let primary = part.attachment_name().map(str::trim);

@@ -67,6 +67,34 @@ pub(crate) fn base64_readings(raw: &[u8]) -> Vec<Vec<u8>> {
     readings
 }
 
+/// True when a base64 body is not clean: a character outside the alphabet, a
+/// `=` before the end, or a line that does not hold whole 4-character
+/// quanta (the last line aside). mail-parser either gives up on such a body or
+/// decodes it differently from lenient clients, so its other readings count.
+pub(crate) fn base64_is_damaged(raw: &[u8]) -> bool {
+    let data_end = raw
+        .iter()
+        .rposition(|&b| is_alphabet(b))
+        .map_or(0, |i| i + 1);
+    let (data, tail) = raw.split_at(data_end);
+    if data
+        .iter()
+        .any(|&b| !is_alphabet(b) && !matches!(b, b'\r' | b'\n'))
+        || tail
+            .iter()
+            .any(|&b| !matches!(b, b'=' | b'\r' | b'\n' | b' ' | b'\t'))
+    {
+        return true;
+    }
+    let mut lines = data.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_some() && !quantum_count(line).is_multiple_of(4) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Decodes a quoted-printable body as robust clients do: a malformed escape
 /// stays as written instead of failing the part.
 pub(crate) fn quoted_printable(raw: &[u8]) -> Vec<u8> {
@@ -157,6 +185,16 @@ mod tests {
             shown.iter().any(|s| s.contains("is line one.")),
             "{shown:?}"
         );
+    }
+
+    #[test]
+    fn damage_is_recognised() {
+        assert!(!base64_is_damaged(b"SGVsbG8gd29y\r\nbGQ=\r\n"));
+        assert!(!base64_is_damaged(b"SGVsbG8gd29y\r\nbGQ\r\n"));
+        assert!(base64_is_damaged(b"SGVs!bG8gd29y\r\nbGQ=\r\n"));
+        assert!(base64_is_damaged(b"SGVs=bG8gd29y\r\nbGQ=\r\n"));
+        assert!(base64_is_damaged(b"SGVsbG8gd29\r\nybGQ=\r\n"));
+        assert!(base64_is_damaged(b"SGVsbG8gd29y bGQ=\r\n"));
     }
 
     #[test]
