@@ -3,14 +3,38 @@
 //! `-O` builds without debug assertions, as production runs: mail-parser has
 //! `debug_assert!`s that crafted input trips, which the inspection guard would
 //! contain but libFuzzer counts as crashes before any guard can act.
+//!
+//! An input whose first byte is below [`WRAPPED`].len() is not a message: the
+//! rest is attached, base64-encoded, to a minimal message as the file type the
+//! byte picks (RTF, TNEF, iCalendar, vCard, uuencode, PDF, Office ...), so that
+//! libFuzzer mutates each file parser's input directly instead of first having
+//! to discover MIME. Fixtures start with a header letter, so they seed the
+//! message mode.
 
 #![no_main]
 
 use std::path::Path;
 use std::sync::OnceLock;
 
+use base64::Engine;
 use cordon_inspect::{Envelope, Inspector};
 use libfuzzer_sys::fuzz_target;
+
+/// The content type, file name and transfer encoding each wrapped mode uses.
+const WRAPPED: &[(&str, &str, &str)] = &[
+    ("application/rtf", "letter.rtf", "base64"),
+    ("application/ms-tnef", "winmail.dat", "base64"),
+    ("text/calendar", "invite.ics", "base64"),
+    ("text/vcard", "contact.vcf", "base64"),
+    ("application/octet-stream", "notes.txt", "x-uuencode"),
+    ("text/plain; format=flowed; delsp=yes", "body.txt", "8bit"),
+    ("text/html", "page.html", "base64"),
+    ("application/pdf", "report.pdf", "base64"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "r.docx", "base64"),
+    ("application/vnd.oasis.opendocument.presentation", "s.odp", "base64"),
+    ("application/vnd.ms-outlook", "fwd.msg", "base64"),
+    ("application/zip", "files.zip", "base64"),
+];
 
 fn inspector() -> &'static Inspector {
     static INSPECTOR: OnceLock<Inspector> = OnceLock::new();
@@ -20,8 +44,38 @@ fn inspector() -> &'static Inspector {
     })
 }
 
+/// A minimal message carrying `data` as the attachment `mode` describes.
+fn wrapped(mode: usize, data: &[u8]) -> Vec<u8> {
+    let (content_type, name, encoding) = WRAPPED[mode];
+    let mut message = format!(
+        "From: sam.okafor@northshire.police.uk\r\nTo: a@gmail.com\r\nSubject: fuzz\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"fz\"\r\n\r\n\
+         --fz\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+         --fz\r\nContent-Type: {content_type}; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\n\
+         Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    .into_bytes();
+    match encoding {
+        "base64" => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+            for line in encoded.as_bytes().chunks(76) {
+                message.extend_from_slice(line);
+                message.extend_from_slice(b"\r\n");
+            }
+        }
+        _ => message.extend_from_slice(data),
+    }
+    message.extend_from_slice(b"\r\n--fz--\r\n");
+    message
+}
+
 fuzz_target!(|data: &[u8]| {
     let envelope = Envelope { mail_from: Some("sam.okafor@northshire.police.uk".into()), rcpt_to: vec!["a@gmail.com".into()] };
-    let verdict = inspector().check(data, &envelope);
+    let message = match data.split_first() {
+        Some((&mode, rest)) if usize::from(mode) < WRAPPED.len() => wrapped(usize::from(mode), rest),
+        _ => data.to_vec(),
+    };
+    let verdict = inspector().check(&message, &envelope);
     assert_eq!(verdict.recipients.len(), 1);
 });

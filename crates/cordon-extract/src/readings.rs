@@ -81,6 +81,7 @@ pub(crate) fn alternative_readings(
     depth: u32,
     location: impl Fn(u32) -> Option<(String, PartKind)>,
 ) {
+    let boundaries = boundaries(message);
     for (id, part) in message.parts.iter().enumerate() {
         if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
             continue;
@@ -90,6 +91,11 @@ pub(crate) fn alternative_readings(
             .raw_message()
             .get(part.offset_body as usize..part.offset_end as usize)
             .unwrap_or_default();
+        if let Some(rest) = swallowed_parts(raw, &boundaries)
+            && let Some((location, _)) = u32::try_from(id).ok().and_then(&location)
+        {
+            c.nested_message(&location, &rest, depth + 1);
+        }
         if !headers.ambiguous(part, raw) {
             continue;
         }
@@ -212,6 +218,46 @@ fn read_as(
         };
         c.file(&file, bytes);
     }
+}
+
+/// Most multipart boundaries looked for inside other parts.
+const MAX_BOUNDARIES: usize = 16;
+
+/// The boundaries every multipart of the message declares.
+fn boundaries(message: &Message) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in &message.parts {
+        if let PartType::Multipart(_) = part.body
+            && let Some(boundary) = part.content_type().and_then(|ct| ct.attribute("boundary"))
+            && !boundary.is_empty()
+            && out.len() < MAX_BOUNDARIES
+        {
+            push_new(&mut out, boundary.to_owned());
+        }
+    }
+    out
+}
+
+/// When a leaf part's body holds a delimiter line of one of the message's
+/// multiparts, mail-parser has swallowed the parts that follow an unclosed
+/// inner multipart into it, where clients see them as parts of their own:
+/// returns them as a multipart of that boundary, to be read as such.
+fn swallowed_parts(raw: &[u8], boundaries: &[String]) -> Option<Vec<u8>> {
+    let (start, boundary) = boundaries.iter().find_map(|boundary| {
+        let delimiter = format!("\n--{boundary}");
+        memchr::memmem::find(raw, delimiter.as_bytes())
+            .map(|at| (at + 1, boundary))
+            .or_else(|| {
+                raw.starts_with(&delimiter.as_bytes()[1..])
+                    .then_some((0, boundary))
+            })
+    })?;
+    let mut rest = format!(
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n"
+    )
+    .into_bytes();
+    rest.extend_from_slice(&raw[start..]);
+    Some(rest)
 }
 
 fn names_of(attributes: Option<&[mail_parser::Attribute]>, keys: &[&str], out: &mut Vec<String>) {
