@@ -380,3 +380,204 @@ fn by_name(path: &str) -> Option<Reading> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::PartKind;
+    use crate::formats::testutil::*;
+    use crate::sniff::FileType;
+
+    /// A relationships part with `(id, type, target)` entries.
+    fn rels(entries: &[(&str, &str, &str)]) -> String {
+        let mut xml = String::from(
+            r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+        );
+        for (id, kind, target) in entries {
+            xml.push_str(&format!(
+                r#"<Relationship Id="{id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}" Target="{target}"/>"#
+            ));
+        }
+        xml.push_str("</Relationships>");
+        xml
+    }
+
+    fn w(body: &str) -> String {
+        format!(r#"<w:p><w:r><w:t>{body}</w:t></w:r></w:p>"#)
+    }
+
+    #[test]
+    fn word_parts_are_found_by_relationship_whatever_their_names() {
+        let root = rels(&[("rId1", "officeDocument", "word/document2.xml")]);
+        let doc_rels = rels(&[
+            // Calling the header an image first does not hide it.
+            ("rId9", "image", "hdr7.xml"),
+            ("rId1", "header", "hdr7.xml"),
+            ("rId2", "footer", "/word/bottom.xml"),
+            ("rId3", "footnotes", "notes/fn.xml"),
+        ]);
+        let docx = package(&[
+            ("[Content_Types].xml", "<Types/>"),
+            ("_rels/.rels", &root),
+            ("word/_rels/document2.xml.rels", &doc_rels),
+            ("word/document2.xml", &format!("<w:document><w:body>{}</w:body></w:document>", w("Body text"))),
+            ("word/hdr7.xml", &format!("<w:hdr>{}</w:hdr>", w("SECRET"))),
+            ("word/bottom.xml", &format!("<w:ftr>{}</w:ftr>", w("OFFICIAL-SENSITIVE"))),
+            ("word/notes/fn.xml", &format!("<w:footnotes>{}</w:footnotes>", w("A footnote"))),
+            // Referenced by nothing: still read, as document text.
+            ("word/stray.xml", &format!("<x>{}</x>", w("NI JM 41 29 87 B"))),
+            // A part named like a header but declared as nothing: a header reading.
+            ("word/header3.xml", &format!("<w:hdr>{}</w:hdr>", w("RESTRICTED"))),
+        ]);
+        let x = extract_attachment("memo.docx", &docx);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(&x, "attachment:memo.docx", PartKind::Document),
+            "Body text\nA footnote\nNI JM 41 29 87 B"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:memo.docx:header", PartKind::DocumentHeader),
+            "SECRET\nRESTRICTED"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:memo.docx:footer", PartKind::DocumentFooter),
+            "OFFICIAL-SENSITIVE"
+        );
+    }
+
+    #[test]
+    fn unreferenced_parts_are_read_as_their_content_type_says() {
+        let types = concat!(
+            r#"<Types><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>"#,
+            r#"<Override PartName="/word/zz.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>"#,
+        );
+        let docx = package(&[
+            ("[Content_Types].xml", types),
+            ("word/document.xml", "<w:document/>"),
+            ("word/zz.xml", &format!("<w:ftr>{}</w:ftr>", w("SECRET"))),
+        ]);
+        let x = extract_attachment("a.docx", &docx);
+        assert_eq!(
+            text_at(&x, "attachment:a.docx:footer", PartKind::DocumentFooter),
+            "SECRET"
+        );
+    }
+
+    #[test]
+    fn alt_chunk_is_inspected_as_a_nested_file() {
+        let types = r#"<Types><Default Extension="htm" ContentType="text/html"/></Types>"#;
+        let root = rels(&[("rId1", "officeDocument", "word/document.xml")]);
+        let doc_rels = rels(&[("rIdChunk", "aFChunk", "afchunk.htm")]);
+        let docx = package(&[
+            ("[Content_Types].xml", types),
+            ("_rels/.rels", &root),
+            ("word/_rels/document.xml.rels", &doc_rels),
+            (
+                "word/document.xml",
+                r#"<w:document><w:body><w:altChunk r:id="rIdChunk"/></w:body></w:document>"#,
+            ),
+            (
+                "word/afchunk.htm",
+                "<html><body><p>Subject NINO JM 41 29 87 B</p></body></html>",
+            ),
+        ]);
+        let x = extract_attachment("letter.docx", &docx);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        let chunk = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:letter.docx/afchunk.htm")
+            .expect("altChunk inspected");
+        assert_eq!(chunk.file_type, FileType::Html);
+        assert_eq!(chunk.depth, 1);
+        assert_eq!(
+            text_at(&x, "attachment:letter.docx/afchunk.htm", PartKind::Document),
+            "Subject NINO JM 41 29 87 B"
+        );
+    }
+
+    #[test]
+    fn workbook_parts_by_relationship() {
+        let ns = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
+        let root = rels(&[("rId1", "officeDocument", "xl/book.xml")]);
+        let book_rels = rels(&[
+            ("rId1", "worksheet", "worksheets/data.xml"),
+            ("rId2", "sharedStrings", "strings.xml"),
+        ]);
+        let sheet_rels = rels(&[("rId1", "comments", "../notes/c1.xml")]);
+        let sheet = format!(
+            r#"<worksheet {ns}><sheetData><row><c t="s"><v>1</v></c><c t="s"><v>0</v></c></row></sheetData></worksheet>"#
+        );
+        let xlsx = package(&[
+            ("[Content_Types].xml", "<Types/>"),
+            ("xl/workbook.xml", "<workbook/>"),
+            ("_rels/.rels", &root),
+            ("xl/book.xml", "<workbook/>"),
+            ("xl/_rels/book.xml.rels", &book_rels),
+            ("xl/worksheets/_rels/data.xml.rels", &sheet_rels),
+            ("xl/worksheets/data.xml", &sheet),
+            ("xl/strings.xml", &format!("<sst {ns}><si><t>JM412987B</t></si><si><t>Name</t></si></sst>")),
+            ("xl/notes/c1.xml", r#"<comments><commentList><comment><text><r><t>check this</t></r></text></comment></commentList></comments>"#),
+        ]);
+        let x = extract_attachment("list.xlsx", &xlsx);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(&x, "attachment:list.xlsx", PartKind::Document),
+            "Name JM412987B\ncheck this"
+        );
+    }
+
+    #[test]
+    fn slide_master_footer_and_text_boxes() {
+        let root = rels(&[("rId1", "officeDocument", "ppt/presentation.xml")]);
+        let pres_rels = rels(&[("rId1", "slide", "slides/intro.xml")]);
+        let slide_rels = rels(&[
+            ("rId1", "slideLayout", "../slideLayouts/slideLayout1.xml"),
+            ("rId2", "notesSlide", "../notes/n1.xml"),
+        ]);
+        let layout_rels = rels(&[("rId1", "slideMaster", "../slideMasters/m.xml")]);
+        let master = concat!(
+            r#"<p:sldMaster xmlns:p="p" xmlns:a="a"><p:cSld><p:spTree>"#,
+            r#"<p:sp><p:nvSpPr><p:nvPr><p:ph type="ftr"/></p:nvPr></p:nvSpPr><p:txBody><a:p><a:r><a:t>OFFICIAL-SENSITIVE</a:t></a:r></a:p></p:txBody></p:sp>"#,
+            r#"<p:sp><p:nvSpPr><p:nvPr/></p:nvSpPr><p:txBody><a:p><a:r><a:t>Operation Nightjar</a:t></a:r></a:p></p:txBody></p:sp>"#,
+            r#"</p:spTree></p:cSld></p:sldMaster>"#,
+        );
+        let pptx = package(&[
+            ("[Content_Types].xml", "<Types/>"),
+            ("_rels/.rels", &root),
+            ("ppt/presentation.xml", "<p:presentation xmlns:p=\"p\"/>"),
+            ("ppt/_rels/presentation.xml.rels", &pres_rels),
+            ("ppt/slides/intro.xml", "<p:sld xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>Intro</a:t></a:r></a:p></p:sld>"),
+            ("ppt/slides/_rels/intro.xml.rels", &slide_rels),
+            ("ppt/notes/n1.xml", "<p:notes xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>say this</a:t></a:r></a:p></p:notes>"),
+            ("ppt/slideLayouts/slideLayout1.xml", "<p:sldLayout/>"),
+            ("ppt/slideLayouts/_rels/slideLayout1.xml.rels", &layout_rels),
+            ("ppt/slideMasters/m.xml", master),
+        ]);
+        let x = extract_attachment("deck.pptx", &pptx);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(&x, "attachment:deck.pptx", PartKind::Document),
+            "Intro\nsay this\nOperation Nightjar"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:deck.pptx:footer", PartKind::DocumentFooter),
+            "OFFICIAL-SENSITIVE"
+        );
+    }
+
+    #[test]
+    fn unknown_binary_part_is_a_nested_file() {
+        let docx = zip_of(&[
+            ("[Content_Types].xml", &"<Types/>"),
+            ("word/document.xml", &"<w:document/>"),
+            ("word/blob.bin", &fake_exe()),
+        ]);
+        let x = extract_attachment("a.docx", &docx);
+        let blob = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:a.docx/blob.bin")
+            .expect("unknown part inspected");
+        assert!(blob.executable.is_some());
+    }
+}

@@ -55,8 +55,9 @@ pub(super) fn inspect(c: &mut Collector, doc: &mut Package) {
             files.push(entry.path.clone());
         }
     }
+    // The document's own parts first, then its objects in order.
     for list in [&mut contents, &mut styles, &mut files] {
-        list.sort_by_key(|p| natural_key(p));
+        list.sort_by_key(|p| (p.contains('/'), natural_key(p)));
         list.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     }
     for path in &contents {
@@ -135,5 +136,62 @@ mod tests {
             .map(|e| e.path.as_str())
             .collect();
         assert_eq!(nested, ["Object 2"]);
+    }
+
+    #[test]
+    fn presentation_declarations_objects_and_notes() {
+        use crate::PartKind;
+        use crate::formats::testutil::*;
+        let content = concat!(
+            r#"<office:document-content xmlns:office="o" xmlns:presentation="p" xmlns:draw="d" xmlns:text="t"><office:body><office:presentation>"#,
+            r#"<presentation:footer-decl presentation:name="ftr1">OFFICIAL-SENSITIVE</presentation:footer-decl>"#,
+            r#"<presentation:date-time-decl presentation:name="dtd1" presentation:source="fixed">4 Dec</presentation:date-time-decl>"#,
+            r#"<draw:page presentation:use-footer-name="ftr1"><draw:frame><draw:text-box><text:p>Slide text</text:p></draw:text-box></draw:frame>"#,
+            r#"<presentation:notes><draw:frame><draw:text-box><text:p>Speaker notes</text:p></draw:text-box></draw:frame></presentation:notes></draw:page>"#,
+            r#"</office:presentation></office:body></office:document-content>"#,
+        );
+        let styles = concat!(
+            r#"<office:document-styles xmlns:office="o" xmlns:presentation="p" xmlns:style="s" xmlns:draw="d" xmlns:text="t"><office:master-styles>"#,
+            r#"<presentation:header-decl presentation:name="hdr1">SECRET</presentation:header-decl>"#,
+            r#"<style:master-page style:name="Default"><draw:frame presentation:class="footer"><draw:text-box><text:p>RESTRICTED</text:p></draw:text-box></draw:frame>"#,
+            r#"<draw:frame><draw:text-box><text:p>Master text box</text:p></draw:text-box></draw:frame></style:master-page>"#,
+            r#"</office:master-styles></office:document-styles>"#,
+        );
+        let manifest = concat!(
+            r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.presentation"/>"#,
+            r#"<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>"#,
+            r#"<manifest:file-entry manifest:full-path="Object 1/content.xml" manifest:media-type="text/xml"/>"#,
+            r#"<manifest:file-entry manifest:full-path="Object 1/" manifest:media-type="application/vnd.oasis.opendocument.chart"/>"#,
+            r#"<manifest:file-entry manifest:full-path="Object 2" manifest:media-type="application/octet-stream"/></manifest:manifest>"#,
+        );
+        let chart = r#"<office:document-content xmlns:text="t"><text:p>Chart of KC 55 10 22 D</text:p></office:document-content>"#;
+        let odp = zip_of(&[
+            ("mimetype", &"application/vnd.oasis.opendocument.presentation"),
+            ("content.xml", &content),
+            ("styles.xml", &styles),
+            ("META-INF/manifest.xml", &manifest),
+            ("Object 1/content.xml", &chart),
+            ("Object 2", &fake_exe()),
+        ]);
+        let x = extract_attachment("brief.odp", &odp);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(&x, "attachment:brief.odp", PartKind::Document),
+            "Slide text\nSpeaker notes\nChart of KC 55 10 22 D\nMaster text box"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:brief.odp:footer", PartKind::DocumentFooter),
+            "OFFICIAL-SENSITIVE\n4 Dec\nRESTRICTED"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:brief.odp:header", PartKind::DocumentHeader),
+            "SECRET"
+        );
+        let object = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:brief.odp/Object 2")
+            .expect("embedded object inspected");
+        assert!(object.executable.is_some());
     }
 }

@@ -388,3 +388,141 @@ fn code_page_label(code_page: u32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Write};
+
+    use super::*;
+    use crate::formats::testutil::*;
+
+    fn utf16(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    /// A properties stream: `header` reserved bytes, then 4-byte properties.
+    fn properties(header: usize, props: &[(u32, u32)]) -> Vec<u8> {
+        let mut out = vec![0u8; header];
+        for (tag, value) in props {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&6u32.to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
+            out.extend_from_slice(&[0; 4]);
+        }
+        out
+    }
+
+    /// A compound file with the given storages and streams.
+    fn compound(storages: &[&str], streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut file = CompoundFile::create(Cursor::new(Vec::new())).expect("create");
+        for storage in storages {
+            file.create_storage(storage).expect("storage");
+        }
+        for (path, data) in streams {
+            file.create_stream(path)
+                .expect("stream")
+                .write_all(data)
+                .expect("write");
+        }
+        file.flush().expect("flush");
+        file.into_inner().into_inner()
+    }
+
+    fn outlook_message() -> Vec<u8> {
+        let cyrillic = encoding_rs::WINDOWS_1251.encode("Привет, NI JM 41 29 87 B").0;
+        let attach = "/__attach_version1.0_#00000000";
+        let inner = "/__attach_version1.0_#00000001";
+        compound(
+            &[attach, inner, &format!("{inner}/__substg1.0_3701000D")],
+            &[
+                (
+                    "/__properties_version1.0",
+                    properties(TOP_HEADER, &[(MESSAGE_CODE_PAGE, 1251)]),
+                ),
+                ("/__substg1.0_0037001F", utf16("Case file\0")),
+                ("/__substg1.0_1000001E", cyrillic.into_owned()),
+                (
+                    "/__substg1.0_10130102",
+                    b"<html><body><p>Operation <b>Nightjar</b></p></body></html>".to_vec(),
+                ),
+                ("/__substg1.0_10090102", b"\x10\0\0\0\x20\0\0\0LZFu\0\0\0\0rtf".to_vec()),
+                (&format!("{attach}/__properties_version1.0"), properties(8, &[])),
+                (&format!("{attach}/__substg1.0_3707001F"), utf16("notes.txt")),
+                (&format!("{attach}/__substg1.0_37010102"), b"NHS 401 023 2137".to_vec()),
+                (&format!("{inner}/__substg1.0_3001001F"), utf16("Inner message")),
+                (
+                    &format!("{inner}/__substg1.0_3701000D/__properties_version1.0"),
+                    properties(EMBEDDED_HEADER, &[]),
+                ),
+                (
+                    &format!("{inner}/__substg1.0_3701000D/__substg1.0_0037001F"),
+                    utf16("SECRET inner"),
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn message_subject_bodies_and_attachments() {
+        let x = extract_attachment("mail.msg", &outlook_message());
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(&x, "attachment:mail.msg/subject", PartKind::Subject),
+            "Case file"
+        );
+        assert_eq!(
+            text_at(&x, "attachment:mail.msg/body", PartKind::Body),
+            // The normaliser folds Cyrillic look-alikes; decoded as
+            // windows-1252 the word would be mojibake.
+            crate::normalize("Привет, NI JM 41 29 87 B\nOperation Nightjar")
+        );
+        assert_eq!(
+            text_at(&x, "attachment:mail.msg/notes.txt", PartKind::Document),
+            "NHS 401 023 2137"
+        );
+        let rtf = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:mail.msg/body.rtf")
+            .expect("RTF body handed on");
+        assert_eq!((rtf.depth, rtf.size), (1, 19));
+        assert_eq!(
+            text_at(&x, "attachment:mail.msg/Inner message/subject", PartKind::Subject),
+            "SECRET inner"
+        );
+        let inner = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:mail.msg/Inner message")
+            .expect("attached message listed");
+        assert_eq!(inner.depth, 1);
+    }
+
+    #[test]
+    fn attached_messages_stop_at_the_depth_limit() {
+        let limits = crate::Limits {
+            max_depth: 0,
+            ..crate::Limits::default()
+        };
+        let x = extract_with(&message_with(&[("mail.msg", &outlook_message())]), &limits);
+        assert!(has_problem(
+            &x,
+            "attachment:mail.msg/Inner message",
+            "nesting depth limit reached"
+        ));
+        assert_eq!(
+            text_at(&x, "attachment:mail.msg/subject", PartKind::Subject),
+            "Case file"
+        );
+    }
+
+    #[test]
+    fn damaged_message_file_is_a_problem() {
+        let mut damaged = outlook_message();
+        // Keep the magic and the stream names, break the header's sector size.
+        damaged[0x1E] = 0x30;
+        let x = extract_attachment("mail.msg", &damaged);
+        assert!(has_problem(&x, "attachment:mail.msg", "corrupt Outlook message file"));
+        assert!(code_page_label(65001).is_some() && code_page_label(7).is_none());
+    }
+}
