@@ -16,8 +16,12 @@ pub(crate) fn inspect_compound(c: &mut Collector, file: &FileRef, bytes: &[u8], 
             file.location,
             "encrypted Office document (cannot be inspected)",
         );
-    } else if executable {
-    } else if has_stream("__substg1.0_") || has_stream("__properties_version1.0") {
+        return;
+    }
+    if executable {
+        return; // a Windows Installer: already held as executable
+    }
+    if has_stream("__substg1.0_") || has_stream("__properties_version1.0") {
         super::outlook::inspect(c, file, bytes);
     } else {
         c.problem(file.location, "legacy binary document (not inspected)");

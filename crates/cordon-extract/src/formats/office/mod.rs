@@ -532,7 +532,11 @@ mod tests {
             "Custody review"
         );
         assert_eq!(
-            text_at(&x, "attachment:review.docx:label", PartKind::ClassificationHeader),
+            text_at(
+                &x,
+                "attachment:review.docx:label",
+                PartKind::ClassificationHeader
+            ),
             "MSIP_Label_1234_Enabled=true; MSIP_Label_1234_Name=OFFICIAL-SENSITIVE;"
         );
         let exe = x
@@ -543,5 +547,4 @@ mod tests {
         assert!(exe.executable.is_some());
         assert_eq!(exe.depth, 2);
     }
-
 }

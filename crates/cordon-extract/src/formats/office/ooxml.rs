@@ -63,7 +63,10 @@ pub(super) fn inspect(c: &mut Collector, doc: &mut Package, file_type: FileType)
         return;
     };
     let mut plan = plan;
-    if !plan.iter().any(|(path, _)| path.eq_ignore_ascii_case(&main)) {
+    if !plan
+        .iter()
+        .any(|(path, _)| path.eq_ignore_ascii_case(&main))
+    {
         plan.insert(0, (main.clone(), vec![Reading::Body]));
     }
     let core = root_target(&root, "core-properties").unwrap_or("docProps/core.xml".into());
@@ -287,16 +290,51 @@ fn by_relationship(kind: &str) -> Reading {
         "worksheet" | "dialogsheet" | "xlmacrosheet" | "xlintlmacrosheet" => Reading::Sheet,
         "sharedstrings" => Reading::SharedStrings,
         "afchunk" | "oleobject" | "package" | "subdocument" => Reading::File,
-        "image" | "hyperlink" | "font" | "fonttable" | "styles" | "styleswitheffects"
-        | "theme" | "themeoverride" | "settings" | "websettings" | "numbering"
-        | "vbaproject" | "printersettings" | "thumbnail" | "customxml" | "customxmlprops"
-        | "core-properties" | "extended-properties" | "custom-properties" | "presprops"
-        | "viewprops" | "tablestyles" | "commentauthors" | "people" | "calcchain"
-        | "attachedtemplate" | "video" | "audio" | "media" | "chartstyle"
-        | "chartcolorstyle" | "diagramlayout" | "diagramquickstyle" | "diagramcolors"
-        | "keymapcustomizations" | "ctrlprop" | "activex" | "activexcontrolbinary"
-        | "digital-signature" | "origin" | "signature" | "commentsextended"
-        | "commentsids" | "commentsextensible" | "stylesheet" => Reading::Ignore,
+        "image"
+        | "hyperlink"
+        | "font"
+        | "fonttable"
+        | "styles"
+        | "styleswitheffects"
+        | "theme"
+        | "themeoverride"
+        | "settings"
+        | "websettings"
+        | "numbering"
+        | "vbaproject"
+        | "printersettings"
+        | "thumbnail"
+        | "customxml"
+        | "customxmlprops"
+        | "core-properties"
+        | "extended-properties"
+        | "custom-properties"
+        | "presprops"
+        | "viewprops"
+        | "tablestyles"
+        | "commentauthors"
+        | "people"
+        | "calcchain"
+        | "attachedtemplate"
+        | "video"
+        | "audio"
+        | "media"
+        | "chartstyle"
+        | "chartcolorstyle"
+        | "diagramlayout"
+        | "diagramquickstyle"
+        | "diagramcolors"
+        | "keymapcustomizations"
+        | "ctrlprop"
+        | "activex"
+        | "activexcontrolbinary"
+        | "digital-signature"
+        | "origin"
+        | "signature"
+        | "commentsextended"
+        | "commentsids"
+        | "commentsextensible"
+        | "stylesheet" => Reading::Ignore,
         _ => Reading::Unknown,
     }
 }
@@ -370,9 +408,7 @@ fn by_name(path: &str) -> Option<Reading> {
         (_, n) if n.starts_with("comments") => Reading::Comments,
         ("charts", n) if n.starts_with("chart") => Reading::Chart,
         ("media" | "theme" | "fonts" | "printersettings", _) => Reading::Ignore,
-        (_, "styles.xml" | "settings.xml" | "fonttable.xml" | "websettings.xml") => {
-            Reading::Ignore
-        }
+        (_, "styles.xml" | "settings.xml" | "fonttable.xml" | "websettings.xml") => Reading::Ignore,
         (_, "numbering.xml" | "vbaproject.bin" | "thumbnail.jpeg" | "thumbnail.png") => {
             Reading::Ignore
         }
@@ -419,14 +455,32 @@ mod tests {
             ("[Content_Types].xml", "<Types/>"),
             ("_rels/.rels", &root),
             ("word/_rels/document2.xml.rels", &doc_rels),
-            ("word/document2.xml", &format!("<w:document><w:body>{}</w:body></w:document>", w("Body text"))),
+            (
+                "word/document2.xml",
+                &format!(
+                    "<w:document><w:body>{}</w:body></w:document>",
+                    w("Body text")
+                ),
+            ),
             ("word/hdr7.xml", &format!("<w:hdr>{}</w:hdr>", w("SECRET"))),
-            ("word/bottom.xml", &format!("<w:ftr>{}</w:ftr>", w("OFFICIAL-SENSITIVE"))),
-            ("word/notes/fn.xml", &format!("<w:footnotes>{}</w:footnotes>", w("A footnote"))),
+            (
+                "word/bottom.xml",
+                &format!("<w:ftr>{}</w:ftr>", w("OFFICIAL-SENSITIVE")),
+            ),
+            (
+                "word/notes/fn.xml",
+                &format!("<w:footnotes>{}</w:footnotes>", w("A footnote")),
+            ),
             // Referenced by nothing: still read, as document text.
-            ("word/stray.xml", &format!("<x>{}</x>", w("NI JM 41 29 87 B"))),
+            (
+                "word/stray.xml",
+                &format!("<x>{}</x>", w("NI JM 41 29 87 B")),
+            ),
             // A part named like a header but declared as nothing: a header reading.
-            ("word/header3.xml", &format!("<w:hdr>{}</w:hdr>", w("RESTRICTED"))),
+            (
+                "word/header3.xml",
+                &format!("<w:hdr>{}</w:hdr>", w("RESTRICTED")),
+            ),
         ]);
         let x = extract_attachment("memo.docx", &docx);
         assert!(x.problems.is_empty(), "{:?}", x.problems);
@@ -515,8 +569,14 @@ mod tests {
             ("xl/_rels/book.xml.rels", &book_rels),
             ("xl/worksheets/_rels/data.xml.rels", &sheet_rels),
             ("xl/worksheets/data.xml", &sheet),
-            ("xl/strings.xml", &format!("<sst {ns}><si><t>JM412987B</t></si><si><t>Name</t></si></sst>")),
-            ("xl/notes/c1.xml", r#"<comments><commentList><comment><text><r><t>check this</t></r></text></comment></commentList></comments>"#),
+            (
+                "xl/strings.xml",
+                &format!("<sst {ns}><si><t>JM412987B</t></si><si><t>Name</t></si></sst>"),
+            ),
+            (
+                "xl/notes/c1.xml",
+                r#"<comments><commentList><comment><text><r><t>check this</t></r></text></comment></commentList></comments>"#,
+            ),
         ]);
         let x = extract_attachment("list.xlsx", &xlsx);
         assert!(x.problems.is_empty(), "{:?}", x.problems);
@@ -546,9 +606,15 @@ mod tests {
             ("_rels/.rels", &root),
             ("ppt/presentation.xml", "<p:presentation xmlns:p=\"p\"/>"),
             ("ppt/_rels/presentation.xml.rels", &pres_rels),
-            ("ppt/slides/intro.xml", "<p:sld xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>Intro</a:t></a:r></a:p></p:sld>"),
+            (
+                "ppt/slides/intro.xml",
+                "<p:sld xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>Intro</a:t></a:r></a:p></p:sld>",
+            ),
             ("ppt/slides/_rels/intro.xml.rels", &slide_rels),
-            ("ppt/notes/n1.xml", "<p:notes xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>say this</a:t></a:r></a:p></p:notes>"),
+            (
+                "ppt/notes/n1.xml",
+                "<p:notes xmlns:p=\"p\" xmlns:a=\"a\"><a:p><a:r><a:t>say this</a:t></a:r></a:p></p:notes>",
+            ),
             ("ppt/slideLayouts/slideLayout1.xml", "<p:sldLayout/>"),
             ("ppt/slideLayouts/_rels/slideLayout1.xml.rels", &layout_rels),
             ("ppt/slideMasters/m.xml", master),

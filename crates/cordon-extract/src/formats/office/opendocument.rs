@@ -41,7 +41,10 @@ pub(super) fn inspect(c: &mut Collector, doc: &mut Package) {
         );
         return;
     }
-    let listed = manifest.as_deref().map(manifest_entries).unwrap_or_default();
+    let listed = manifest
+        .as_deref()
+        .map(manifest_entries)
+        .unwrap_or_default();
     let mut contents = vec!["content.xml".to_owned()];
     let mut styles = vec!["styles.xml".to_owned()];
     let mut files = Vec::new();
@@ -77,14 +80,23 @@ pub(super) fn inspect(c: &mut Collector, doc: &mut Package) {
 }
 
 /// True for a listed file that is a document of its own to inspect: not the
-/// package's XML, pictures, thumbnails or settings, and not a directory.
+/// package's XML or RDF metadata, pictures, thumbnails or settings, and not a
+/// directory.
 fn is_nested_file(entry: &ManifestEntry) -> bool {
     let lower = entry.path.to_lowercase();
     let media = entry.media_type.to_lowercase();
-    let bookkeeping = ["pictures/", "thumbnails/", "objectreplacements/", "configurations2/", "meta-inf/"];
+    let bookkeeping = [
+        "pictures/",
+        "thumbnails/",
+        "objectreplacements/",
+        "configurations2/",
+        "meta-inf/",
+    ];
     !(lower.ends_with('/')
         || lower == "/"
         || lower.ends_with(".xml")
+        || lower.ends_with(".rdf")
+        || media.ends_with("xml")
         || lower == "mimetype"
         || bookkeeping.iter().any(|b| lower.starts_with(b))
         || media.starts_with("image/")
@@ -103,9 +115,7 @@ fn manifest_entries(xml: &[u8]) -> Vec<ManifestEntry> {
                 if let Some(path) = attribute(&e, "full-path") {
                     out.push(ManifestEntry {
                         path: path.trim().trim_start_matches("./").to_owned(),
-                        media_type: attribute(&e, "media-type")
-                            .unwrap_or_default()
-                            .into_owned(),
+                        media_type: attribute(&e, "media-type").unwrap_or_default().into_owned(),
                     });
                 }
             }
@@ -125,10 +135,11 @@ mod tests {
             r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.presentation"/>"#,
             r#"<manifest:file-entry manifest:full-path="Object 1/content.xml" manifest:media-type="text/xml"/>"#,
             r#"<manifest:file-entry manifest:full-path="Object 2" manifest:media-type="application/vnd.sun.star.oleobject"/>"#,
+            r#"<manifest:file-entry manifest:full-path="manifest.rdf" manifest:media-type="application/rdf+xml"/>"#,
             r#"<manifest:file-entry manifest:full-path="Pictures/a.png" manifest:media-type="image/png"/></manifest:manifest>"#,
         );
         let entries = manifest_entries(manifest.as_bytes());
-        assert_eq!(entries.len(), 4);
+        assert_eq!(entries.len(), 5);
         assert_eq!(entries[1].path, "Object 1/content.xml");
         let nested: Vec<&str> = entries
             .iter()
@@ -166,7 +177,10 @@ mod tests {
         );
         let chart = r#"<office:document-content xmlns:text="t"><text:p>Chart of KC 55 10 22 D</text:p></office:document-content>"#;
         let odp = zip_of(&[
-            ("mimetype", &"application/vnd.oasis.opendocument.presentation"),
+            (
+                "mimetype",
+                &"application/vnd.oasis.opendocument.presentation",
+            ),
             ("content.xml", &content),
             ("styles.xml", &styles),
             ("META-INF/manifest.xml", &manifest),

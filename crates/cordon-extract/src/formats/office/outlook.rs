@@ -220,7 +220,14 @@ impl MessageFile<'_> {
             if self.stopped || c.parts_exhausted() {
                 return;
             }
-            self.attachment(c, &storage.path.join(name), index, location, depth, code_page);
+            self.attachment(
+                c,
+                &storage.path.join(name),
+                index,
+                location,
+                depth,
+                code_page,
+            );
         }
     }
 
@@ -293,7 +300,7 @@ impl MessageFile<'_> {
         c.file(&member, &data);
     }
 
-    /// An attached message (or an OLE object, which is not read) at `location`.
+    /// An attached message, or an embedded OLE object, at `location`.
     fn embedded(
         &mut self,
         c: &mut Collector,
@@ -323,12 +330,29 @@ impl MessageFile<'_> {
         };
         if inner.is_message() {
             self.message(c, path, location, depth, EMBEDDED_HEADER);
-        } else {
+            return;
+        }
+        // An OLE object: an embedded OOXML document keeps its file in the
+        // `Package` stream, other servers in `CONTENTS`.
+        let Some(stream) = ["Package", "CONTENTS"].iter().find_map(|s| inner.stream(s)) else {
             c.problem(
                 location,
                 "embedded object in an Outlook message (not inspected)",
             );
-        }
+            return;
+        };
+        let Some(data) = self.read(c, &stream, location) else {
+            return;
+        };
+        let object_location = format!("{location}/object");
+        let object = FileRef {
+            location: &object_location,
+            name: None,
+            declared: None,
+            depth: depth + 1,
+            inline: false,
+        };
+        c.file(&object, &data);
     }
 }
 
@@ -429,7 +453,9 @@ mod tests {
     }
 
     fn outlook_message() -> Vec<u8> {
-        let cyrillic = encoding_rs::WINDOWS_1251.encode("Привет, NI JM 41 29 87 B").0;
+        let cyrillic = encoding_rs::WINDOWS_1251
+            .encode("Привет, NI JM 41 29 87 B")
+            .0;
         let attach = "/__attach_version1.0_#00000000";
         let inner = "/__attach_version1.0_#00000001";
         compound(
@@ -445,11 +471,26 @@ mod tests {
                     "/__substg1.0_10130102",
                     b"<html><body><p>Operation <b>Nightjar</b></p></body></html>".to_vec(),
                 ),
-                ("/__substg1.0_10090102", b"\x10\0\0\0\x20\0\0\0LZFu\0\0\0\0rtf".to_vec()),
-                (&format!("{attach}/__properties_version1.0"), properties(8, &[])),
-                (&format!("{attach}/__substg1.0_3707001F"), utf16("notes.txt")),
-                (&format!("{attach}/__substg1.0_37010102"), b"NHS 401 023 2137".to_vec()),
-                (&format!("{inner}/__substg1.0_3001001F"), utf16("Inner message")),
+                (
+                    "/__substg1.0_10090102",
+                    b"\x10\0\0\0\x20\0\0\0LZFu\0\0\0\0rtf".to_vec(),
+                ),
+                (
+                    &format!("{attach}/__properties_version1.0"),
+                    properties(8, &[]),
+                ),
+                (
+                    &format!("{attach}/__substg1.0_3707001F"),
+                    utf16("notes.txt"),
+                ),
+                (
+                    &format!("{attach}/__substg1.0_37010102"),
+                    b"NHS 401 023 2137".to_vec(),
+                ),
+                (
+                    &format!("{inner}/__substg1.0_3001001F"),
+                    utf16("Inner message"),
+                ),
                 (
                     &format!("{inner}/__substg1.0_3701000D/__properties_version1.0"),
                     properties(EMBEDDED_HEADER, &[]),
@@ -487,7 +528,11 @@ mod tests {
             .expect("RTF body handed on");
         assert_eq!((rtf.depth, rtf.size), (1, 19));
         assert_eq!(
-            text_at(&x, "attachment:mail.msg/Inner message/subject", PartKind::Subject),
+            text_at(
+                &x,
+                "attachment:mail.msg/Inner message/subject",
+                PartKind::Subject
+            ),
             "SECRET inner"
         );
         let inner = x
@@ -522,7 +567,61 @@ mod tests {
         // Keep the magic and the stream names, break the header's sector size.
         damaged[0x1E] = 0x30;
         let x = extract_attachment("mail.msg", &damaged);
-        assert!(has_problem(&x, "attachment:mail.msg", "corrupt Outlook message file"));
+        assert!(has_problem(
+            &x,
+            "attachment:mail.msg",
+            "corrupt Outlook message file"
+        ));
         assert!(code_page_label(65001).is_some() && code_page_label(7).is_none());
+    }
+
+    #[test]
+    fn embedded_ole_document_is_inspected() {
+        let object = "/__attach_version1.0_#00000000";
+        let storage = format!("{object}/__substg1.0_3701000D");
+        let msg = compound(
+            &[object, &storage],
+            &[
+                ("/__properties_version1.0", properties(TOP_HEADER, &[])),
+                ("/__substg1.0_0037001F", utf16("With object")),
+                (&format!("{object}/__substg1.0_3001001F"), utf16("Report")),
+                (
+                    &format!("{storage}/Package"),
+                    docx(&["Body"], Some(&["SECRET"]), None, false),
+                ),
+                (&format!("{storage}/\u{1}CompObj"), vec![0; 16]),
+            ],
+        );
+        let x = extract_attachment("m.msg", &msg);
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        assert_eq!(
+            text_at(
+                &x,
+                "attachment:m.msg/Report/object:header",
+                PartKind::DocumentHeader
+            ),
+            "SECRET"
+        );
+    }
+
+    #[test]
+    fn damaged_message_files_never_crash_the_parser() {
+        let msg = outlook_message();
+        for at in (0..msg.len()).step_by(97) {
+            let mut damaged = msg.clone();
+            damaged[at] ^= 0xA5;
+            let x = extract_attachment("mail.msg", &damaged);
+            assert!(
+                !x.problems
+                    .iter()
+                    .any(|p| p.reason.contains("parser failed")),
+                "byte {at}: {:?}",
+                x.problems
+            );
+        }
+        for len in [512, 1024, 2048, msg.len() / 2] {
+            let x = extract_attachment("mail.msg", &msg[..len]);
+            assert!(!x.problems.is_empty(), "truncated to {len}");
+        }
     }
 }

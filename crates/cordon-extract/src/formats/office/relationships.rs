@@ -210,7 +210,10 @@ mod tests {
 
     #[test]
     fn targets_resolve_against_their_source() {
-        assert_eq!(rels_path("word/document.xml"), "word/_rels/document.xml.rels");
+        assert_eq!(
+            rels_path("word/document.xml"),
+            "word/_rels/document.xml.rels"
+        );
         assert_eq!(rels_path(""), "_rels/.rels");
         assert_eq!(
             resolve("word/document.xml", "hdr7.xml").as_deref(),
@@ -224,7 +227,10 @@ mod tests {
             resolve("ppt/slides/s.xml", "/ppt/notes%20one.xml#x").as_deref(),
             Some("ppt/notes one.xml")
         );
-        assert_eq!(resolve("", "word/document2.xml").as_deref(), Some("word/document2.xml"));
+        assert_eq!(
+            resolve("", "word/document2.xml").as_deref(),
+            Some("word/document2.xml")
+        );
         assert_eq!(resolve("word/document.xml", "../../x.xml"), None);
         assert_eq!(resolve("word/document.xml", ""), None);
     }
@@ -273,6 +279,9 @@ mod tests {
         assert_eq!(types.of("word/other.xml"), Some("application/xml"));
         assert_eq!(types.of("word/chunk.htm"), Some("text/html"));
         assert_eq!(types.of("word/noext"), None);
-        assert_eq!(types.overridden(|ct| ct.ends_with("header+xml")), ["word/hdr7.xml"]);
+        assert_eq!(
+            types.overridden(|ct| ct.ends_with("header+xml")),
+            ["word/hdr7.xml"]
+        );
     }
 }

@@ -248,7 +248,9 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                 };
                 if is_capture {
                     capture = capture.saturating_sub(1);
-                    if dialect.break_after_capture || (dialect.odf && odf_declaration(name).is_some()) {
+                    if dialect.break_after_capture
+                        || (dialect.odf && odf_declaration(name).is_some())
+                    {
                         out.push(target, "\n");
                     }
                 }
