@@ -624,4 +624,33 @@ mod tests {
             assert!(!x.problems.is_empty(), "truncated to {len}");
         }
     }
+
+    #[test]
+    fn attached_encrypted_document_does_not_hide_the_message() {
+        let attach = "/__attach_version1.0_#00000000";
+        let locked = compound(&[], &[("/EncryptedPackage", vec![7; 600])]);
+        let msg = compound(
+            &[attach],
+            &[
+                ("/__properties_version1.0", properties(TOP_HEADER, &[])),
+                ("/__substg1.0_1000001F", utf16("NI JM 41 29 87 B")),
+                (
+                    &format!("{attach}/__substg1.0_3707001F"),
+                    utf16("locked.docx"),
+                ),
+                (&format!("{attach}/__substg1.0_37010102"), locked),
+            ],
+        );
+        let x = extract_attachment("m.msg", &msg);
+        assert_eq!(
+            text_at(&x, "attachment:m.msg/body", PartKind::Body),
+            "NI JM 41 29 87 B"
+        );
+        assert_eq!(x.problems.len(), 1, "{:?}", x.problems);
+        assert!(has_problem(
+            &x,
+            "attachment:m.msg/locked.docx",
+            "encrypted Office document (cannot be inspected)"
+        ));
+    }
 }
