@@ -547,4 +547,16 @@ mod tests {
         assert!(exe.executable.is_some());
         assert_eq!(exe.depth, 2);
     }
+
+    #[test]
+    fn xml_sniffing_and_natural_order() {
+        assert!(looks_like_xml(b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><a/>"));
+        assert!(looks_like_xml(b"\xFF\xFE<\0a\0/\0>\0"));
+        assert!(!looks_like_xml(b"MZ\x90\0"));
+        assert!(!looks_like_xml(b""));
+        assert_eq!(natural_key("ppt/slides/slide10.xml").1, 10);
+        let mut paths = ["s10.xml", "s2.xml", "s1.xml"];
+        paths.sort_by_key(|p| natural_key(p));
+        assert_eq!(paths, ["s1.xml", "s2.xml", "s10.xml"]);
+    }
 }

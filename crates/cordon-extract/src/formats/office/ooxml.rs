@@ -249,7 +249,7 @@ fn unknown(c: &mut Collector, doc: &mut Package, path: &str) {
         return;
     };
     if looks_like_xml(&data) {
-        doc.text_of(c, path, &data, &xml::OOXML);
+        doc.text_of(c, path, &data, &xml::ANY_XML);
     } else {
         doc.nested_bytes(c, path, &data);
     }
@@ -471,10 +471,10 @@ mod tests {
                 "word/notes/fn.xml",
                 &format!("<w:footnotes>{}</w:footnotes>", w("A footnote")),
             ),
-            // Referenced by nothing: still read, as document text.
+            // Referenced by nothing: still read, all of its text.
             (
                 "word/stray.xml",
-                &format!("<x>{}</x>", w("NI JM 41 29 87 B")),
+                "<x><y>NI JM 41 29 87 B</y><y>Kestrel</y></x>",
             ),
             // A part named like a header but declared as nothing: a header reading.
             (
@@ -486,7 +486,7 @@ mod tests {
         assert!(x.problems.is_empty(), "{:?}", x.problems);
         assert_eq!(
             text_at(&x, "attachment:memo.docx", PartKind::Document),
-            "Body text\nA footnote\nNI JM 41 29 87 B"
+            "Body text\nA footnote\nNI JM 41 29 87 B Kestrel"
         );
         assert_eq!(
             text_at(&x, "attachment:memo.docx:header", PartKind::DocumentHeader),

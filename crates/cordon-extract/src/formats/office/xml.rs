@@ -55,6 +55,9 @@ pub(super) struct Dialect {
     base: Target,
     /// PowerPoint: a shape holding a footer/header placeholder is footer/header.
     placeholders: bool,
+    /// Every text node is text, each element ending with a space: for parts
+    /// of unknown purpose, whose words cannot be placed but must be seen.
+    all_text: bool,
 }
 
 /// Word body parts, spreadsheet comments and drawings.
@@ -64,6 +67,7 @@ pub(super) const OOXML: Dialect = Dialect {
     break_after_capture: false,
     base: Target::Body,
     placeholders: false,
+    all_text: false,
 };
 
 /// Word header parts.
@@ -99,6 +103,12 @@ pub(super) const CHART: Dialect = Dialect {
     ..OOXML
 };
 
+/// A part of unknown purpose: all its character data.
+pub(super) const ANY_XML: Dialect = Dialect {
+    all_text: true,
+    ..OOXML
+};
+
 /// Document properties (`docProps/core.xml`, `meta.xml`).
 pub(super) const PROPERTIES: Dialect = Dialect {
     capture: &[
@@ -120,6 +130,7 @@ pub(super) const ODF: Dialect = Dialect {
     break_after_capture: false,
     base: Target::Body,
     placeholders: false,
+    all_text: false,
 };
 
 /// OpenDocument `styles.xml`: master pages (their headers and footers, and
@@ -241,6 +252,9 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                 }
                 let name = e.local_name();
                 let name = name.as_ref();
+                if dialect.all_text {
+                    out.push(target, " ");
+                }
                 let is_capture = if dialect.odf {
                     matches!(name, "p" | "h") || odf_declaration(name).is_some()
                 } else {
@@ -269,13 +283,13 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                     routes.pop();
                 }
             }
-            Event::Text(t) if capture > 0 && skip_from.is_none() => {
+            Event::Text(t) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
                 out.push(target, &t.xml10_content());
             }
-            Event::CData(t) if capture > 0 && skip_from.is_none() => {
+            Event::CData(t) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
                 out.push(target, &t.xml10_content());
             }
-            Event::GeneralRef(r) if capture > 0 && skip_from.is_none() => {
+            Event::GeneralRef(r) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
                 if let Some(ch) = reference_text(&r) {
                     out.push(target, ch.encode_utf8(&mut [0; 4]));
                 }
