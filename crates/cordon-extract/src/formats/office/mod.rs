@@ -476,6 +476,7 @@ mod tests {
         let fake = package(&[
             ("[Content_Types].xml", "<Types/>"),
             ("word/styles.xml", "<w:styles/>"),
+            ("word/notes.xml", "<n><w:t>NI JM 41 29 87 B</w:t></n>"),
         ]);
         let x = extract_attachment("fake.docx", &fake);
         assert!(has_problem(
@@ -483,6 +484,10 @@ mod tests {
             "attachment:fake.docx",
             "document has no main part (corrupt or encrypted)"
         ));
+        assert_eq!(
+            text_at(&x, "attachment:fake.docx", PartKind::Document),
+            "NI JM 41 29 87 B"
+        );
     }
 
     #[test]

@@ -43,31 +43,35 @@ enum Reading {
 }
 
 /// Inspects an OOXML package (`file_type` only words the problem when the
-/// main part is missing).
+/// main part is missing, which does not stop the other parts being read).
 pub(super) fn inspect(c: &mut Collector, doc: &mut Package, file_type: FileType) {
     let types = doc
         .part(c, "[Content_Types].xml")
         .map(|xml| ContentTypes::parse(&xml))
         .unwrap_or_default();
     let (plan, root) = walk(c, doc);
-    let Some(main) = main_part(doc, &types, &root) else {
-        let what = match file_type {
-            FileType::Xlsx => "workbook",
-            FileType::Pptx => "presentation",
-            _ => "document",
-        };
-        c.problem(
-            doc.file.location,
-            format!("{what} has no main part (corrupt or encrypted)"),
-        );
-        return;
-    };
     let mut plan = plan;
-    if !plan
-        .iter()
-        .any(|(path, _)| path.eq_ignore_ascii_case(&main))
-    {
-        plan.insert(0, (main.clone(), vec![Reading::Body]));
+    match main_part(doc, &types, &root) {
+        Some(main) => {
+            if !plan
+                .iter()
+                .any(|(path, _)| path.eq_ignore_ascii_case(&main))
+            {
+                plan.insert(0, (main, vec![Reading::Body]));
+            }
+        }
+        None => {
+            // Office would refuse the file; whatever it holds is still read.
+            let what = match file_type {
+                FileType::Xlsx => "workbook",
+                FileType::Pptx => "presentation",
+                _ => "document",
+            };
+            c.problem(
+                doc.file.location,
+                format!("{what} has no main part (corrupt or encrypted)"),
+            );
+        }
     }
     let core = root_target(&root, "core-properties").unwrap_or("docProps/core.xml".into());
     let custom = root_target(&root, "custom-properties").unwrap_or("docProps/custom.xml".into());
