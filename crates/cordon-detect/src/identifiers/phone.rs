@@ -98,9 +98,8 @@ fn international(b: &[u8], toks: &[Token], k: usize) -> Option<(usize, usize, [u
             return groups_after(b, toks, j, gb, d);
         }
         let g = toks.get(j)?;
-        if !(joint(s).is_some()) {
-            return None;
-        }
+        // "+44 20 ...": the first national group after a space, line break or dash.
+        joint(s)?;
         let gb = bytes_of(b, g);
         let gb = gb.strip_prefix(b"0").unwrap_or(gb);
         return groups_after(b, toks, j, gb, d);
