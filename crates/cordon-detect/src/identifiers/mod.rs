@@ -16,7 +16,11 @@
 //!
 //! Input is text normalised by `cordon_extract::normalize` (NFKC, dashes
 //! mapped to `-`, whitespace runs folded to one space or one newline); groups
-//! of digits may be separated by one space or one dash.
+//! of digits may be separated by one space or one dash, and a line break
+//! counts wherever a space does (soft-wrapped text, a wrapped table cell).
+//!
+//! A valid ten-digit NHS number is reported as `nhs_number` only with NHS
+//! context, otherwise as the weak `possible_nhs_number` (see `nhs`).
 
 mod bank;
 mod card;
