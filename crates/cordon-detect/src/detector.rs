@@ -130,3 +130,29 @@ pub enum Category {
     /// Content that could not be inspected.
     Uninspectable,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_detector_listed_once() {
+        let mut names: Vec<_> = DetectorId::ALL.iter().map(|d| d.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DetectorId::ALL.len());
+    }
+
+    #[test]
+    fn possible_nhs_number_is_weak_personal_data() {
+        assert!(DetectorId::ALL.contains(&DetectorId::PossibleNhsNumber));
+        assert_eq!(
+            DetectorId::PossibleNhsNumber.as_str(),
+            "possible_nhs_number"
+        );
+        assert_eq!(
+            DetectorId::PossibleNhsNumber.category(),
+            Category::PersonalData
+        );
+    }
+}

@@ -150,13 +150,20 @@ impl MarkingDetector {
     /// properties count in any case, other items are read as the part's kind
     /// reads text.
     fn scan_properties(&self, part: &TextPart, out: &mut Vec<Marking>) {
-        let disabled: HashSet<String> = items(&part.text)
-            .filter_map(msip_pair)
-            .filter(|p| {
-                p.field.eq_ignore_ascii_case("enabled") && p.value.eq_ignore_ascii_case("false")
-            })
-            .map(|p| p.label.to_ascii_lowercase())
-            .collect();
+        // A label said to be both enabled and disabled may be read either
+        // way by different clients: the enabled reading is the strictest.
+        let (mut disabled, mut enabled) = (HashSet::new(), HashSet::new());
+        for pair in items(&part.text).filter_map(msip_pair) {
+            if pair.field.eq_ignore_ascii_case("enabled") {
+                let set = if pair.value.eq_ignore_ascii_case("false") {
+                    &mut disabled
+                } else {
+                    &mut enabled
+                };
+                set.insert(pair.label.to_ascii_lowercase());
+            }
+        }
+        disabled.retain(|label| !enabled.contains(label));
         for item in items(&part.text) {
             if let Some(pair) = msip_pair(item) {
                 if !disabled.contains(&pair.label.to_ascii_lowercase()) {
@@ -625,6 +632,13 @@ mod tests {
         );
         // No Enabled pair at all: the label counts.
         let header = "MSIP_Label_x_Name=Secret";
+        assert_eq!(
+            levels(PartKind::ClassificationHeader, header),
+            [Level::Secret]
+        );
+        // Disabled and enabled at once: the strictest reading counts it.
+        let header =
+            "MSIP_Label_x_Enabled=false; MSIP_Label_x_Enabled=true; MSIP_Label_x_Name=Secret";
         assert_eq!(
             levels(PartKind::ClassificationHeader, header),
             [Level::Secret]
