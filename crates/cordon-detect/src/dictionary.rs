@@ -252,25 +252,25 @@ struct Folded {
 
 impl Folded {
     fn new(original: &str) -> Self {
-        let mut text = String::with_capacity(original.len());
+        // Byte by byte: only ASCII bytes change or go, so the result stays UTF-8.
+        let mut bytes = Vec::with_capacity(original.len());
         let mut origins: Option<Vec<usize>> = None;
         let mut in_space = false;
-        for (i, c) in original.char_indices() {
-            let space = c.is_ascii_whitespace();
+        for (i, &b) in original.as_bytes().iter().enumerate() {
+            let space = b.is_ascii_whitespace();
             if space && in_space {
                 // A second whitespace character: from here offsets shift.
-                if origins.is_none() {
-                    origins = Some((0..text.len()).collect());
-                }
+                origins.get_or_insert_with(|| (0..bytes.len()).collect());
                 continue;
             }
             in_space = space;
-            let c = if space { ' ' } else { c.to_ascii_lowercase() };
-            text.push(c);
+            bytes.push(if space { b' ' } else { b.to_ascii_lowercase() });
             if let Some(o) = origins.as_mut() {
-                o.extend(i..i + c.len_utf8());
+                o.push(i);
             }
         }
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Folded { text, origins }
     }
 

@@ -216,14 +216,34 @@ impl MarkingDetector {
         capitals_anywhere: bool,
     ) {
         let mut last_line_start = usize::MAX;
+        // The line of the previous token: its bounds are found once per
+        // line, so many tokens on one long line cost no more than the line.
+        let mut current: Option<(usize, usize)> = None;
         for m in self.token.find_iter(text) {
-            let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+            let (line_start, line_end) = match current {
+                Some((start, end)) if m.end() <= end => (start, end),
+                previous => {
+                    // Search back only to the previous line (its start, when a
+                    // marking written over a line break reached past its end).
+                    let from = previous.map_or(
+                        0,
+                        |(start, end)| {
+                            if m.start() < end { start } else { end }
+                        },
+                    );
+                    let start = text[from..m.start()]
+                        .rfind('\n')
+                        .map_or(from, |i| from + i + 1);
+                    let end = text[m.end()..]
+                        .find('\n')
+                        .map_or(text.len(), |i| m.end() + i);
+                    current = Some((start, end));
+                    (start, end)
+                }
+            };
             if line_start == last_line_start {
                 continue; // one marking per line: the first token decides
             }
-            let line_end = text[m.end()..]
-                .find('\n')
-                .map_or(text.len(), |i| m.end() + i);
             let line = &text[line_start..line_end];
             let token_in_line = m.start() - line_start..m.end() - line_start;
             if let Some(descriptor) =
@@ -239,15 +259,22 @@ impl MarkingDetector {
     }
 }
 
+/// The most bytes before or after a marking that a banner or label line
+/// may hold; past it the line is prose (and a long line costs no more).
+const MAX_LINE_SIDE: usize = 256;
+
 /// If `line` is a banner line whose marking is at `token`, the descriptor or
 /// caveat written after it (`Some(None)` when there is none).
 fn banner(line: &str, token: std::ops::Range<usize>) -> Option<Option<String>> {
+    if token.start > MAX_LINE_SIDE || line.len().saturating_sub(token.end) > MAX_LINE_SIDE {
+        return None;
+    }
     // quoted replies: "> OFFICIAL-SENSITIVE" is still the marking of the quoted text
-    let head = &line[..token.start];
+    let head = line.get(..token.start)?;
     if !head.chars().all(|c| DECORATION.contains(&c)) {
         return None;
     }
-    banner_tail(&line[token.end..])
+    banner_tail(line.get(token.end..)?)
 }
 
 /// The descriptor or caveat after a banner's marking: nothing but
@@ -274,6 +301,9 @@ fn banner_tail(tail: &str) -> Option<Option<String>> {
 /// there is none). The label must be all that stands before the marking,
 /// so prose ("the classification of this is secret") is not one.
 fn label_line(line: &str, token: std::ops::Range<usize>) -> Option<Option<String>> {
+    if token.start > MAX_LINE_SIDE || line.len().saturating_sub(token.end) > MAX_LINE_SIDE {
+        return None;
+    }
     if !labelled(line.get(..token.start)?) {
         return None;
     }
@@ -284,10 +314,10 @@ fn label_line(line: &str, token: std::ops::Range<usize>) -> Option<Option<String
 /// Whether `head`, the text before a marking, is a label and its separator.
 fn labelled(head: &str) -> bool {
     let head = head.trim_start_matches(DECORATION);
-    let lower = head.to_ascii_lowercase();
     let label = LABELS.iter().find(|l| {
-        lower.starts_with(*l)
-            && !lower[l.len()..]
+        head.get(..l.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(l))
+            && !head[l.len()..]
                 .chars()
                 .next()
                 .is_some_and(char::is_alphanumeric)
@@ -295,10 +325,10 @@ fn labelled(head: &str) -> bool {
     let Some(between) = label.and_then(|l| head.get(l.len()..)) else {
         return false;
     };
-    between.contains(LABEL_SEPARATORS)
-        && between
-            .chars()
-            .all(|c| LABEL_SEPARATORS.contains(&c) || LABEL_PADDING.contains(&c))
+    between
+        .chars()
+        .all(|c| LABEL_SEPARATORS.contains(&c) || LABEL_PADDING.contains(&c))
+        && between.contains(LABEL_SEPARATORS)
 }
 
 /// A label line's descriptor or caveat written in any case from the usual
@@ -609,6 +639,27 @@ mod tests {
                 "Classification: Official-Sensitive - rota"
             ),
             [Level::OfficialSensitive]
+        );
+    }
+
+    #[test]
+    fn many_markings_on_long_lines_stay_linear() {
+        // Each of these only has to finish quickly (linear work).
+        for text in [
+            "secret ".repeat(100_000),
+            format!("{}SECRET", "=".repeat(200_000)),
+            format!("{} secret", "Classification: ".repeat(50_000)),
+            "TOP\nSECRET ".repeat(50_000),
+            format!("SECRET {}", "secret ".repeat(100_000)),
+        ] {
+            for kind in [PartKind::Body, PartKind::DocumentFooter, PartKind::Subject] {
+                let _ = levels(kind, &text);
+            }
+        }
+        // A marking written over a line break is still one banner.
+        assert_eq!(
+            levels(PartKind::Body, "x\nTOP\nSECRET\ny"),
+            [Level::TopSecret]
         );
     }
 
