@@ -105,7 +105,17 @@ const DESCRIPTOR_WORDS: &[&str] = &[
 
 /// Property names that hold a classification in a document's custom
 /// properties (`ProtectiveMarking=Restricted`), compared lowercase.
-const LABEL_KEYS: &[&str] = &["classification", "marking", "sensitivity", "label"];
+const LABEL_KEYS: &[&str] = &[
+    "classification",
+    "marking",
+    "sensitivity",
+    "label",
+    "security",
+    "protective",
+    "handling",
+    "gsc",
+    "gpms",
+];
 
 impl MarkingDetector {
     /// Compiles the marking patterns.
@@ -708,12 +718,12 @@ mod tests {
         let got: Vec<_> = part_at(
             "attachment:a.docx:label",
             PartKind::DocumentHeader,
-            "ProtectiveMarking=Restricted; Title=Secret Santa rota; ",
+            "ProtectiveMarking=Restricted; Title=Secret Santa rota; SecurityLevel=official; ",
         )
         .into_iter()
         .map(|m| m.level)
         .collect();
-        assert_eq!(got, [Level::OfficialSensitive]);
+        assert_eq!(got, [Level::OfficialSensitive, Level::Official]);
         // A page header that merely mentions a property list shape is read as before.
         let got: Vec<_> = part_at(
             "attachment:a.docx:header",
