@@ -65,6 +65,9 @@ const WORDS: &[(&str, Topic)] = &[
 /// [`Context::after`] look at.
 pub(super) const MAX_WITHIN: usize = 64;
 
+/// Longer than any word in [`WORDS`].
+const LONGEST_WORD: usize = 16;
+
 /// Finds context words near a position; built once.
 #[derive(Clone, Debug)]
 pub(super) struct Context {
@@ -93,15 +96,19 @@ impl Context {
     /// [`MAX_WITHIN`]) after `pos` in `text`.
     pub fn after(&self, text: &[u8], pos: usize, within: usize, topics: &[Topic]) -> bool {
         let pos = pos.min(text.len());
-        let to = pos.saturating_add(within.min(MAX_WITHIN)).min(text.len());
-        self.any_in(text, pos, to, |t| topics.contains(&t))
+        let within = within.min(MAX_WITHIN - LONGEST_WORD);
+        // Look a word further, so a word starting near the edge is whole.
+        let to = pos.saturating_add(within + LONGEST_WORD);
+        self.any_in(text, pos, to, |t, start| {
+            start < within && topics.contains(&t)
+        })
     }
 
     /// Whether a word of one of `topics` lies within `within` bytes before `pos`.
     pub fn before_any(&self, text: &[u8], pos: usize, within: usize, topics: &[Topic]) -> bool {
         let pos = pos.min(text.len());
         let from = pos.saturating_sub(within.min(MAX_WITHIN));
-        self.any_in(text, from, pos, |t| topics.contains(&t))
+        self.any_in(text, from, pos, |t, _| topics.contains(&t))
     }
 
     /// The offset of the first whole word of `topic` in `text`, if any
@@ -117,9 +124,16 @@ impl Context {
             .map(|m| m.start())
     }
 
-    /// Whether a whole word whose topic satisfies `want` lies inside
-    /// `text[from..to]` (at most [`MAX_WITHIN`] bytes), line breaks read as spaces.
-    fn any_in(&self, text: &[u8], from: usize, to: usize, want: impl Fn(Topic) -> bool) -> bool {
+    /// Whether a whole word for which `want(topic, offset from from)` holds
+    /// lies inside `text[from..to]` (at most [`MAX_WITHIN`] bytes), line
+    /// breaks read as spaces.
+    fn any_in(
+        &self,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        want: impl Fn(Topic, usize) -> bool,
+    ) -> bool {
         let to = to.min(text.len()).min(from.saturating_add(MAX_WITHIN));
         let Some(src) = text.get(from..to) else {
             return false;
@@ -132,7 +146,7 @@ impl Context {
         let hay = &*hay;
         self.ac.find_overlapping_iter(hay).any(|m| {
             WORDS.get(m.pattern().as_usize()).is_some_and(|&(word, t)| {
-                want(t) && bounded(text, from + m.start(), from + m.end(), word)
+                want(t, m.start()) && bounded(text, from + m.start(), from + m.end(), word)
             })
         })
     }
@@ -203,5 +217,25 @@ mod tests {
             assert!(c.before(t.as_bytes(), s.len(), 40, Topic::Bank), "{s}");
         }
         assert!(!c.before(b"accounts 12345678", 9, 40, Topic::Bank));
+    }
+
+    #[test]
+    fn health_words_after_a_position_are_whole() {
+        let c = ctx();
+        let t = b"4010232137 xxxxxxxxxxxxxxxxxxxxx healthcare";
+        assert!(c.after(t, 10, 32, &[Topic::Health]));
+        let t = b"4010232137 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx health";
+        assert!(!c.after(t, 10, 32, &[Topic::Health]));
+        assert!(!c.after(b"4010232137 healthy", 10, 32, &[Topic::Health]));
+        assert!(c.after(b"4010232137 (NHS)", 10, 32, &[Topic::HealthColumn]));
+        assert!(!c.after(b"4010232137 (NHS)", 10, 32, &[Topic::Health]));
+    }
+
+    #[test]
+    fn first_word_of_a_topic() {
+        let c = ctx();
+        assert_eq!(c.first(b"Name,NHS No,DOB", Topic::HealthColumn), Some(5));
+        assert_eq!(c.first(b"Name,Ref,DOB", Topic::HealthColumn), None);
+        assert_eq!(c.first(b"minhs nhsx", Topic::HealthColumn), None);
     }
 }
