@@ -11,8 +11,12 @@ pub enum DetectorId {
     Marking,
     /// UK National Insurance number.
     UkNino,
-    /// NHS number (mod 11 checked).
+    /// NHS number (mod 11 checked) with NHS context: a health word near it, a
+    /// column header naming it, or a list of several.
     NhsNumber,
+    /// A valid mod 11 ten-digit number with no NHS context: perhaps an NHS
+    /// number, perhaps an order reference (one in eleven pass the check).
+    PossibleNhsNumber,
     /// Police National Computer ID (check letter verified).
     PncId,
     /// Criminal Records Office number (check letter verified).
@@ -45,10 +49,11 @@ pub enum DetectorId {
 
 impl DetectorId {
     /// Every detector, in report order.
-    pub const ALL: [DetectorId; 17] = [
+    pub const ALL: [DetectorId; 18] = [
         DetectorId::Marking,
         DetectorId::UkNino,
         DetectorId::NhsNumber,
+        DetectorId::PossibleNhsNumber,
         DetectorId::PncId,
         DetectorId::CroNumber,
         DetectorId::PaymentCard,
@@ -71,6 +76,7 @@ impl DetectorId {
             DetectorId::Marking => "marking",
             DetectorId::UkNino => "uk_nino",
             DetectorId::NhsNumber => "nhs_number",
+            DetectorId::PossibleNhsNumber => "possible_nhs_number",
             DetectorId::PncId => "pnc_id",
             DetectorId::CroNumber => "cro_number",
             DetectorId::PaymentCard => "payment_card",
@@ -123,4 +129,30 @@ pub enum Category {
     Executable,
     /// Content that could not be inspected.
     Uninspectable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_detector_listed_once() {
+        let mut names: Vec<_> = DetectorId::ALL.iter().map(|d| d.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DetectorId::ALL.len());
+    }
+
+    #[test]
+    fn possible_nhs_number_is_weak_personal_data() {
+        assert!(DetectorId::ALL.contains(&DetectorId::PossibleNhsNumber));
+        assert_eq!(
+            DetectorId::PossibleNhsNumber.as_str(),
+            "possible_nhs_number"
+        );
+        assert_eq!(
+            DetectorId::PossibleNhsNumber.category(),
+            Category::PersonalData
+        );
+    }
 }

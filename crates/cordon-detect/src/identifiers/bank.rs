@@ -11,7 +11,7 @@
 //! date of birth ...) are not candidates.
 
 use super::context::{Context, Topic};
-use super::tokens::{Token, bytes_of, sep};
+use super::tokens::{Joint, Token, bytes_of, joint, sep};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -50,8 +50,8 @@ impl Candidate {
 
 /// Whether the digits token next to a sort code (through `s`) makes it part of
 /// a longer sequence of small groups (a phone number, a list), not a sort code.
-fn small_group(t: Option<&Token>, s: &[u8], joint: &[u8]) -> bool {
-    t.is_some_and(|t| t.is_digits() && t.len() <= 4 && s == joint)
+fn small_group(t: Option<&Token>, s: &[u8], pairs: Joint) -> bool {
+    t.is_some_and(|t| t.is_digits() && t.len() <= 4 && joint(s) == Some(pairs))
 }
 
 /// Collects sort code and account candidates among `toks` into `cands`.
@@ -90,9 +90,10 @@ pub(super) fn collect(text: &str, toks: &[Token], starts: &[usize], cands: &mut 
             }
             2 => {
                 if let (Some(u), Some(v)) = (toks.get(k + 1), toks.get(k + 2)) {
-                    let joint = sep(b, toks, k + 1);
-                    let shape = matches!(joint, b" " | b"-")
-                        && sep(b, toks, k + 2) == joint
+                    let Some(pairs) = joint(sep(b, toks, k + 1)) else {
+                        continue;
+                    };
+                    let shape = joint(sep(b, toks, k + 2)) == Some(pairs)
                         && u.is_digits()
                         && v.is_digits()
                         && u.len() == 2
@@ -103,8 +104,8 @@ pub(super) fn collect(text: &str, toks: &[Token], starts: &[usize], cands: &mut 
                     let longer = small_group(
                         k.checked_sub(1).and_then(|p| toks.get(p)),
                         sep(b, toks, k),
-                        joint,
-                    ) || small_group(toks.get(k + 3), sep(b, toks, k + 3), joint);
+                        pairs,
+                    ) || small_group(toks.get(k + 3), sep(b, toks, k + 3), pairs);
                     if shape && !longer {
                         digits[..2].copy_from_slice(tb);
                         digits[2..4].copy_from_slice(bytes_of(b, u));

@@ -3,7 +3,7 @@
 //! with spaces or dashes.
 
 use super::redact::mask_grouped;
-use super::tokens::{Token, bytes_of, sep};
+use super::tokens::{Joint, Token, bytes_of, joint, sep};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -97,14 +97,14 @@ pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<I
         let mut digits = [0u8; 19];
         let mut n_groups = 0;
         let mut n_digits = 0;
-        let mut joint: &[u8] = &[];
+        let mut first_joint: Option<Joint> = None;
         for (j, g) in toks.iter().enumerate().skip(k).take(5) {
             if j > k {
-                let s = sep(b, toks, j);
-                if !matches!(s, b" " | b"-") || (j > k + 1 && s != joint) {
+                let s = joint(sep(b, toks, j));
+                if s.is_none() || (j > k + 1 && s != first_joint) {
                     break;
                 }
-                joint = s;
+                first_joint = s;
             }
             if !g.is_digits() || n_digits + g.len() > 19 {
                 break;

@@ -6,7 +6,7 @@
 //! was written with two digits); the sample shows only the year.
 
 use super::context::{Context, Topic};
-use super::tokens::{Token, bytes_of, num, sep};
+use super::tokens::{Token, bytes_of, is_space, num, sep, spaced_after};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -161,16 +161,16 @@ fn parse(b: &[u8], toks: &[Token], k: usize) -> Option<Date> {
     if let Some(d) = day(t0, b0) {
         let mut j = k + 1;
         let s1 = sep(b, toks, j);
-        if s1 == b" "
+        if is_space(s1)
             && toks
                 .get(j)
                 .is_some_and(|t| bytes_of(b, t).eq_ignore_ascii_case(b"of"))
         {
             j += 1;
-            if sep(b, toks, j) != b" " {
+            if !is_space(sep(b, toks, j)) {
                 return None;
             }
-        } else if !matches!(s1, b" " | b"-") {
+        } else if !(is_space(s1) || s1 == b"-") {
             return None;
         }
         let tm = toks.get(j)?;
@@ -183,7 +183,7 @@ fn parse(b: &[u8], toks: &[Token], k: usize) -> Option<Date> {
         let s2_ok = if s1 == b"-" {
             s2 == b"-"
         } else {
-            matches!(s2, b" " | b", " | b". ")
+            is_space(s2) || spaced_after(s2, b",") || spaced_after(s2, b".")
         };
         let ty = toks.get(j + 1)?;
         if !s2_ok || ty.glued_right() {
@@ -202,12 +202,13 @@ fn parse(b: &[u8], toks: &[Token], k: usize) -> Option<Date> {
     if t0.is_alpha() {
         let m = month_name(b0)?;
         let td = toks.get(k + 1)?;
-        if sep(b, toks, k + 1) != b" " {
+        if !is_space(sep(b, toks, k + 1)) {
             return None;
         }
         let d = day(td, bytes_of(b, td))?;
         let ty = toks.get(k + 2)?;
-        if !matches!(sep(b, toks, k + 2), b" " | b", ") || ty.glued_right() {
+        let s2 = sep(b, toks, k + 2);
+        if !(is_space(s2) || spaced_after(s2, b",")) || ty.glued_right() {
             return None;
         }
         let year = year4(ty, bytes_of(b, ty))?;

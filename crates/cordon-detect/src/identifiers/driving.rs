@@ -1,11 +1,12 @@
 //! DVLA driving licence numbers: 16 characters, `MORGA753116SM9IJ`, optionally
-//! spaced `MORGA 753116 SM9IJ` or `MORGA753116 SM9IJ`.
+//! spaced `MORGA 753116 SM9IJ` or `MORGA753116 SM9IJ` (a line break may stand
+//! for either space), in any case: people type `morga753116sm9ij` too.
 //!
 //! Layout: surname (5, letters padded with 9), decade digit, month (01-12, or
 //! 51-62 for women), day (01-31), year digit, two initials (letters, the
-//! second may be 9), one digit, two check characters. Uppercase only.
+//! second may be 9), one digit, two check characters. The value is uppercase.
 
-use super::tokens::{Token, join_exact};
+use super::tokens::{Token, is_space, join_exact};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -22,7 +23,7 @@ fn two(d: &[u8]) -> u8 {
     (d[0] - b'0') * 10 + (d[1] - b'0')
 }
 
-/// Whether 16 uppercase characters have the DVLA layout with a real month and day.
+/// Whether 16 characters (uppercased) have the DVLA layout with a real month and day.
 pub(super) fn valid(c: &[u8; 16]) -> bool {
     let surname = &c[..5];
     let pad = surname.iter().position(|&x| x == b'9').unwrap_or(5);
@@ -55,16 +56,13 @@ pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<I
             continue;
         }
         let t = &toks[k];
-        if !(t.is_upper_alnum()
-            && matches!(t.len(), 5 | 11 | 16)
-            && b[t.start].is_ascii_uppercase())
-        {
+        if !(t.is_alnum() && matches!(t.len(), 5 | 11 | 16) && b[t.start].is_ascii_alphabetic()) {
             continue;
         }
         let mut c = [0u8; 16];
-        let last = join_exact(b, toks, k, &mut c, |n| n == 5 || n == 11, |s| s == b" ");
+        let last = join_exact(b, toks, k, &mut c, |n| n == 5 || n == 11, is_space);
         match last {
-            Some(last) if toks[k..=last].iter().all(Token::is_upper_alnum) && valid(&c) => {
+            Some(last) if valid(&c) => {
                 let value = String::from_utf8_lossy(&c).into_owned();
                 let sample = format!("{}*** ****** ***{}", &value[..2], &value[14..]);
                 push(
@@ -110,6 +108,11 @@ mod tests {
             "Licence MORGA753116SM9IJ held",
             "Licence MORGA 753116 SM9IJ",
             "Licence MORGA753116 SM9IJ.",
+            "licence morga753116sm9ij",
+            "licence Morga753116Sm9iJ",
+            "licence morga 753116 sm9ij",
+            "Licence MORGA\n753116\nSM9IJ",
+            "Licence MORGA753116\nSM9IJ",
         ] {
             assert_eq!(
                 values(s, DetectorId::UkDrivingLicence),
@@ -122,9 +125,11 @@ mod tests {
     }
 
     #[test]
-    fn not_in_words_or_lowercase() {
+    fn not_in_words() {
         for s in [
-            "morga753116sm9ij",
+            "xmorga753116sm9ij",
+            "morga753116sm9ijx",
+            "MORGA\n\n753116 SM9IJ",
             "XMORGA753116SM9IJ",
             "MORGA753116SM9IJX",
             "MORGA-753116-SM9IJ",

@@ -4,7 +4,7 @@
 //! is UK bank account data (`UkBankAccount`); any other is `Iban`.
 
 use super::redact::mask_grouped;
-use super::tokens::{Token, bytes_of, sep};
+use super::tokens::{Token, bytes_of, is_space, sep};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -196,7 +196,7 @@ pub(super) fn find(
         let mut n = 0;
         let mut best = None;
         for (j, g) in toks.iter().enumerate().skip(k) {
-            if j > k && (sep(b, toks, j) != b" " || toks[j - 1].len() != 4) {
+            if j > k && (!is_space(sep(b, toks, j)) || toks[j - 1].len() != 4) {
                 break;
             }
             if !g.is_alnum() || n + g.len() > 34 {

@@ -16,7 +16,11 @@
 //!
 //! Input is text normalised by `cordon_extract::normalize` (NFKC, dashes
 //! mapped to `-`, whitespace runs folded to one space or one newline); groups
-//! of digits may be separated by one space or one dash.
+//! of digits may be separated by one space or one dash, and a line break
+//! counts wherever a space does (soft-wrapped text, a wrapped table cell).
+//!
+//! A valid ten-digit NHS number is reported as `nhs_number` only with NHS
+//! context, otherwise as the weak `possible_nhs_number` (see `nhs`).
 
 mod bank;
 mod card;
@@ -163,6 +167,7 @@ impl IdentifierScanner {
             bank::pair(text, &bank_cands, &self.context, found);
         }
         if let Some(new) = found.get_mut(base..) {
+            nhs::grade(text, new, &self.context);
             new.sort_by_key(|m| (m.start, m.end, m.detector));
         }
     }
@@ -338,16 +343,16 @@ pub(super) mod tests {
             summary(&text),
             [
                 (DetectorId::UkNino, "JM412987B".to_string()),
-                (DetectorId::NhsNumber, "4010232137".to_string()),
+                (DetectorId::PossibleNhsNumber, "4010232137".to_string()),
                 (DetectorId::UkPostcode, "NS1 4AB".to_string()),
             ]
         );
         // A long token right before a window start, and one ending a window.
         let long = "x".repeat(300);
         let text = format!("{long} 4010232137 {long}");
-        assert_eq!(values(&text, DetectorId::NhsNumber), ["4010232137"]);
+        assert_eq!(values(&text, DetectorId::PossibleNhsNumber), ["4010232137"]);
         let text = format!("{long}4010232137 4010232137");
-        assert_eq!(values(&text, DetectorId::NhsNumber), ["4010232137"]);
+        assert_eq!(values(&text, DetectorId::PossibleNhsNumber), ["4010232137"]);
     }
 
     #[test]
@@ -365,13 +370,13 @@ pub(super) mod tests {
         // Luhn fails: not a card; the same text holds a valid NHS number next to it.
         assert_eq!(
             summary("5105105105105101 4010232137"),
-            [(DetectorId::NhsNumber, "4010232137".to_string())]
+            [(DetectorId::PossibleNhsNumber, "4010232137".to_string())]
         );
         // A ten-digit number that is both a valid NHS number and a UK phone number.
         let both = summary("0123456789 x");
         let dets: Vec<_> = both.iter().map(|(d, _)| *d).collect();
         // 0123456789: NHS check 11 - (sum % 11): sum = 0+9+16+21+24+25+24+21+16 = 156, 156 % 11 = 2, check 9 → valid.
-        assert_eq!(dets, [DetectorId::NhsNumber, DetectorId::UkPhone]);
+        assert_eq!(dets, [DetectorId::PossibleNhsNumber, DetectorId::UkPhone]);
         // The phone claims its digits, so they are not a sort code.
         assert!(values("Tel 01632 960123, ref 12345678", DetectorId::UkBankAccount).is_empty());
     }
@@ -420,6 +425,132 @@ pub(super) mod tests {
         // Every account number in a long list has a sort code within reach: all paired.
         let text = "12-34-56 12345678 ".repeat(1000);
         assert_eq!(values(&text, DetectorId::UkBankAccount).len(), 1000);
+    }
+
+    /// Identifiers of every kind written with spaces between their groups (and
+    /// in their context words), with the detector and value each must give.
+    const SPACED: &[(&str, DetectorId, &str)] = &[
+        ("NI JM 41 29 87 B", DetectorId::UkNino, "JM412987B"),
+        ("NI JM 412987 B", DetectorId::UkNino, "JM412987B"),
+        ("NHS no 401 023 2137", DetectorId::NhsNumber, "4010232137"),
+        ("PNC 2009/0048213R", DetectorId::PncId, "09/48213R"),
+        ("CRO 65656/91H", DetectorId::CroNumber, "65656/91H"),
+        (
+            "card 5105 1051 0510 5100",
+            DetectorId::PaymentCard,
+            "5105105105105100",
+        ),
+        (
+            "Amex 3782 822463 10005",
+            DetectorId::PaymentCard,
+            "378282246310005",
+        ),
+        (
+            "sort code 12 34 56 account 12345678",
+            DetectorId::UkBankAccount,
+            "123456-12345678",
+        ),
+        ("sort code 12 34 56", DetectorId::UkBankAccount, "123456"),
+        (
+            "IBAN GB82 WEST 1234 5698 7654 32",
+            DetectorId::UkBankAccount,
+            "GB82WEST12345698765432",
+        ),
+        (
+            "IBAN DE89 3704 0044 0532 0130 00",
+            DetectorId::Iban,
+            "DE89370400440532013000",
+        ),
+        ("passport no 123456789", DetectorId::UkPassport, "123456789"),
+        (
+            "licence MORGA 753116 SM9IJ",
+            DetectorId::UkDrivingLicence,
+            "MORGA753116SM9IJ",
+        ),
+        ("lives at NS1 4AB", DetectorId::UkPostcode, "NS1 4AB"),
+        ("call 020 7946 0000", DetectorId::UkPhone, "02079460000"),
+        ("call 07700 900 123", DetectorId::UkPhone, "07700900123"),
+        ("call +44 20 7946 0000", DetectorId::UkPhone, "02079460000"),
+        (
+            "call +44 (0)20 7946 0000",
+            DetectorId::UkPhone,
+            "02079460000",
+        ),
+        ("call (020) 7946 0000", DetectorId::UkPhone, "02079460000"),
+        (
+            "date of birth 12 March 1984",
+            DetectorId::DateOfBirth,
+            "1984-03-12",
+        ),
+        (
+            "born on the 12th of March 1984",
+            DetectorId::DateOfBirth,
+            "1984-03-12",
+        ),
+        (
+            "birth date: March 12, 1984",
+            DetectorId::DateOfBirth,
+            "1984-03-12",
+        ),
+        (
+            "J Smith (b. 12 Mar. 1984)",
+            DetectorId::DateOfBirth,
+            "1984-03-12",
+        ),
+    ];
+
+    /// `text` with the spaces whose bit is set in `mask` (the i-th space, bit
+    /// i mod 32) replaced by line breaks.
+    fn wrap(text: &str, mask: u32) -> String {
+        let mut nth = 0;
+        text.chars()
+            .map(|c| {
+                if c != ' ' {
+                    return c;
+                }
+                nth += 1;
+                if mask & (1 << ((nth - 1) % 32)) != 0 {
+                    '\n'
+                } else {
+                    ' '
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identifiers_wrapped_at_a_space_are_found() {
+        for &(text, det, value) in SPACED {
+            for mask in [0, u32::MAX] {
+                let wrapped = wrap(text, mask);
+                assert_eq!(values(&wrapped, det), [value], "{wrapped:?}");
+            }
+        }
+        for (text, det, value) in [
+            ("JM 41 29\n87 B", DetectorId::UkNino, "JM412987B"),
+            ("NHS 401 023\n2137", DetectorId::NhsNumber, "4010232137"),
+            (
+                "5105 1051\n0510 5100",
+                DetectorId::PaymentCard,
+                "5105105105105100",
+            ),
+            (
+                "sort code\n12-34-56\naccount\n12345678",
+                DetectorId::UkBankAccount,
+                "123456-12345678",
+            ),
+            (
+                "MORGA 753116\nSM9IJ",
+                DetectorId::UkDrivingLicence,
+                "MORGA753116SM9IJ",
+            ),
+            ("JM-41-29-\n87-B", DetectorId::UkNino, "JM412987B"),
+        ] {
+            assert_eq!(values(text, det), [value], "{text:?}");
+        }
+        // Only where a space is allowed: not inside a PNC ID, not two breaks.
+        assert!(values("2009/\n0048213R", DetectorId::PncId).is_empty());
+        assert!(values("JM 41 29\n\n87 B", DetectorId::UkNino).is_empty());
     }
 
     fn alphabet_string() -> impl Strategy<Value = String> {
@@ -495,6 +626,20 @@ pub(super) mod tests {
         fn never_panics_on_identifier_like_text(s in alphabet_string()) {
             let found = find_all(&s);
             check_invariants(&s, &found);
+        }
+
+        #[test]
+        fn wrapping_at_any_space_never_loses_an_identifier(
+            case in 0..SPACED.len(),
+            mask in any::<u32>(),
+            one in 0usize..8,
+        ) {
+            let (text, det, value) = SPACED[case];
+            // Any set of spaces, and each single space, wrapped onto the next line.
+            for m in [mask, 1 << one] {
+                let wrapped = wrap(text, m);
+                prop_assert_eq!(values(&wrapped, det), vec![value.to_string()], "{:?}", wrapped);
+            }
         }
 
         #[test]

@@ -1,6 +1,6 @@
 //! UK National Insurance numbers: `JM 41 29 87 B`, `JM412987B`, `jm-41-29-87-b`.
 
-use super::tokens::{Token, join_exact};
+use super::tokens::{Token, join_exact, joint};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -22,7 +22,8 @@ pub(super) fn valid(c: &[u8; 9]) -> bool {
 }
 
 /// Appends every valid NINO among `toks`. Groups may be split after the
-/// prefix, after each digit pair and before the suffix, by one space or dash.
+/// prefix, after each digit pair and before the suffix, by one space, line
+/// break or dash.
 pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<IdentifierMatch>) {
     let b = text.as_bytes();
     let mut next = 0;
@@ -52,7 +53,7 @@ pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<I
             k,
             &mut c,
             |n: usize| n.is_multiple_of(2),
-            |s| s == b" " || s == b"-",
+            |s| joint(s).is_some(),
         );
         if let Some(last) = last.filter(|_| valid(&c)) {
             let value = String::from_utf8_lossy(&c).into_owned();

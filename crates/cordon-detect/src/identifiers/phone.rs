@@ -3,7 +3,7 @@
 //! The value is the national form, digits only (`02079460000`).
 
 use super::redact::mask_grouped;
-use super::tokens::{Token, bytes_of, joined, sep};
+use super::tokens::{Token, bytes_of, is_space, joined, joint, sep, spaced_after};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -23,7 +23,7 @@ pub(super) fn valid(d: &[u8]) -> bool {
 /// Whether the number at `start` follows another country's code (`+1 ...`).
 fn after_country_code(b: &[u8], start: usize) -> bool {
     let mut i = start;
-    if i > 0 && matches!(b[i - 1], b' ' | b'-') {
+    if i > 0 && matches!(b[i - 1], b' ' | b'\n' | b'-') {
         i -= 1;
     }
     let digits_end = i;
@@ -87,7 +87,9 @@ fn international(b: &[u8], toks: &[Token], k: usize) -> Option<(usize, usize, [u
         let mut j = k + 1;
         let s = sep(b, toks, j);
         let zero = toks.get(j).is_some_and(|z| bytes_of(b, z) == b"0");
-        if matches!(s, b" (" | b"(") && zero && matches!(sep(b, toks, j + 1), b")" | b") ") {
+        let open = s == b"(" || s.strip_suffix(b"(").is_some_and(is_space);
+        let close = sep(b, toks, j + 1);
+        if open && zero && (close == b")" || spaced_after(close, b")")) {
             j += 1;
             let g = toks.get(j)?;
             let gb = bytes_of(b, g);
@@ -96,9 +98,8 @@ fn international(b: &[u8], toks: &[Token], k: usize) -> Option<(usize, usize, [u
             return groups_after(b, toks, j, gb, d);
         }
         let g = toks.get(j)?;
-        if !matches!(s, b" " | b"-") {
-            return None;
-        }
+        // "+44 20 ...": the first national group after a space, line break or dash.
+        joint(s)?;
         let gb = bytes_of(b, g);
         let gb = gb.strip_prefix(b"0").unwrap_or(gb);
         return groups_after(b, toks, j, gb, d);
@@ -109,7 +110,7 @@ fn international(b: &[u8], toks: &[Token], k: usize) -> Option<(usize, usize, [u
     d[1..1 + rest.len()].copy_from_slice(rest);
     let n = 1 + rest.len();
     let mut best = (valid(&d[..n]) && !t.glued_right()).then_some((k, n));
-    if let Some(more) = groups(b, toks, k + 1, &mut d, n, 2, |s| matches!(s, b" " | b"-")) {
+    if let Some(more) = groups(b, toks, k + 1, &mut d, n, 2, |s| joint(s).is_some()) {
         best = Some(more);
     }
     best.map(|(last, n)| (last, n, d))
@@ -131,7 +132,7 @@ fn groups_after(
     d[1..1 + gb.len()].copy_from_slice(gb);
     let n = 1 + gb.len();
     let mut best = (valid(&d[..n]) && !g.glued_right()).then_some((j, n));
-    if let Some(more) = groups(b, toks, j + 1, &mut d, n, 2, |s| matches!(s, b" " | b"-")) {
+    if let Some(more) = groups(b, toks, j + 1, &mut d, n, 2, |s| joint(s).is_some()) {
         best = Some(more);
     }
     best.map(|(last, n)| (last, n, d))
@@ -171,9 +172,9 @@ pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<I
         let mut best = (!paren && valid(&d[..n]) && !t.glued_right()).then_some((k, n));
         let first_ok = |s: &[u8]| {
             if paren {
-                matches!(s, b")" | b") ")
+                s == b")" || spaced_after(s, b")")
             } else {
-                matches!(s, b" " | b"-")
+                joint(s).is_some()
             }
         };
         if let Some(more) = groups(b, toks, k + 1, &mut d, n, 3, first_ok) {

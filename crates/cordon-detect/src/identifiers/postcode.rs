@@ -2,7 +2,7 @@
 //! `AA9A 9AA` and `GIR 0AA`, uppercase, the space optional, with Royal Mail's
 //! letter rules for each position.
 
-use super::tokens::{Token, bytes_of, sep};
+use super::tokens::{Token, bytes_of, is_space, sep};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
@@ -64,7 +64,7 @@ pub(super) fn find(text: &str, toks: &[Token], starts: &[usize], out: &mut Vec<I
         let mut hit: Option<(&[u8], &[u8], usize)> = None;
         if t.len() <= 4
             && let Some(u) = toks.get(k + 1)
-            && sep(b, toks, k + 1) == b" "
+            && is_space(sep(b, toks, k + 1))
             && u.len() == 3
             && u.is_upper_alnum()
             && !u.glued_right()

@@ -217,10 +217,48 @@ pub(super) fn sep<'a>(b: &'a [u8], toks: &[Token], k: usize) -> &'a [u8] {
     }
 }
 
-/// Whether token `k` is joined to token `k - 1` by exactly one space or dash.
+/// How two groups of an identifier are joined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Joint {
+    /// One space, or one line break where the text was wrapped between groups.
+    Space,
+    /// One dash, maybe with a line break after it.
+    Dash,
+}
+
+/// Whether a separator is one space or one line break. Normalised text has
+/// `\n` where whitespace held a line break, and soft-wrapped text or a
+/// wrapped table cell breaks an identifier wherever its writer put a space,
+/// so a line break counts wherever a space does.
+#[inline]
+pub(super) fn is_space(s: &[u8]) -> bool {
+    matches!(s, b" " | b"\n" | b"\r\n")
+}
+
+/// Whether a separator is `lead` followed by one space or line break
+/// (`, ` or `,` then a line break after a month's day).
+#[inline]
+pub(super) fn spaced_after(s: &[u8], lead: &[u8]) -> bool {
+    s.strip_prefix(lead).is_some_and(is_space)
+}
+
+/// The joint a separator makes, if it joins groups of an identifier at all.
+#[inline]
+pub(super) fn joint(s: &[u8]) -> Option<Joint> {
+    if is_space(s) {
+        Some(Joint::Space)
+    } else if s == b"-" || s.strip_prefix(b"-").is_some_and(is_space) {
+        // Text wraps after a hyphen as readily as at a space.
+        Some(Joint::Dash)
+    } else {
+        None
+    }
+}
+
+/// Whether token `k` is joined to token `k - 1` by one space, line break or dash.
 #[inline]
 pub(super) fn joined(b: &[u8], toks: &[Token], k: usize) -> bool {
-    matches!(sep(b, toks, k), b" " | b"-")
+    joint(sep(b, toks, k)).is_some()
 }
 
 /// The bytes of a token.
