@@ -8,6 +8,7 @@ fn noun(detector: &str) -> (&'static str, &'static str) {
         "marking" => ("the marking", "the markings"),
         "uk_nino" => ("a National Insurance number", "National Insurance numbers"),
         "nhs_number" => ("an NHS number", "NHS numbers"),
+        "possible_nhs_number" => ("a possible NHS number", "possible NHS numbers"),
         "pnc_id" => ("a PNC ID", "PNC IDs"),
         "cro_number" => ("a CRO number", "CRO numbers"),
         "payment_card" => ("a payment card number", "payment card numbers"),
