@@ -1,0 +1,349 @@
+//! The content stream interpreter: graphics and text state, text operators,
+//! marked content and form XObjects.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use memchr::memmem;
+
+use super::document::Doc;
+use super::fonts::Font;
+use super::layout::{IDENTITY, Matrix, Target, TextOut, multiply};
+use super::lexer::{Tok, is_ws};
+use super::objects::{Obj, Parser, text_string};
+use crate::collector::Collector;
+
+/// Deepest nesting of form XObjects drawn inside each other.
+pub(super) const MAX_FORM_DEPTH: u32 = 8;
+/// Most operands kept for one content operator.
+pub(super) const MAX_OPERANDS: usize = 64;
+/// Deepest graphics-state and marked-content stacks kept.
+pub(super) const MAX_STACK: usize = 256;
+
+/// Runs content streams: tracks the graphics and text state and sends text to
+/// the output where it is drawn.
+pub(super) struct Interpreter<'d, 'a, 'o> {
+    pub(super) doc: &'d mut Doc<'a>,
+    pub(super) out: &'o mut TextOut,
+    pub(super) forms: &'o mut HashSet<u32>,
+}
+
+/// Graphics and text state of one content stream.
+pub(super) struct State {
+    pub(super) ctm: Matrix,
+    pub(super) saved: Vec<Matrix>,
+    pub(super) tm: Matrix,
+    pub(super) tlm: Matrix,
+    pub(super) font: Option<Rc<Font>>,
+    pub(super) size: f64,
+    pub(super) leading: f64,
+    pub(super) char_space: f64,
+    pub(super) word_space: f64,
+    pub(super) scale: f64,
+    pub(super) marks: Vec<Target>,
+}
+
+impl State {
+    pub(super) fn new(ctm: Matrix) -> Self {
+        State {
+            ctm,
+            saved: Vec::new(),
+            tm: IDENTITY,
+            tlm: IDENTITY,
+            font: None,
+            size: 0.0,
+            leading: 0.0,
+            char_space: 0.0,
+            word_space: 0.0,
+            scale: 1.0,
+            marks: Vec::new(),
+        }
+    }
+
+    pub(super) fn target(&self) -> Target {
+        self.marks.last().copied().unwrap_or(Target::Body)
+    }
+
+    pub(super) fn move_line(&mut self, tx: f64, ty: f64) {
+        self.tlm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, ty], &self.tlm);
+        self.tm = self.tlm;
+    }
+
+    /// Where the text origin is on the page, and the font height there.
+    pub(super) fn position(&self) -> (f64, f64, f64) {
+        let m = multiply(&self.tm, &self.ctm);
+        let height = self.size.abs() * (m[2] * m[2] + m[3] * m[3]).sqrt();
+        (m[4], m[5], height)
+    }
+}
+
+impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
+    pub(super) fn new(
+        doc: &'d mut Doc<'a>,
+        out: &'o mut TextOut,
+        forms: &'o mut HashSet<u32>,
+    ) -> Self {
+        Interpreter { doc, out, forms }
+    }
+
+    /// Interprets `data` with `resources`; `depth` counts enclosing forms.
+    pub(super) fn run(&mut self, c: &mut Collector, data: &[u8], resources: Rc<Obj>, depth: u32) {
+        self.run_with(c, data, resources, depth, State::new(IDENTITY));
+    }
+
+    pub(super) fn run_with(
+        &mut self,
+        c: &mut Collector,
+        data: &[u8],
+        resources: Rc<Obj>,
+        depth: u32,
+        mut st: State,
+    ) {
+        let mut parser = Parser::new(data, 0, false);
+        let mut ops: Vec<Obj> = Vec::new();
+        let mut fonts_by_name: HashMap<Vec<u8>, Option<Rc<Font>>> = HashMap::new();
+        while let Some(tok) = parser.lx.next() {
+            let Tok::Word(op) = tok else {
+                parser.nodes = 0;
+                let value = parser.value(tok, 0);
+                if let Some(value) = value
+                    && ops.len() < MAX_OPERANDS
+                {
+                    ops.push(value);
+                }
+                continue;
+            };
+            let num = |i: usize| ops.get(i).and_then(Obj::num).unwrap_or(0.0);
+            match op {
+                b"q" if st.saved.len() < MAX_STACK => st.saved.push(st.ctm),
+                b"Q" => {
+                    if let Some(ctm) = st.saved.pop() {
+                        st.ctm = ctm;
+                    }
+                }
+                b"cm" if ops.len() >= 6 => {
+                    let m = [num(0), num(1), num(2), num(3), num(4), num(5)];
+                    st.ctm = multiply(&m, &st.ctm);
+                }
+                b"BT" => {
+                    st.tm = IDENTITY;
+                    st.tlm = IDENTITY;
+                }
+                b"Tf" => {
+                    if let Some(Obj::Name(name)) = ops.first() {
+                        let font = match fonts_by_name.get(name) {
+                            Some(font) => font.clone(),
+                            None => {
+                                let font = self.font(c, &resources, name);
+                                fonts_by_name.insert(name.clone(), font.clone());
+                                font
+                            }
+                        };
+                        st.font = font;
+                    }
+                    st.size = num(1);
+                }
+                b"TL" => st.leading = num(0),
+                b"Tc" => st.char_space = num(0),
+                b"Tw" => st.word_space = num(0),
+                b"Tz" => st.scale = num(0) / 100.0,
+                b"Td" => st.move_line(num(0), num(1)),
+                b"TD" => {
+                    st.leading = -num(1);
+                    st.move_line(num(0), num(1));
+                }
+                b"Tm" if ops.len() >= 6 => {
+                    st.tlm = [num(0), num(1), num(2), num(3), num(4), num(5)];
+                    st.tm = st.tlm;
+                }
+                b"T*" => st.move_line(0.0, -st.leading),
+                b"Tj" => {
+                    if let Some(Obj::Str(s)) = ops.first() {
+                        self.show(&mut st, s);
+                    }
+                }
+                b"'" => {
+                    st.move_line(0.0, -st.leading);
+                    if let Some(Obj::Str(s)) = ops.first() {
+                        self.show(&mut st, s);
+                    }
+                }
+                b"\"" => {
+                    st.word_space = num(0);
+                    st.char_space = num(1);
+                    st.move_line(0.0, -st.leading);
+                    if let Some(Obj::Str(s)) = ops.get(2) {
+                        self.show(&mut st, s);
+                    }
+                }
+                b"TJ" => {
+                    if let Some(Obj::Array(items)) = ops.first() {
+                        for item in items {
+                            match item {
+                                Obj::Str(s) => self.show(&mut st, s),
+                                Obj::Num(adjust) => {
+                                    let tx = -adjust / 1000.0 * st.size * st.scale;
+                                    st.tm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &st.tm);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                b"BDC" | b"BMC" => {
+                    let target = artifact_target(ops.first(), ops.get(1)).unwrap_or(st.target());
+                    if st.marks.len() < MAX_STACK {
+                        st.marks.push(target);
+                    }
+                }
+                b"EMC" => {
+                    st.marks.pop();
+                }
+                b"Do" => {
+                    if let Some(Obj::Name(name)) = ops.first() {
+                        self.draw_object(c, &resources, name, &st, depth);
+                    }
+                }
+                b"ID" => {
+                    // Inline image data runs to `EI` between whitespace.
+                    self.out.images += 1;
+                    parser.lx.pos = skip_inline_image(data, parser.lx.pos);
+                }
+                _ => {}
+            }
+            ops.clear();
+        }
+    }
+
+    /// The font named `name` in `resources`.
+    pub(super) fn font(
+        &mut self,
+        c: &mut Collector,
+        resources: &Obj,
+        name: &[u8],
+    ) -> Option<Rc<Font>> {
+        let fonts = self.doc.lookup(c, resources, b"Font");
+        let font = fonts.get(name)?.clone();
+        match font {
+            Obj::Ref(num) => {
+                if let Some(font) = self.doc.fonts.get(&num) {
+                    return Some(font.clone());
+                }
+                let dict = self.doc.get(c, num);
+                let font = Rc::new(Font::new(c, self.doc, &dict));
+                self.doc.fonts.insert(num, font.clone());
+                Some(font)
+            }
+            dict @ Obj::Dict(_) => Some(Rc::new(Font::new(c, self.doc, &dict))),
+            _ => None,
+        }
+    }
+
+    /// Shows string `s` in the current font, where the text state says.
+    pub(super) fn show(&mut self, st: &mut State, s: &[u8]) {
+        let target = st.target();
+        let (x, y, h) = st.position();
+        self.out.separate(target, x, y, h);
+        let mut text = String::new();
+        let (advance, codes, missing, spaces) = match &st.font {
+            Some(font) => font.decode(s, &mut text),
+            None => {
+                text = text_string(s);
+                (500.0 * s.len() as f64, s.len(), 0, 0)
+            }
+        };
+        self.out.glyphs += codes - missing;
+        self.out.undecodable += missing;
+        self.out.push(target, &text);
+        let tx = (advance / 1000.0 * st.size
+            + st.char_space * codes as f64
+            + st.word_space * spaces as f64)
+            * st.scale;
+        st.tm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &st.tm);
+        let (end_x, end_y, _) = st.position();
+        self.out.last = Some((end_x, end_y, h, target));
+    }
+
+    /// `Do`: an image is counted, a form's content is interpreted (once per
+    /// document, within the form depth limit).
+    pub(super) fn draw_object(
+        &mut self,
+        c: &mut Collector,
+        resources: &Obj,
+        name: &[u8],
+        st: &State,
+        depth: u32,
+    ) {
+        let xobjects = self.doc.lookup(c, resources, b"XObject");
+        let Some(Obj::Ref(num)) = xobjects.get(name).cloned() else {
+            return;
+        };
+        let dict = self.doc.get(c, num);
+        let subtype = dict.get(b"Subtype").and_then(Obj::name).unwrap_or_default();
+        if subtype == b"Image" {
+            self.out.images += 1;
+            return;
+        }
+        if subtype != b"Form" || depth >= MAX_FORM_DEPTH || !self.forms.insert(num) {
+            return;
+        }
+        let Some(data) = self.doc.stream(c, num) else {
+            return;
+        };
+        let own = self.doc.lookup(c, &dict, b"Resources");
+        let form_resources = if matches!(own.as_ref(), Obj::Dict(_)) {
+            own
+        } else {
+            Rc::new(resources.clone())
+        };
+        let matrix = match dict.get(b"Matrix") {
+            Some(Obj::Array(m)) if m.len() == 6 => {
+                let v: Vec<f64> = m.iter().map(|x| x.num().unwrap_or(0.0)).collect();
+                [v[0], v[1], v[2], v[3], v[4], v[5]]
+            }
+            _ => IDENTITY,
+        };
+        let mut inner = State::new(multiply(&matrix, &st.ctm));
+        inner.marks = st.marks.last().copied().into_iter().collect();
+        self.run_with(c, &data, form_resources, depth + 1, inner);
+    }
+}
+
+/// Header or footer, for a marked-content sequence that is a pagination
+/// artifact (`/Artifact << /Type /Pagination /Subtype /Header >> BDC`).
+pub(super) fn artifact_target(tag: Option<&Obj>, properties: Option<&Obj>) -> Option<Target> {
+    if !tag.is_some_and(|t| t.is_name(b"Artifact")) {
+        return None;
+    }
+    let properties = properties?;
+    match properties.get(b"Subtype").and_then(Obj::name) {
+        Some(b"Header") => return Some(Target::Header),
+        Some(b"Footer") => return Some(Target::Footer),
+        _ => {}
+    }
+    if let Some(Obj::Array(attached)) = properties.get(b"Attached") {
+        if attached.iter().any(|a| a.is_name(b"Top")) {
+            return Some(Target::Header);
+        }
+        if attached.iter().any(|a| a.is_name(b"Bottom")) {
+            return Some(Target::Footer);
+        }
+    }
+    None
+}
+
+/// The position after an inline image's data that starts at `pos` (just after
+/// `ID`): after the first `EI` with whitespace before and whitespace (or the
+/// end) after.
+pub(super) fn skip_inline_image(data: &[u8], pos: usize) -> usize {
+    let start = (pos + 1).min(data.len());
+    for found in memmem::find_iter(&data[start..], b"EI") {
+        let at = start + found;
+        let before = at.checked_sub(1).and_then(|i| data.get(i));
+        let after = data.get(at + 2);
+        if before.is_some_and(|&b| is_ws(b)) && after.is_none_or(|&b| is_ws(b)) {
+            return at + 2;
+        }
+    }
+    data.len()
+}
