@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::glyphs::glyph_char;
+use super::glyphs::glyph_text;
 use super::lexer::Tok;
 use super::objects::{Obj, Parser};
 
@@ -85,7 +85,7 @@ pub(super) fn parse_cmap(data: &[u8]) -> CMap {
                     let Some(key) = bytes_key(src) else { continue };
                     let text = match dst {
                         Obj::Str(dst) => String::from_utf16_lossy(&utf16be(dst)),
-                        Obj::Name(name) => glyph_char(name).map(String::from).unwrap_or_default(),
+                        Obj::Name(name) => glyph_text(name).unwrap_or_default(),
                         _ => continue,
                     };
                     cmap.single.insert(key, text);

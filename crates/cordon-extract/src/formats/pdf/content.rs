@@ -68,13 +68,6 @@ impl State {
         self.tlm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, ty], &self.tlm);
         self.tm = self.tlm;
     }
-
-    /// Where the text origin is on the page, and the font height there.
-    pub(super) fn position(&self) -> (f64, f64, f64) {
-        let m = multiply(&self.tm, &self.ctm);
-        let height = self.size.abs() * (m[2] * m[2] + m[3] * m[3]).sqrt();
-        (m[4], m[5], height)
-    }
 }
 
 impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
@@ -239,29 +232,49 @@ impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
         }
     }
 
-    /// Shows string `s` in the current font, where the text state says.
+    /// Shows string `s` in the current font, glyph by glyph where the text
+    /// state puts each (character spacing `Tc`, word spacing `Tw` and
+    /// horizontal scaling `Tz` move the glyphs apart, as `TJ` offsets do).
     pub(super) fn show(&mut self, st: &mut State, s: &[u8]) {
         let target = st.target();
-        let (x, y, h) = st.position();
-        self.out.separate(target, x, y, h);
-        let mut text = String::new();
-        let (advance, codes, missing, spaces) = match &st.font {
-            Some(font) => font.decode(s, &mut text),
-            None => {
-                text = text_string(s);
-                (500.0 * s.len() as f64, s.len(), 0, 0)
+        let out = &mut *self.out;
+        let mut place = |st: &mut State, text: &str, width: f64, word_space: bool| {
+            let trm = multiply(&st.tm, &st.ctm);
+            let em = st.font.as_ref().map_or(1.0, |f| f.em);
+            let height = (st.size * em).abs() * trm[2].hypot(trm[3]);
+            let length = trm[0].hypot(trm[1]);
+            let dir = if length > 0.0 {
+                [trm[0] / length, trm[1] / length]
+            } else {
+                [1.0, 0.0]
+            };
+            let ink = width * st.size * st.scale;
+            let start = [trm[4], trm[5]];
+            let end = [trm[4] + ink * trm[0], trm[5] + ink * trm[1]];
+            if text.is_empty() {
+                out.undecodable += 1;
+            } else {
+                out.glyphs += 1;
+                out.glyph(target, text, start, end, dir, height);
             }
+            let spacing = st.char_space + if word_space { st.word_space } else { 0.0 };
+            let tx = (width * st.size + spacing) * st.scale;
+            st.tm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &st.tm);
         };
-        self.out.glyphs += codes - missing;
-        self.out.undecodable += missing;
-        self.out.push(target, &text);
-        let tx = (advance / 1000.0 * st.size
-            + st.char_space * codes as f64
-            + st.word_space * spaces as f64)
-            * st.scale;
-        st.tm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &st.tm);
-        let (end_x, end_y, _) = st.position();
-        self.out.last = Some((end_x, end_y, h, target));
+        match st.font.clone() {
+            Some(font) => font.each_code(s, |text, width, word_space| {
+                place(st, text, width, word_space);
+            }),
+            None => {
+                // No font selected: read the bytes as a text string, with an
+                // average width per byte.
+                let text = text_string(s);
+                let mut buf = [0u8; 4];
+                for ch in text.chars() {
+                    place(st, ch.encode_utf8(&mut buf), 0.5, ch == ' ');
+                }
+            }
+        }
     }
 
     /// `Do`: an image is counted, a form's content is interpreted (once per
@@ -346,4 +359,89 @@ pub(super) fn skip_inline_image(data: &[u8], pos: usize) -> usize {
         }
     }
     data.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::PartKind;
+    use crate::formats::testutil::*;
+
+    /// The body text of a one-page PDF with `content` (font `/F1` is
+    /// Helvetica without widths: every glyph is half an em wide).
+    fn read(content: &str) -> String {
+        let x = extract_attachment("spaced.pdf", &pdf_from_content(content));
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        text_at(&x, "attachment:spaced.pdf", PartKind::Document)
+    }
+
+    #[test]
+    fn letters_spaced_by_character_spacing_read_as_a_word() {
+        // 0.4 em between 12 pt glyphs, as CSS `letter-spacing: 0.4em`.
+        assert_eq!(
+            read("BT /F1 12 Tf 4.8 Tc 72 700 Td (SECRET) Tj ET"),
+            "SECRET"
+        );
+        // Word spacing widens only the space: still two words.
+        assert_eq!(
+            read("BT /F1 12 Tf 4.8 Tc 3 Tw 72 700 Td (TOP SECRET) Tj ET"),
+            "TOP SECRET"
+        );
+        // Horizontal scaling stretches glyphs and spacing alike.
+        assert_eq!(
+            read("BT /F1 12 Tf 4.8 Tc 150 Tz 72 700 Td (SECRET) Tj ET"),
+            "SECRET"
+        );
+    }
+
+    #[test]
+    fn letters_drawn_one_by_one_read_as_a_word() {
+        // Chromium draws letter-spaced text a glyph at a time.
+        let content = "BT /F1 12 Tf 72 700 Td (S) Tj 10.8 0 Td (E) Tj 10.8 0 Td (C) Tj \
+                       10.8 0 Td (R) Tj 10.8 0 Td (E) Tj 10.8 0 Td (T) Tj ET";
+        assert_eq!(read(content), "SECRET");
+    }
+
+    #[test]
+    fn letters_spaced_by_tj_offsets_keep_their_word_gaps() {
+        let content = "BT /F1 12 Tf 72 700 Td \
+                       [(T) -400 (O) -400 (P) -1300 (S) -400 (E) -400 (C) -400 (R) -400 (E) -400 (T)] TJ ET";
+        assert_eq!(read(content), "TOP SECRET");
+    }
+
+    #[test]
+    fn letter_spaced_identifier_in_a_table_row() {
+        let content = "BT /F1 12 Tf 72 600 Td (Alan Price) Tj ET \
+                       BT /F1 12 Tf 3.6 Tc 200 600 Td (JM412987B) Tj ET \
+                       BT /F1 12 Tf 72 580 Td (Beth Cole) Tj ET \
+                       BT /F1 12 Tf 3.6 Tc 200 580 Td (AB123456C) Tj ET";
+        assert_eq!(read(content), "Alan Price JM412987B\nBeth Cole AB123456C");
+    }
+
+    #[test]
+    fn ordinary_word_gaps_and_kerning() {
+        // pdfTeX: words apart by a third of an em, kerning pulls letters together.
+        let content = "BT /F1 12 Tf 72 700 Td \
+                       [(national)-333(insurance)-333(n)28(um)27(b)-27(er:)-445(JM)-333(41)-333(29)] TJ ET";
+        assert_eq!(read(content), "national insurance number: JM 41 29");
+        // Two letters apart are as likely two words: not joined.
+        assert_eq!(read("BT /F1 12 Tf 4.8 Tc 72 700 Td (NO) Tj ET"), "N O");
+    }
+
+    #[test]
+    fn rotated_letter_spaced_watermark() {
+        let content = "BT /F1 40 Tf 16 Tc 0.7071 0.7071 -0.7071 0.7071 100 100 Tm (OFFICIAL) Tj ET";
+        assert_eq!(read(content), "OFFICIAL");
+    }
+
+    #[test]
+    fn a_very_long_line_stays_bounded_and_whole() {
+        let mut content = String::from("BT /F1 12 Tf 72 700 Td ");
+        for _ in 0..60_000 {
+            content.push_str("(a) Tj 6 0 Td ");
+        }
+        content.push_str("ET");
+        let text = read(&content);
+        assert_eq!(text.len(), 60_000);
+        assert!(text.bytes().all(|b| b == b'a'));
+    }
 }

@@ -53,10 +53,7 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         return;
     }
     doc.index_object_streams(c);
-    let mut out = TextOut {
-        limit: usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX),
-        ..TextOut::default()
-    };
+    let mut out = TextOut::new(usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX));
     let pages = doc.pages(c);
     let mut forms = HashSet::new();
     let mut interpreted = HashSet::new();
@@ -96,6 +93,7 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         state.run(c, &data, resources.clone(), 0);
         annotations(c, &mut doc, *page, &mut out);
     }
+    out.new_page();
     let location = file.location;
     c.text(location, PartKind::Document, &out.body);
     c.text(
