@@ -355,13 +355,8 @@ impl<'a> Doc<'a> {
     /// broken, every object of type `/Page` in object-number order.
     pub(super) fn pages(&mut self, c: &mut Collector) -> Vec<(u32, Rc<Obj>)> {
         let mut pages = Vec::new();
-        let root = self
-            .trailers
-            .iter()
-            .rev()
-            .find_map(|t| t.get(b"Root").cloned());
-        if let Some(root) = root {
-            let catalog = self.resolve(c, &root);
+        {
+            let catalog = self.catalog(c);
             if let Some(Obj::Ref(top)) = catalog.get(b"Pages").cloned() {
                 let mut seen = HashSet::new();
                 let mut stack: Vec<(u32, Rc<Obj>)> = vec![(top, Rc::new(Obj::Null))];
@@ -412,6 +407,39 @@ impl<'a> Doc<'a> {
             }
         }
         pages
+    }
+
+    /// The document catalogue (null when no trailer names one).
+    pub(super) fn catalog(&mut self, c: &mut Collector) -> Rc<Obj> {
+        let root = self
+            .trailers
+            .iter()
+            .rev()
+            .find_map(|t| t.get(b"Root").cloned());
+        match root {
+            Some(root) => self.resolve(c, &root),
+            None => Rc::new(Obj::Null),
+        }
+    }
+
+    /// Numbers of the objects that are streams in the file, in order.
+    pub(super) fn stream_objects(&self) -> Vec<u32> {
+        let mut nums: Vec<u32> = self
+            .index
+            .iter()
+            .filter(|(_, (loc, _))| {
+                matches!(
+                    loc,
+                    Loc::Direct {
+                        stream: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|(&num, _)| num)
+            .collect();
+        nums.sort_unstable();
+        nums
     }
 
     /// Title, subject and keywords of the document information dictionary.

@@ -25,6 +25,7 @@
 mod cmap;
 mod content;
 mod document;
+mod embedded;
 mod filters;
 mod fonts;
 mod glyphs;
@@ -57,6 +58,7 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
     let pages = doc.pages(c);
     let mut forms = HashSet::new();
     let mut interpreted = HashSet::new();
+    let mut attached = Vec::new();
     for (page, resources) in &pages {
         if doc.stop.is_some() {
             break;
@@ -91,7 +93,7 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         out.new_page();
         let mut state = Interpreter::new(&mut doc, &mut out, &mut forms);
         state.run(c, &data, resources.clone(), 0);
-        annotations(c, &mut doc, *page, &mut out);
+        annotations(c, &mut doc, *page, &mut out, &mut attached);
     }
     out.new_page();
     let location = file.location;
@@ -134,10 +136,21 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             "PDF text uses fonts without a Unicode map (cannot be read)",
         );
     }
+    let mut listed = embedded::name_tree(c, &mut doc);
+    listed.append(&mut attached);
+    embedded::inspect_all(c, &mut doc, file, listed);
 }
 
-/// Comments (`/Contents`) and form-field values (`/V`) of a page's annotations.
-fn annotations(c: &mut Collector, doc: &mut Doc, page: u32, out: &mut TextOut) {
+/// Comments (`/Contents`) and form-field values (`/V`) of a page's
+/// annotations; the files of its file-attachment annotations are added to
+/// `attached`.
+fn annotations(
+    c: &mut Collector,
+    doc: &mut Doc,
+    page: u32,
+    out: &mut TextOut,
+    attached: &mut Vec<embedded::Embedded>,
+) {
     let page = doc.get(c, page);
     let annots = doc.lookup(c, &page, b"Annots");
     let Obj::Array(items) = annots.as_ref() else {
@@ -145,6 +158,14 @@ fn annotations(c: &mut Collector, doc: &mut Doc, page: u32, out: &mut TextOut) {
     };
     for item in items.iter().take(10_000) {
         let annot = doc.resolve(c, item);
+        if annot
+            .get(b"Subtype")
+            .is_some_and(|s| s.is_name(b"FileAttachment"))
+            && let Some(spec) = annot.get(b"FS")
+            && let Some(file) = embedded::from_file_spec(c, doc, spec, None)
+        {
+            attached.push(file);
+        }
         for key in [&b"Contents"[..], b"V"] {
             if let Obj::Str(s) = doc.lookup(c, &annot, key).as_ref() {
                 let text = text_string(s);
@@ -164,7 +185,7 @@ mod tests {
     use crate::formats::testutil::*;
 
     #[test]
-    pub(super) fn corpus_style_pdf_compressed_and_plain() {
+    fn corpus_style_pdf_compressed_and_plain() {
         for compress in [true, false] {
             let pdf = pdf(
                 &[
@@ -184,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn type0_font_with_tounicode_hex_strings_and_split_runs() {
+    fn type0_font_with_tounicode_hex_strings_and_split_runs() {
         // Codes 0001.. map to "Operatin N" via bfchar and a bfrange.
         let cmap = concat!(
             "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n",
@@ -213,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn header_and_footer_artifacts() {
+    fn header_and_footer_artifacts() {
         let content = concat!(
             "/Artifact <</Type /Pagination /Subtype /Header>> BDC BT /F1 10 Tf 1 0 0 1 72 800 Tm (OFFICIAL-SENSITIVE) Tj ET EMC\n",
             "BT /F1 10 Tf 1 0 0 1 72 700 Tm (Body text) Tj ET\n",
@@ -236,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn encrypted_pdf_is_a_problem() {
+    fn encrypted_pdf_is_a_problem() {
         let mut pdf = pdf(&["secret words"], true);
         let at = find(&pdf, b"/Root 1 0 R").unwrap();
         pdf.splice(at..at, b"/Encrypt 9 0 R ".iter().copied());
@@ -250,7 +271,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn scanned_pdf_without_text_is_a_problem() {
+    fn scanned_pdf_without_text_is_a_problem() {
         let content = "q 500 0 0 700 50 50 cm /Im1 Do Q";
         let pdf = pdf_from_content(content);
         let x = extract_attachment("scan.pdf", &pdf);
@@ -262,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn corrupt_pdfs_are_problems() {
+    fn corrupt_pdfs_are_problems() {
         let x = extract_attachment("junk.pdf", b"%PDF-1.4\nnothing here at all\n");
         assert!(
             has_problem(&x, "attachment:junk.pdf", "corrupt PDF"),
@@ -287,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn flate_bomb_in_a_pdf_is_stopped() {
+    fn flate_bomb_in_a_pdf_is_stopped() {
         let zeros = vec![b' '; 48 << 20];
         let content = deflate(&zeros);
         let mut pdf = Vec::new();
@@ -316,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn object_streams_and_form_fields() {
+    fn object_streams_and_form_fields() {
         // Catalog and page tree live in an object stream; the page has a
         // filled form field and a comment.
         let catalog = "<< /Type /Catalog /Pages 2 0 R >>";
@@ -365,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn many_pages_share_fonts_and_keep_order() {
+    fn many_pages_share_fonts_and_keep_order() {
         let mut objects = vec![
             b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
             Vec::new(), // page tree, filled in below
