@@ -10,21 +10,27 @@ use super::objects::{Obj, Parser};
 #[derive(Debug, Default)]
 pub(super) struct CMap {
     /// Code space ranges: (byte length, low bytes, high bytes).
-    pub(super) codespace: Vec<(usize, Vec<u8>, Vec<u8>)>,
-    pub(super) single: HashMap<u64, String>,
+    codespace: Vec<(usize, Vec<u8>, Vec<u8>)>,
+    /// Texts of single codes (`bfchar`), by [`code_key`].
+    single: HashMap<u64, String>,
     /// Ranges sorted by their low key.
-    pub(super) ranges: Vec<CMapRange>,
+    ranges: Vec<CMapRange>,
 }
 
+/// A `bfrange`: the codes `lo..=hi` (as [`code_key`]s) and their text.
 #[derive(Debug)]
-pub(super) struct CMapRange {
-    pub(super) lo: u64,
-    pub(super) hi: u64,
-    pub(super) dst: RangeDst,
+struct CMapRange {
+    /// First code of the range.
+    lo: u64,
+    /// Last code of the range.
+    hi: u64,
+    /// Text of the codes.
+    dst: RangeDst,
 }
 
+/// The text a `bfrange` gives its codes.
 #[derive(Debug)]
-pub(super) enum RangeDst {
+enum RangeDst {
     /// UTF-16 units of the first code's text; the last unit counts up.
     Base(Vec<u16>),
     /// One text per code.
@@ -32,12 +38,12 @@ pub(super) enum RangeDst {
 }
 
 /// A lookup key for a code of `len` bytes.
-pub(super) fn code_key(code: u32, len: usize) -> u64 {
+fn code_key(code: u32, len: usize) -> u64 {
     ((len as u64) << 32) | u64::from(code)
 }
 
 /// The key of a source code written as bytes (at most four).
-pub(super) fn bytes_key(bytes: &[u8]) -> Option<u64> {
+fn bytes_key(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > 4 {
         return None;
     }
@@ -45,7 +51,8 @@ pub(super) fn bytes_key(bytes: &[u8]) -> Option<u64> {
     Some(code_key(code, bytes.len()))
 }
 
-pub(super) fn utf16be(bytes: &[u8]) -> Vec<u16> {
+/// UTF-16 code units of big-endian bytes (an odd last byte is padded).
+fn utf16be(bytes: &[u8]) -> Vec<u16> {
     bytes
         .chunks(2)
         .map(|p| u16::from_be_bytes([p[0], p.get(1).copied().unwrap_or(0)]))

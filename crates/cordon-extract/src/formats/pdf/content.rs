@@ -14,36 +14,51 @@ use super::objects::{Obj, Parser, text_string};
 use crate::collector::Collector;
 
 /// Deepest nesting of form XObjects drawn inside each other.
-pub(super) const MAX_FORM_DEPTH: u32 = 8;
+const MAX_FORM_DEPTH: u32 = 8;
 /// Most operands kept for one content operator.
-pub(super) const MAX_OPERANDS: usize = 64;
+const MAX_OPERANDS: usize = 64;
 /// Deepest graphics-state and marked-content stacks kept.
-pub(super) const MAX_STACK: usize = 256;
+const MAX_STACK: usize = 256;
 
 /// Runs content streams: tracks the graphics and text state and sends text to
 /// the output where it is drawn.
 pub(super) struct Interpreter<'d, 'a, 'o> {
+    /// The document, for resources, fonts and form streams.
     pub(super) doc: &'d mut Doc<'a>,
+    /// Where the text goes.
     pub(super) out: &'o mut TextOut,
+    /// Forms already drawn: each is interpreted once per document.
     pub(super) forms: &'o mut HashSet<u32>,
 }
 
 /// Graphics and text state of one content stream.
-pub(super) struct State {
-    pub(super) ctm: Matrix,
-    pub(super) saved: Vec<Matrix>,
-    pub(super) tm: Matrix,
-    pub(super) tlm: Matrix,
+struct State {
+    /// Current transformation matrix (user space to page).
+    ctm: Matrix,
+    /// Matrices saved by `q`.
+    saved: Vec<Matrix>,
+    /// Text matrix: where the next glyph is drawn.
+    tm: Matrix,
+    /// Text line matrix: the start of the current line.
+    tlm: Matrix,
+    /// Font selected by `Tf`.
     pub(super) font: Option<Rc<Font>>,
+    /// Font size selected by `Tf`.
     pub(super) size: f64,
-    pub(super) leading: f64,
-    pub(super) char_space: f64,
+    /// Leading (`TL`): the line advance of `T*`.
+    leading: f64,
+    /// Character spacing (`Tc`), added after every glyph.
+    char_space: f64,
+    /// Word spacing (`Tw`), added after each single-byte space.
     pub(super) word_space: f64,
+    /// Horizontal scaling (`Tz`) as a factor.
     pub(super) scale: f64,
-    pub(super) marks: Vec<Target>,
+    /// Where the enclosing marked-content sequences send text.
+    marks: Vec<Target>,
 }
 
 impl State {
+    /// The initial state of a stream drawn with `ctm`.
     pub(super) fn new(ctm: Matrix) -> Self {
         State {
             ctm,
@@ -60,17 +75,20 @@ impl State {
         }
     }
 
+    /// Where text drawn now goes.
     pub(super) fn target(&self) -> Target {
         self.marks.last().copied().unwrap_or(Target::Body)
     }
 
-    pub(super) fn move_line(&mut self, tx: f64, ty: f64) {
+    /// Starts a new line offset by `(tx, ty)` from the current one.
+    fn move_line(&mut self, tx: f64, ty: f64) {
         self.tlm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, ty], &self.tlm);
         self.tm = self.tlm;
     }
 }
 
 impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
+    /// An interpreter writing to `out`.
     pub(super) fn new(
         doc: &'d mut Doc<'a>,
         out: &'o mut TextOut,
@@ -84,7 +102,8 @@ impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
         self.run_with(c, data, resources, depth, State::new(IDENTITY));
     }
 
-    pub(super) fn run_with(
+    /// Interprets `data` starting from state `st`.
+    fn run_with(
         &mut self,
         c: &mut Collector,
         data: &[u8],
@@ -235,7 +254,7 @@ impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
     /// Shows string `s` in the current font, glyph by glyph where the text
     /// state puts each (character spacing `Tc`, word spacing `Tw` and
     /// horizontal scaling `Tz` move the glyphs apart, as `TJ` offsets do).
-    pub(super) fn show(&mut self, st: &mut State, s: &[u8]) {
+    fn show(&mut self, st: &mut State, s: &[u8]) {
         let target = st.target();
         let out = &mut *self.out;
         let mut place = |st: &mut State, text: &str, width: f64, word_space: bool| {
@@ -279,7 +298,7 @@ impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
 
     /// `Do`: an image is counted, a form's content is interpreted (once per
     /// document, within the form depth limit).
-    pub(super) fn draw_object(
+    fn draw_object(
         &mut self,
         c: &mut Collector,
         resources: &Obj,
@@ -324,7 +343,7 @@ impl<'d, 'a, 'o> Interpreter<'d, 'a, 'o> {
 
 /// Header or footer, for a marked-content sequence that is a pagination
 /// artifact (`/Artifact << /Type /Pagination /Subtype /Header >> BDC`).
-pub(super) fn artifact_target(tag: Option<&Obj>, properties: Option<&Obj>) -> Option<Target> {
+fn artifact_target(tag: Option<&Obj>, properties: Option<&Obj>) -> Option<Target> {
     if !tag.is_some_and(|t| t.is_name(b"Artifact")) {
         return None;
     }
@@ -348,7 +367,7 @@ pub(super) fn artifact_target(tag: Option<&Obj>, properties: Option<&Obj>) -> Op
 /// The position after an inline image's data that starts at `pos` (just after
 /// `ID`): after the first `EI` with whitespace before and whitespace (or the
 /// end) after.
-pub(super) fn skip_inline_image(data: &[u8], pos: usize) -> usize {
+fn skip_inline_image(data: &[u8], pos: usize) -> usize {
     let start = (pos + 1).min(data.len());
     for found in memmem::find_iter(&data[start..], b"EI") {
         let at = start + found;

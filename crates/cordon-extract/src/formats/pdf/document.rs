@@ -17,7 +17,7 @@ use crate::collector::Collector;
 use crate::formats::archive::{Expansion, ReadError};
 
 /// Most pages visited.
-pub(super) const MAX_PAGES: usize = 100_000;
+const MAX_PAGES: usize = 100_000;
 
 /// Where an object's value is.
 #[derive(Clone, Copy, Debug)]
@@ -34,17 +34,19 @@ pub(super) enum Loc {
 /// A PDF being read: the index of its objects and the decoded streams, with
 /// the decompression allowance they share.
 pub(super) struct Doc<'a> {
+    /// The file.
     pub(super) data: &'a [u8],
     /// Object number to location and file position (a later one wins).
     pub(super) index: HashMap<u32, (Loc, usize)>,
     /// Parsed objects.
-    pub(super) cache: HashMap<u32, Rc<Obj>>,
+    cache: HashMap<u32, Rc<Obj>>,
     /// Decoded stream data (`None`: could not be decoded).
     pub(super) streams: HashMap<u32, Option<Rc<Vec<u8>>>>,
     /// Object streams to index.
-    pub(super) object_streams: Vec<u32>,
+    object_streams: Vec<u32>,
     /// Trailer dictionaries and cross-reference stream dictionaries.
     pub(super) trailers: Vec<Obj>,
+    /// Decompression allowance shared by all streams of the file.
     pub(super) expansion: Expansion,
     /// A limit was passed: the reason.
     pub(super) stop: Option<String>,
@@ -258,7 +260,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Applies the stream's filters to `raw`.
-    pub(super) fn decode<'d>(
+    fn decode<'d>(
         &mut self,
         c: &mut Collector,
         dict: &Obj,
@@ -315,11 +317,7 @@ impl<'a> Doc<'a> {
 
     /// Inflates zlib (or raw deflate) data within the limits. Data after a
     /// damaged point is lost, as it is for viewers; nothing at all is corrupt.
-    pub(super) fn inflate(
-        &mut self,
-        c: &mut Collector,
-        data: &[u8],
-    ) -> Result<Vec<u8>, StreamError> {
+    fn inflate(&mut self, c: &mut Collector, data: &[u8]) -> Result<Vec<u8>, StreamError> {
         let mut out = Vec::new();
         match self.expansion.read_all(c, ZlibDecoder::new(data), &mut out) {
             Ok(()) => return Ok(out),
@@ -339,10 +337,11 @@ impl<'a> Doc<'a> {
     }
 
     /// Bytes a decoder may still produce (one more is a limit).
-    pub(super) fn room(&self, c: &Collector) -> usize {
+    fn room(&self, c: &Collector) -> usize {
         usize::try_from(self.expansion.room(c).saturating_add(1)).unwrap_or(usize::MAX)
     }
 
+    /// Spends `n` bytes of the expansion budget.
     pub(super) fn charge(&mut self, c: &mut Collector, n: usize) -> Result<(), StreamError> {
         self.expansion.charge(c, n as u64).map_err(|e| match e {
             ReadError::Limit(reason) => StreamError::Limit(reason),
@@ -478,7 +477,7 @@ pub(super) enum StreamError {
 }
 
 /// The keys of a trailer worth keeping.
-pub(super) fn trailer_keys(dict: &Obj) -> Obj {
+fn trailer_keys(dict: &Obj) -> Obj {
     let Obj::Dict(entries) = dict else {
         return Obj::Null;
     };
@@ -492,7 +491,7 @@ pub(super) fn trailer_keys(dict: &Obj) -> Obj {
 }
 
 /// The object number of an `N G obj` header whose `obj` is at `at`.
-pub(super) fn object_number(data: &[u8], at: usize) -> Option<u32> {
+fn object_number(data: &[u8], at: usize) -> Option<u32> {
     let mut i = at;
     let skip_ws = |i: &mut usize| {
         let start = *i;
@@ -524,7 +523,7 @@ pub(super) fn object_number(data: &[u8], at: usize) -> Option<u32> {
 
 /// The data range of the stream following a dictionary that ends at `after`,
 /// and where scanning resumes: `(start, end, resume)`.
-pub(super) fn stream_range(data: &[u8], after: usize, dict: &Obj) -> Option<(usize, usize, usize)> {
+fn stream_range(data: &[u8], after: usize, dict: &Obj) -> Option<(usize, usize, usize)> {
     if !matches!(dict, Obj::Dict(_)) {
         return None;
     }

@@ -20,7 +20,9 @@ const MAX_FILES: usize = 1_000;
 /// stream that holds it.
 #[derive(Debug)]
 pub(super) struct Embedded {
+    /// File name from the specification or the name tree.
     name: Option<String>,
+    /// Object number of the embedded-file stream.
     stream: u32,
 }
 

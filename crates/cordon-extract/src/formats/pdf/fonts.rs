@@ -12,17 +12,21 @@ use crate::collector::Collector;
 #[derive(Debug)]
 pub(super) struct Font {
     /// A composite (Type0) font: two-byte codes unless the CMap says otherwise.
-    pub(super) composite: bool,
+    composite: bool,
     /// Codes are UCS-2 (a predefined `Uni...-UCS2-` CMap).
     ucs2: bool,
-    pub(super) to_unicode: Option<CMap>,
+    /// The `ToUnicode` CMap, which wins over every other mapping.
+    to_unicode: Option<CMap>,
     /// Simple fonts: the text of each code.
     pub(super) encoding: Vec<Option<String>>,
     /// Simple fonts: widths from `first_char`; composite fonts: `(lo, hi, w)`.
-    pub(super) first_char: u32,
+    first_char: u32,
+    /// Simple fonts: glyph widths of the codes from `first_char`.
     pub(super) widths: Vec<f64>,
-    pub(super) cid_widths: Vec<(u32, u32, f64)>,
-    pub(super) default_width: f64,
+    /// Composite fonts: sorted `(first, last, width)` ranges of CIDs.
+    cid_widths: Vec<(u32, u32, f64)>,
+    /// Width of codes the font gives none for.
+    default_width: f64,
     /// Text-space units per glyph-space unit at font size 1: the font
     /// matrix of a Type 3 font, a thousandth for every other font.
     pub(super) scale: f64,
@@ -125,6 +129,7 @@ impl Font {
         }
     }
 
+    /// Advance width of `code` in glyph units.
     pub(super) fn width(&self, code: u32) -> f64 {
         if self.composite {
             let at = self.cid_widths.partition_point(|w| w.0 <= code);
@@ -142,7 +147,7 @@ impl Font {
 }
 
 /// The `/W` array of a CID font as sorted `(first, last, width)` ranges.
-pub(super) fn cid_widths(w: &[Obj]) -> Vec<(u32, u32, f64)> {
+fn cid_widths(w: &[Obj]) -> Vec<(u32, u32, f64)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < w.len() && out.len() < 1 << 16 {
@@ -171,11 +176,7 @@ pub(super) fn cid_widths(w: &[Obj]) -> Vec<(u32, u32, f64)> {
 
 /// The code-to-character table of a simple font: a base encoding
 /// (WinAnsi, MacRoman or Standard) with `/Differences` applied.
-pub(super) fn simple_encoding(
-    c: &mut Collector,
-    doc: &mut Doc,
-    encoding: &Obj,
-) -> Vec<Option<String>> {
+fn simple_encoding(c: &mut Collector, doc: &mut Doc, encoding: &Obj) -> Vec<Option<String>> {
     let base = match encoding {
         Obj::Name(name) => name.clone(),
         Obj::Dict(_) => encoding

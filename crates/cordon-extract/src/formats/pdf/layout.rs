@@ -13,8 +13,11 @@ pub(super) enum Target {
 /// readable.
 #[derive(Debug, Default)]
 pub(super) struct TextOut {
+    /// Text of the page bodies.
     pub(super) body: String,
+    /// Text marked as page headers.
     pub(super) header: String,
+    /// Text marked as page footers.
     pub(super) footer: String,
     /// Codes shown that gave text.
     pub(super) glyphs: usize,
@@ -54,8 +57,9 @@ const MIN_TRACKED_RUN: usize = 3;
 /// One glyph placed on a line: its extent along the baseline and its text.
 #[derive(Debug)]
 struct Placed {
-    /// Where the glyph starts and ends along the line's direction.
+    /// Where the glyph starts along the line's direction.
     start: f64,
+    /// Where its advance (without character or word spacing) ends.
     end: f64,
     /// Font height where it was drawn.
     height: f64,
@@ -70,12 +74,15 @@ struct Placed {
 /// Glyphs drawn along one baseline, waiting for their word breaks.
 #[derive(Debug)]
 struct Line {
+    /// Where the line goes.
     target: Target,
     /// Unit vector of the text direction on the page.
     dir: [f64; 2],
     /// Offset of the baseline across the text direction.
     baseline: f64,
+    /// The glyphs of the line in drawing order.
     glyphs: Vec<Placed>,
+    /// Their texts, one after another.
     text: String,
     /// End of the last glyph already written out of this line (after a flush
     /// at [`MAX_LINE_GLYPHS`]), so the next glyph's gap is still judged.
@@ -108,6 +115,7 @@ impl TextOut {
         self.body.len() + self.header.len() + self.footer.len() + line
     }
 
+    /// The text written for `target`.
     fn buffer(&mut self, target: Target) -> &mut String {
         match target {
             Target::Body => &mut self.body,
@@ -293,6 +301,7 @@ fn word_breaks(glyphs: &[Placed], written_end: Option<(f64, f64)>) -> Vec<bool> 
 /// An affine matrix `[a b c d e f]`.
 pub(super) type Matrix = [f64; 6];
 
+/// The identity matrix.
 pub(super) const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
 
 /// `m × n`.

@@ -14,10 +14,12 @@ pub(super) enum Tok<'a> {
     Word(&'a [u8]),
 }
 
+/// A PDF white-space byte.
 pub(super) fn is_ws(b: u8) -> bool {
     matches!(b, 0 | 9 | 10 | 12 | 13 | 32)
 }
 
+/// A PDF delimiter byte.
 pub(super) fn is_delim(b: u8) -> bool {
     matches!(
         b,
@@ -27,19 +29,24 @@ pub(super) fn is_delim(b: u8) -> bool {
 
 /// A PDF tokenizer over bytes; always makes progress, never fails.
 pub(super) struct Lexer<'a> {
+    /// The bytes tokenized.
     pub(super) data: &'a [u8],
+    /// Position of the next byte to read.
     pub(super) pos: usize,
 }
 
 impl<'a> Lexer<'a> {
+    /// A lexer reading `data` from `pos`.
     pub(super) fn new(data: &'a [u8], pos: usize) -> Self {
         Lexer { data, pos }
     }
 
-    pub(super) fn peek(&self) -> Option<u8> {
+    /// The next byte, not consumed.
+    fn peek(&self) -> Option<u8> {
         self.data.get(self.pos).copied()
     }
 
+    /// Skips white space and comments.
     pub(super) fn skip_ws(&mut self) {
         while let Some(b) = self.peek() {
             if is_ws(b) {
@@ -57,6 +64,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The next token, or `None` at the end.
     pub(super) fn next(&mut self) -> Option<Tok<'a>> {
         loop {
             self.skip_ws();
@@ -107,7 +115,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// A literal string; the opening parenthesis is consumed.
-    pub(super) fn literal(&mut self) -> Vec<u8> {
+    fn literal(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut depth = 1usize;
         while let Some(b) = self.peek() {

@@ -2,25 +2,28 @@
 //! structure beyond fixed depths, no allocation from declared sizes.
 //!
 //! The file is scanned once for `N G obj` headers, which gives an index of
-//! objects and of stream data (object streams are indexed too). From the
-//! catalogue's page tree (or, when that is broken, every `/Type /Page`
-//! object) each page's content streams are decompressed through the bounded
-//! reading of [`super::archive`] and interpreted for their text operators
-//! (`Tj`, `TJ`, `'`, `"`), with the font's `ToUnicode` CMap, its simple
-//! encoding and `/Differences`, or a UCS-2 CMap deciding the characters. Line
-//! and word breaks come from where the text is drawn: a change of line makes a
-//! line break, a gap wider than a fraction of the font size a space, and text
-//! drawn right after the previous text joins it (Word splits words across
-//! runs). Form XObjects, annotation comments and form-field values and the
-//! document information (title, subject, keywords) are read too. Text marked
-//! as a pagination artifact of subtype `Header` or `Footer` (tagged PDFs from
-//! Word) becomes the document header or footer.
+//! objects and of stream data (object streams are indexed too; [`document`]).
+//! From the catalogue's page tree (or, when that is broken, every
+//! `/Type /Page` object) each page's content streams are decompressed through
+//! the bounded reading of [`super::archive`] and [`filters`], and interpreted
+//! for their text operators ([`content`]). The font decides the characters
+//! ([`fonts`]): its `ToUnicode` CMap ([`cmap`]), a UCS-2 CMap, or its simple
+//! encoding with `/Differences`, whose glyph names are read through the Adobe
+//! Glyph List ([`glyphs`]). Each glyph is placed where the text state puts it
+//! and lines and word breaks come from those places, as `pdftotext` reads
+//! them ([`layout`]): letter-spaced text reads as words. Form XObjects,
+//! annotation comments and form-field values and the document information
+//! (title, subject, keywords) are read too. Text marked as a pagination
+//! artifact of subtype `Header` or `Footer` (tagged PDFs from Word) becomes
+//! the document header or footer. Embedded files and file attachments are
+//! inspected as nested files ([`embedded`]).
 //!
 //! Not supported: encrypted PDFs (also those with an empty user password),
-//! text drawn as images (scans without an OCR layer), Type3 glyph procedures,
-//! fonts without any Unicode information (a CID font with `Identity-H` and no
-//! `ToUnicode`), and stream predictors. Each is reported as a problem where it
-//! hides text, so such a PDF is not passed as clean.
+//! text drawn as images (scans without an OCR layer), fonts without any
+//! Unicode information (a CID font with `Identity-H` and no `ToUnicode`, a
+//! Type 3 font whose glyph names mean nothing), and stream predictors. Each
+//! is reported as a problem where it hides text, so such a PDF is not passed
+//! as clean.
 
 mod cmap;
 mod content;

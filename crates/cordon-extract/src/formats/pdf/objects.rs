@@ -4,9 +4,9 @@
 use super::lexer::{Lexer, Tok};
 
 /// Deepest nesting of arrays and dictionaries in one object.
-pub(super) const MAX_NESTING: u32 = 32;
+const MAX_NESTING: u32 = 32;
 /// Most values in one parsed object (bounds memory whatever the input).
-pub(super) const MAX_NODES: usize = 1 << 20;
+const MAX_NODES: usize = 1 << 20;
 
 /// A PDF value.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +30,7 @@ impl Obj {
         }
     }
 
+    /// The name, if this is one.
     pub(super) fn name(&self) -> Option<&[u8]> {
         match self {
             Obj::Name(n) => Some(n),
@@ -37,6 +38,7 @@ impl Obj {
         }
     }
 
+    /// The number, if this is one.
     pub(super) fn num(&self) -> Option<f64> {
         match self {
             Obj::Num(n) => Some(*n),
@@ -44,6 +46,7 @@ impl Obj {
         }
     }
 
+    /// Whether this is the name `name`.
     pub(super) fn is_name(&self, name: &[u8]) -> bool {
         self.name() == Some(name)
     }
@@ -51,13 +54,16 @@ impl Obj {
 
 /// Parses values from a lexer, within fixed nesting and size bounds.
 pub(super) struct Parser<'a> {
+    /// The tokens parsed.
     pub(super) lx: Lexer<'a>,
+    /// Values in the object being parsed, against [`MAX_NODES`].
     pub(super) nodes: usize,
     /// Recognise `N G R` references (off in content streams, which have none).
     pub(super) refs: bool,
 }
 
 impl<'a> Parser<'a> {
+    /// A parser of `data` from `pos`.
     pub(super) fn new(data: &'a [u8], pos: usize, refs: bool) -> Self {
         Parser {
             lx: Lexer::new(data, pos),
@@ -73,6 +79,7 @@ impl<'a> Parser<'a> {
         self.value(tok, 0)
     }
 
+    /// The value starting with `tok`, nested `depth` deep.
     pub(super) fn value(&mut self, tok: Tok<'a>, depth: u32) -> Option<Obj> {
         self.nodes += 1;
         if self.nodes > MAX_NODES || depth > MAX_NESTING {
