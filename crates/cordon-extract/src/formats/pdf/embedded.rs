@@ -14,7 +14,7 @@ use crate::collector::{Collector, FileRef};
 /// Most name-tree nodes visited (a hostile tree cannot make the walk long).
 const MAX_TREE_NODES: usize = 10_000;
 /// Most embedded files inspected in one PDF.
-const MAX_FILES: usize = 1_000;
+pub(super) const MAX_FILES: usize = 1_000;
 
 /// An embedded file found through a file specification: its name and the
 /// stream that holds it.
@@ -68,7 +68,7 @@ pub(super) fn name_tree(c: &mut Collector, doc: &mut Doc) -> Vec<Embedded> {
             break;
         }
         if let Obj::Array(pairs) = doc.lookup(c, &node, b"Names").as_ref() {
-            for pair in pairs.chunks_exact(2) {
+            for pair in pairs.chunks_exact(2).take(MAX_FILES - found.len()) {
                 let key = match &pair[0] {
                     Obj::Str(s) => Some(text_string(s)),
                     _ => None,
@@ -107,12 +107,22 @@ pub(super) fn inspect_all(c: &mut Collector, doc: &mut Doc, file: &FileRef, list
         .map(|stream| Embedded { name: None, stream })
         .collect();
     for embedded in listed.into_iter().chain(unlisted) {
-        if done.len() >= MAX_FILES || c.parts_exhausted() {
-            break;
-        }
-        if !done.insert(embedded.stream) {
+        if done.contains(&embedded.stream) {
             continue;
         }
+        // What is left unread is a problem, not a silent drop.
+        if done.len() >= MAX_FILES {
+            c.problem(
+                file.location,
+                "too many embedded files (the rest were not inspected)",
+            );
+            break;
+        }
+        if c.parts_exhausted() {
+            c.problem(file.location, "too many parts");
+            break;
+        }
+        done.insert(embedded.stream);
         let name = embedded
             .name
             .unwrap_or_else(|| format!("embedded-file-{}", embedded.stream));
@@ -257,6 +267,30 @@ mod tests {
                 "attachment:case.pdf/notes.txt",
                 "embedded file in a PDF could not be decoded"
             ),
+            "{:?}",
+            x.problems
+        );
+    }
+
+    #[test]
+    fn embedded_files_past_the_parts_limit_are_a_problem() {
+        let files: Vec<Vec<u8>> = (0..5)
+            .map(|_| pdf_stream("/Type /EmbeddedFile", NOTES, true))
+            .collect();
+        let message = message_with(&[("case.pdf", &pdf_with("", "", &files))]);
+        let limits = crate::Limits {
+            max_parts: 5,
+            ..crate::Limits::default()
+        };
+        let x = extract_with(&message, &limits);
+        let inspected = x
+            .attachments
+            .iter()
+            .filter(|a| a.location.starts_with("attachment:case.pdf/"))
+            .count();
+        assert!(inspected < 5, "{inspected}");
+        assert!(
+            x.problems.iter().any(|p| p.reason == "too many parts"),
             "{:?}",
             x.problems
         );
