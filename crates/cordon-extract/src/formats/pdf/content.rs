@@ -405,6 +405,11 @@ mod tests {
             read("BT /F1 12 Tf 4.8 Tc 3 Tw 72 700 Td (TOP SECRET) Tj ET"),
             "TOP SECRET"
         );
+        // Space glyphs in letter-spaced text still separate its words.
+        assert_eq!(
+            read("BT /F1 12 Tf 3.6 Tc 72 700 Td (NINO JM 41 29 87 B) Tj ET"),
+            "NINO JM 41 29 87 B"
+        );
         // Horizontal scaling stretches glyphs and spacing alike.
         assert_eq!(
             read("BT /F1 12 Tf 4.8 Tc 150 Tz 72 700 Td (SECRET) Tj ET"),

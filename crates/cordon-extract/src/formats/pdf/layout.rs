@@ -221,7 +221,8 @@ impl TextOut {
             if text.is_empty() {
                 continue;
             }
-            if space_before && !buffer.is_empty() && !buffer.ends_with([' ', '\n']) {
+            if space_before && !glyph.blank && !buffer.is_empty() && !buffer.ends_with([' ', '\n'])
+            {
                 buffer.push(' ');
             }
             buffer.push_str(text);
@@ -239,12 +240,15 @@ impl TextOut {
 ///
 /// Ordinary text: a gap wider than [`WORD_GAP`] of the font height is a
 /// break, as `pdftotext` decides. Letter-spaced text (CSS `letter-spacing`,
-/// `Tc`, `TJ` offsets) leaves such a gap after every glyph, so a row of at
-/// least [`MIN_TRACKED_RUN`] single glyphs apart is measured on its own: its
-/// narrowest gap is the tracking, and only a gap clearly wider than that (by
-/// [`WORD_GAP`] of the height, or a quarter of the tracking) breaks a word.
-/// A tracked `S E C R E T` reads `SECRET`; `T O P   S E C R E T` drawn with
-/// a wider gap between the words reads `TOP SECRET`. Linear in the glyphs.
+/// `Tc`, `TJ` offsets) leaves such a gap after every glyph, so a row of
+/// glyphs that each stand apart (at least [`MIN_TRACKED_RUN`] of them not
+/// spaces) is measured on its own: the narrowest gap between two of its
+/// letters is the tracking, and only a gap clearly wider than that (by
+/// [`WORD_GAP`] of the height, or a quarter of the tracking) breaks a word;
+/// space glyphs in the row still separate words. A tracked `S E C R E T`
+/// reads `SECRET`, a tracked `JM 41 29 87 B` keeps its spaces, and
+/// `T O P   S E C R E T` drawn with a wider gap between the words reads
+/// `TOP SECRET`. Linear in the glyphs.
 fn word_breaks(glyphs: &[Placed], written_end: Option<(f64, f64)>) -> Vec<bool> {
     let n = glyphs.len();
     // The gap before each glyph, and whether ordinary spacing breaks there.
@@ -263,21 +267,24 @@ fn word_breaks(glyphs: &[Placed], written_end: Option<(f64, f64)>) -> Vec<bool> 
     }
     let mut breaks = wide.clone();
     // A glyph stands alone when ordinary spacing breaks on both sides of it
-    // (or the line starts or ends there).
+    // (or the line starts or ends there). Space glyphs of letter-spaced text
+    // stand alone too and stay in the run: they only add their own space.
     let starts_line = written_end.is_none();
     let single = |i: usize| {
         let before = wide[i] || (i == 0 && starts_line);
         let after = wide.get(i + 1).copied().unwrap_or(true);
-        !glyphs[i].blank && before && after
+        before && after
     };
+    // Two letters side by side (no space glyph between them).
+    let letters = |k: usize| !glyphs[k].blank && !glyphs[k - 1].blank;
     let mut a = 0;
     while a < n {
         if !single(a) {
             a += 1;
             continue;
         }
-        // The run of single glyphs a..=b, each an even, moderate gap after
-        // the one before.
+        // The run of single glyphs a..=b, each a moderate gap after the one
+        // before.
         let mut b = a;
         while b + 1 < n && single(b + 1) && !glyphs[b + 1].jump && {
             let h = glyphs[b + 1].height.max(glyphs[b].height);
@@ -285,9 +292,13 @@ fn word_breaks(glyphs: &[Placed], written_end: Option<(f64, f64)>) -> Vec<bool> 
         } {
             b += 1;
         }
-        if b + 1 - a >= MIN_TRACKED_RUN {
-            let tracking = gap[a + 1..=b].iter().copied().fold(f64::INFINITY, f64::min);
-            for k in a + 1..=b {
+        let shown = glyphs[a..=b].iter().filter(|g| !g.blank).count();
+        let tracking = (a + 1..=b)
+            .filter(|&k| letters(k))
+            .map(|k| gap[k])
+            .fold(f64::INFINITY, f64::min);
+        if shown >= MIN_TRACKED_RUN && tracking.is_finite() {
+            for k in (a + 1..=b).filter(|&k| letters(k)) {
                 let h = glyphs[k].height.max(glyphs[k - 1].height);
                 let slack = (WORD_GAP * h).max(0.25 * tracking);
                 breaks[k] = gap[k] > tracking + slack;
