@@ -452,6 +452,20 @@ mod tests {
     }
 
     #[test]
+    fn glyphs_drawn_twice_for_bold_are_read_once() {
+        // Each glyph again half a point to the right: simulated bold.
+        let content = "BT /F1 12 Tf 72 700 Td (S) Tj 0.5 0 Td (S) Tj 5.5 0 Td (E) Tj 0.5 0 Td (E) Tj \
+                       5.5 0 Td (C) Tj 0.5 0 Td (C) Tj 5.5 0 Td (R) Tj 0.5 0 Td (R) Tj \
+                       5.5 0 Td (E) Tj 0.5 0 Td (E) Tj 5.5 0 Td (T) Tj 0.5 0 Td (T) Tj ET";
+        assert_eq!(read(content), "SECRET");
+        // Letters doubled on purpose, side by side, stay doubled.
+        assert_eq!(
+            read("BT /F1 12 Tf 72 700 Td (BOOKKEEPER) Tj ET"),
+            "BOOKKEEPER"
+        );
+    }
+
+    #[test]
     fn rotated_letter_spaced_watermark() {
         let content = "BT /F1 40 Tf 16 Tc 0.7071 0.7071 -0.7071 0.7071 100 100 Tm (OFFICIAL) Tj ET";
         assert_eq!(read(content), "OFFICIAL");

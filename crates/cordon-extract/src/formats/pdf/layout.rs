@@ -47,6 +47,9 @@ const JUMP_BACK: f64 = 1.5;
 /// A baseline further than this fraction of the font height from the line's
 /// starts a new line.
 const BASELINE_SHIFT: f64 = 0.5;
+/// A glyph drawn again with the same text less than this fraction of the
+/// font height from where it was is a duplicate (simulated bold).
+const DUPLICATE_SHIFT: f64 = 0.1;
 /// Letter-spaced text: the widest even spacing (in font heights) still read
 /// as tracking rather than as separate columns.
 const MAX_TRACKING: f64 = 2.0;
@@ -65,6 +68,10 @@ struct Placed {
     height: f64,
     /// End of its text in the line's text (it starts where the previous ends).
     text_end: usize,
+    /// Length of its text.
+    text_len: usize,
+    /// Offset of its baseline across the line's direction.
+    offset: f64,
     /// Its text is white space (a space glyph drawn by the producer).
     blank: bool,
     /// Drawn well before the previous glyph (an earlier column): a word break.
@@ -180,7 +187,23 @@ impl TextOut {
         let Some(line) = self.line.as_mut() else {
             return;
         };
+        let offset = across(start);
         let (start, end) = (along(start), along(end));
+        // The same glyph drawn again almost where it was (simulated bold, a
+        // shadow) is shown once, as `pdftotext` drops such duplicates.
+        if let Some(last) = line.glyphs.last() {
+            let h = last.height.max(height);
+            let last_text = line
+                .text
+                .get(line.text.len().saturating_sub(last.text_len)..)
+                .unwrap_or_default();
+            if last_text == text
+                && (start - last.start).abs() < DUPLICATE_SHIFT * h
+                && (offset - last.offset).abs() < DUPLICATE_SHIFT * h
+            {
+                return;
+            }
+        }
         let previous_end = line
             .glyphs
             .last()
@@ -193,6 +216,8 @@ impl TextOut {
             end: end.max(start),
             height,
             text_end: line.text.len(),
+            text_len: text.len(),
+            offset,
             blank: !text.is_empty() && text.chars().all(char::is_whitespace),
             jump,
         });
