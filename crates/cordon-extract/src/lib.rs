@@ -9,12 +9,21 @@
 
 mod charset;
 mod collector;
+// The decoders of inline-encoded bodies, called from the MIME layer.
+#[allow(dead_code)]
+mod encoded_file;
+#[allow(dead_code)]
+mod flowed;
 mod formats;
 mod html;
 mod limits;
 mod mime;
 mod normalize;
 pub mod sniff;
+#[allow(dead_code)]
+mod uuencode;
+#[allow(dead_code)]
+mod yenc;
 
 use serde::Serialize;
 
