@@ -101,4 +101,14 @@ mod tests {
         let out = unflow(&long, true);
         assert_eq!(out.len(), 100_001);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn output_is_bounded(text in "([> ]{0,4}[a-z ]{0,10}\r?\n){0,30}", delsp in proptest::bool::ANY) {
+            let out = unflow(&text, delsp);
+            let lines = text.split('\n').count();
+            // Each line gains at most one space after its quote marks, and the last line a break.
+            proptest::prop_assert!(out.len() <= text.len() + lines + 1);
+        }
+    }
 }

@@ -96,8 +96,10 @@ pub(crate) fn file_type(bytes: &[u8], name: Option<&str>, declared: Option<&str>
         || declared.starts_with("text/vcard")
         || declared.starts_with("text/x-vcard")
         || declared.starts_with("text/directory")
-        || matches!(ext.as_str(), "ics" | "ical" | "ifb" | "vcs" | "vcf" | "vcard")
-            && crate::charset::is_probably_text(bytes)
+        || matches!(
+            ext.as_str(),
+            "ics" | "ical" | "ifb" | "vcs" | "vcf" | "vcard"
+        ) && crate::charset::is_probably_text(bytes)
     {
         FileType::Calendar
     } else if declared.starts_with("text/html")
@@ -794,7 +796,10 @@ mod tests {
     fn rtf_tnef_and_calendars_by_content() {
         let rtf = b"{\\rtf1\\ansi hello}";
         assert_eq!(file_type(rtf, Some("report.doc"), None), FileType::Rtf);
-        assert_eq!(file_type(b"\xef\xbb\xbf \r\n{\\RTF1 x}", None, None), FileType::Rtf);
+        assert_eq!(
+            file_type(b"\xef\xbb\xbf \r\n{\\RTF1 x}", None, None),
+            FileType::Rtf
+        );
         assert_eq!(file_type(b"{\\rt", Some("a.rtf"), None), FileType::Text);
         assert_eq!(
             file_type(b"\x78\x9f\x3e\x22\x01\x00", Some("winmail.dat"), None),

@@ -150,7 +150,11 @@ mod tests {
         for chunk in data.chunks(45) {
             out.push(ch(chunk.len() as u32));
             for group in chunk.chunks(3) {
-                let b = [group[0], *group.get(1).unwrap_or(&0), *group.get(2).unwrap_or(&0)];
+                let b = [
+                    group[0],
+                    *group.get(1).unwrap_or(&0),
+                    *group.get(2).unwrap_or(&0),
+                ];
                 let v = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
                 for shift in [18, 12, 6, 0] {
                     out.push(ch((v >> shift) & 63));
@@ -209,9 +213,26 @@ mod tests {
         let two = format!("{big}{big}");
         let found = find_blocks(two.as_bytes(), 15_000);
         assert_eq!(found.iter().map(|f| f.bytes.len()).sum::<usize>(), 15_000);
-        for input in ["begin 644 x\n", "begin 644 x\n~~~~\n", "begin 644 x\nM\n", "begin 644 x\n\u{0}"] {
+        for input in [
+            "begin 644 x\n",
+            "begin 644 x\n~~~~\n",
+            "begin 644 x\nM\n",
+            "begin 644 x\n\u{0}",
+        ] {
             let _ = find_blocks(input.as_bytes(), 100);
             let _ = decode_part(input.as_bytes(), 100);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_bounded(text in "(begin 644 a\n|begin-base64 6 b\n|end\n|====\n|[ -`]{0,70}\n|[a-z]{0,5}\n){0,40}", limit in 0usize..200) {
+            let found = find_blocks(text.as_bytes(), limit);
+            proptest::prop_assert!(found.iter().map(|f| f.bytes.len()).sum::<usize>() <= limit);
+            for file in &found {
+                proptest::prop_assert!(file.range.end <= text.len() && file.range.start < file.range.end);
+            }
+            let _ = decode_part(text.as_bytes(), limit);
         }
     }
 }

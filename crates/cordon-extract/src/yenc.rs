@@ -31,7 +31,10 @@ pub(crate) fn find_blocks(text: &[u8], limit: usize) -> Vec<EncodedFile> {
             }
             decode_line(line, &mut file.bytes, budget);
             // The next block's header ends this one if `=yend` is missing.
-            if lines.peek().is_some_and(|(next, _)| next.starts_with(b"=ybegin ")) {
+            if lines
+                .peek()
+                .is_some_and(|(next, _)| next.starts_with(b"=ybegin "))
+            {
                 break;
             }
         }
@@ -78,7 +81,9 @@ mod tests {
         let mut column = 0;
         for &b in data {
             let v = b.wrapping_add(42);
-            if matches!(v, 0 | b'\n' | b'\r' | b'=') || (column == 0 && matches!(v, b'.' | b'\t' | b' ')) {
+            if matches!(v, 0 | b'\n' | b'\r' | b'=')
+                || (column == 0 && matches!(v, b'.' | b'\t' | b' '))
+            {
                 out.extend_from_slice(&[b'=', v.wrapping_add(64)]);
                 column += 2;
             } else {
@@ -123,8 +128,24 @@ mod tests {
     fn hostile_input_is_bounded() {
         let block = encode("big", &[1u8; 10_000]);
         assert_eq!(find_blocks(&block, 500)[0].bytes.len(), 500);
-        for input in [&b"=ybegin "[..], b"=ybegin name=\n=", b"=ybegin x\n=yend", b"=ybegin\n"] {
+        for input in [
+            &b"=ybegin "[..],
+            b"=ybegin name=\n=",
+            b"=ybegin x\n=yend",
+            b"=ybegin\n",
+        ] {
             let _ = find_blocks(input, 100);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_bounded(text in "(=ybegin name=x\n|=ypart begin=1\n|=yend\n|[^\n]{0,40}\n){0,40}", limit in 0usize..200) {
+            let found = find_blocks(text.as_bytes(), limit);
+            proptest::prop_assert!(found.iter().map(|f| f.bytes.len()).sum::<usize>() <= limit);
+            for file in &found {
+                proptest::prop_assert!(file.range.end <= text.len() && file.range.start < file.range.end);
+            }
         }
     }
 }

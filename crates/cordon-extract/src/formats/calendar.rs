@@ -106,14 +106,22 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         if !TEXT_PROPERTIES.contains(&name) {
             continue;
         }
-        let binary = line.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("BINARY"));
+        let binary = line
+            .param("VALUE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("BINARY"));
         if name == "ATTACH" && (binary || line.base64()) {
             attachments += 1;
             attachment(c, file, &line, attachments);
             continue;
         }
         let raw = value_bytes(&line);
-        let charset = line.param("CHARSET").or(declared);
+        // A `CHARSET=` applies to bytes decoded from escapes; other text has
+        // already been decoded with the file's own charset by the MIME layer.
+        let charset = if line.quoted_printable() || line.base64() {
+            line.param("CHARSET").or(declared)
+        } else {
+            declared
+        };
         let value = decode_text(&raw, charset);
         let value = unescape(&value, matches!(name, "N" | "ADR" | "ORG"));
         if name == "X-ALT-DESC" {
@@ -145,11 +153,16 @@ fn attachment(c: &mut Collector, file: &FileRef, line: &ContentLine, index: usiz
         c.problem(file.location, "expanded size limit reached");
         return;
     }
-    let name = ["X-FILENAME", "FILENAME", "X-APPLE-FILENAME", "X-ORACLE-FILENAME"]
-        .iter()
-        .find_map(|key| line.param(key))
-        .filter(|n| !n.trim().is_empty())
-        .map(str::to_owned);
+    let name = [
+        "X-FILENAME",
+        "FILENAME",
+        "X-APPLE-FILENAME",
+        "X-ORACLE-FILENAME",
+    ]
+    .iter()
+    .find_map(|key| line.param(key))
+    .filter(|n| !n.trim().is_empty())
+    .map(str::to_owned);
     let label = name
         .as_deref()
         .map(|n| n.replace('/', "_"))
@@ -241,7 +254,10 @@ fn content_line(line: &[u8]) -> Option<ContentLine<'_>> {
     };
     let params = parts
         .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.trim().to_ascii_uppercase(), v.trim().trim_matches('"').to_owned()),
+            Some((k, v)) => (
+                k.trim().to_ascii_uppercase(),
+                v.trim().trim_matches('"').to_owned(),
+            ),
             None => (p.trim().to_ascii_uppercase(), String::new()),
         })
         .collect();
@@ -322,7 +338,7 @@ fn base64(value: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::testutil::{extract_attachment, text_at};
+    use crate::formats::testutil::{extract_attachment, has_problem, text_at};
 
     #[test]
     fn invite_with_folded_description() {
@@ -402,5 +418,43 @@ mod tests {
         let lines = logical_lines(&long);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].len(), 22 + 200_003);
+    }
+
+    #[test]
+    fn fixtures_as_mailed() {
+        let x = crate::extract(
+            include_bytes!("../../../../fixtures/ics-folded-description-nino.eml"),
+            &crate::Limits::default(),
+        );
+        assert_eq!(
+            text_at(&x, "attachment:invite.ics", PartKind::Document),
+            "Interview\nSam Okafor\nJordan Bell\nInterview of Jordan Bell, National Insurance number JM 41 29 87 B. Bring photo ID.\nNorthshire HQ, interview room 2"
+        );
+        let x = crate::extract(
+            include_bytes!("../../../../fixtures/vcard-qp-note-nhs-number.eml"),
+            &crate::Limits::default(),
+        );
+        assert_eq!(
+            text_at(&x, "attachment:asha-patel.vcf", PartKind::Document),
+            "Patel Asha\nAsha Patel\nPatient at St Mary\u{2019}s, NHS number 401 023 2137\nGP: Dr Khan"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_lines_never_panic(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "BEGIN:VCARD", "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:a=", "=E2=80", " folded",
+                    "\tfold", "ATTACH;ENCODING=BASE64;VALUE=BINARY:QUJD", "N:a;b;\\", "X-ALT-DESC:<b>x",
+                    "ORG;QUOTED-PRINTABLE:=", "ATTENDEE;CN=\"a:b\":x", "\"", ":", ";;;", "TITLE;ENCODING=b:@@",
+                ]),
+                0..64,
+            ),
+        ) {
+            let text = lines.join("\r\n");
+            let x = extract_attachment("c.vcf", text.as_bytes());
+            proptest::prop_assert!(!has_problem(&x, "attachment:c.vcf", "the parser failed on this part"));
+        }
     }
 }

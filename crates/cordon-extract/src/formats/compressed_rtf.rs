@@ -215,6 +215,28 @@ pub(crate) mod tests {
         broken[8..12].copy_from_slice(b"LZFu");
         broken.truncate(16);
         let x = extract_attachment("body.bin", &broken);
-        assert!(!has_problem(&x, "attachment:body.bin", "the parser failed on this part"));
+        assert!(!has_problem(
+            &x,
+            "attachment:body.bin",
+            "the parser failed on this part"
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_stream_is_bounded(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+            limit in 0usize..4096,
+            magic in proptest::bool::ANY,
+        ) {
+            let mut stream = ((data.len() + 12) as u32).to_le_bytes().to_vec();
+            stream.extend_from_slice(&u32::MAX.to_le_bytes());
+            stream.extend_from_slice(if magic { COMPRESSED } else { UNCOMPRESSED });
+            stream.extend_from_slice(&[0; 4]);
+            stream.extend_from_slice(&data);
+            if let Ok(out) = decompress(&stream, limit) {
+                proptest::prop_assert!(out.len() <= limit);
+            }
+        }
     }
 }

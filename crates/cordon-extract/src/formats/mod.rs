@@ -7,12 +7,12 @@ mod calendar;
 mod compressed_rtf;
 mod office;
 mod pdf;
-mod rtf;
-mod tnef;
 #[cfg(test)]
 mod robustness;
+mod rtf;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod tnef;
 
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};

@@ -119,6 +119,10 @@ struct State {
     /// Fallback characters to skip after `\uN`.
     unicode_skip: u32,
     hidden: bool,
+    /// Inside a `\*` destination cordon does not know: a reader that knows
+    /// it may show the text, one that does not skips it, so the text is read
+    /// like hidden text (in the full reading, not the visible one).
+    uncertain: bool,
     /// Encoding of the current font, if its character set names one.
     font_encoding: Option<&'static Encoding>,
 }
@@ -163,6 +167,7 @@ pub(crate) fn parse(input: &[u8], limit: usize) -> RtfText {
             destination: Destination::Body,
             unicode_skip: 1,
             hidden: false,
+            uncertain: false,
             font_encoding: None,
         },
         stack: Vec::new(),
@@ -302,10 +307,7 @@ impl Reader<'_> {
     /// The numeric parameter after a control word, if any (saturating).
     fn parameter(&mut self) -> Option<i32> {
         let negative = self.input.get(self.at) == Some(&b'-')
-            && self
-                .input
-                .get(self.at + 1)
-                .is_some_and(u8::is_ascii_digit);
+            && self.input.get(self.at + 1).is_some_and(u8::is_ascii_digit);
         if negative {
             self.at += 1;
         }
@@ -340,9 +342,12 @@ impl Reader<'_> {
 
     /// A control word with its parameter.
     fn word(&mut self, word: &[u8], parameter: Option<i32>, ignorable: bool) {
+        // Nothing inside a skipped destination is shown, whatever it says.
         let set_destination = |reader: &mut Self, destination| {
             reader.flush();
-            reader.state.destination = destination;
+            if reader.state.destination != Destination::Skip {
+                reader.state.destination = destination;
+            }
         };
         match word {
             b"par" | b"line" | b"row" | b"sect" | b"page" | b"sbkpage" => self.literal_char('\n'),
@@ -381,7 +386,9 @@ impl Reader<'_> {
             b"deff" => self.default_font = parameter,
             b"f" => self.font(parameter),
             b"fcharset" => {
-                let encoding = parameter.and_then(charset_code_page).and_then(code_page_encoding);
+                let encoding = parameter
+                    .and_then(charset_code_page)
+                    .and_then(code_page_encoding);
                 self.define_font_encoding(encoding);
             }
             b"cpg" => self.define_font_encoding(parameter.and_then(code_page_encoding)),
@@ -401,8 +408,10 @@ impl Reader<'_> {
             // Shape instructions hold text boxes (`\shptxt`); their property
             // pairs (`\sp`) are not shown.
             b"shpinst" | b"shptxt" | b"annotation" | b"footnote" | b"fldrslt" => {}
-            _ if ignorable || SKIPPED_DESTINATIONS.contains(&word) => {
-                set_destination(self, Destination::Skip);
+            _ if SKIPPED_DESTINATIONS.contains(&word) => set_destination(self, Destination::Skip),
+            _ if ignorable => {
+                self.flush();
+                self.state.uncertain = true;
             }
             _ => {}
         }
@@ -443,7 +452,10 @@ impl Reader<'_> {
             .font_encoding
             .or_else(|| {
                 let default = self.default_font?;
-                self.fonts.iter().find(|(n, _)| *n == default).map(|(_, e)| *e)
+                self.fonts
+                    .iter()
+                    .find(|(n, _)| *n == default)
+                    .map(|(_, e)| *e)
             })
             .unwrap_or(self.document_encoding)
     }
@@ -456,7 +468,8 @@ impl Reader<'_> {
             0xD800..=0xDBFF => self.high_surrogate = Some(unit),
             0xDC00..=0xDFFF => {
                 if let Some(high) = self.high_surrogate.take() {
-                    let code = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+                    let code =
+                        0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
                     self.push_char(char::from_u32(code).unwrap_or('\u{fffd}'));
                 }
             }
@@ -504,7 +517,9 @@ impl Reader<'_> {
     /// Decodes a long pending run without cutting a multi-byte character:
     /// a trailing byte of a double-byte code page stays pending.
     fn flush_complete(&mut self) {
-        let keep = usize::from(self.pending_encoding != encoding_rs::UTF_8 && !self.pending_encoding.is_single_byte());
+        let keep = usize::from(
+            self.pending_encoding != encoding_rs::UTF_8 && !self.pending_encoding.is_single_byte(),
+        );
         let cut = self.pending.len() - keep.min(self.pending.len());
         let rest = self.pending.split_off(cut);
         self.flush();
@@ -519,10 +534,19 @@ impl Reader<'_> {
     /// Appends text to the current destination, within the output limit.
     fn push_str(&mut self, text: &str) {
         self.high_surrogate = None;
-        let hidden = self.state.hidden;
+        let hidden = self.state.hidden || self.state.uncertain;
         let out = &mut self.out;
-        let produced = out.body.len() + out.visible.len() + out.header.len() + out.footer.len() + out.properties.len();
-        if produced.saturating_add(text.len()) > self.limit {
+        let produced = out.body.len()
+            + out.visible.len()
+            + out.header.len()
+            + out.footer.len()
+            + out.properties.len();
+        let copies = if self.state.destination == Destination::Body && !hidden {
+            2
+        } else {
+            1
+        };
+        if produced.saturating_add(copies * text.len()) > self.limit {
             out.truncated = true;
             return;
         }
@@ -589,6 +613,36 @@ const SKIPPED_DESTINATIONS: &[&[u8]] = &[
     b"falt",
     b"panose",
     b"pnseclvl",
+    b"lsdlockedexcept",
+    b"wgrffmtfilter",
+    b"defchp",
+    b"defpap",
+    b"ftnsep",
+    b"ftnsepc",
+    b"aftnsep",
+    b"aftnsepc",
+    b"listpicture",
+    b"fldtype",
+    b"password",
+    b"blipuid",
+    b"shppict",
+    b"keycode",
+    b"ffname",
+    b"ffdeftext",
+    b"ffentrymcr",
+    b"ffexitmcr",
+    b"ffhelptext",
+    b"ffstattext",
+    b"ffformat",
+    b"atnid",
+    b"atnauthor",
+    b"atndate",
+    b"atnref",
+    b"atrfstart",
+    b"atrfend",
+    b"themelang",
+    b"htmltag",
+    b"mhtmltag",
     b"ud",
 ];
 
@@ -678,9 +732,7 @@ mod tests {
 
     #[test]
     fn nino_split_by_escapes_reads_whole() {
-        let t = read(
-            r"{\rtf1\ansi\uc1 NI \'4a\'4d 41\u8203?29 \u50?7 \'42}",
-        );
+        let t = read(r"{\rtf1\ansi\uc1 NI \'4a\'4d 41\u8203?29 \u50?7 \'42}");
         assert_eq!(t.body, "NI JM 41\u{200b}29 27 B");
         // \uc2 skips two fallback characters, escapes included.
         let t = read(r"{\rtf1\uc2\u74\'3f\'3fM\u-3?? end}");
@@ -697,11 +749,22 @@ mod tests {
     #[test]
     fn destinations_are_skipped() {
         let t = read(concat!(
-            r"{\rtf1{\*\generator Riched20;}{\*\themedata 414243}{\*\unknownthing hidden words}",
+            r"{\rtf1{\*\generator Riched20;}{\*\themedata 414243}",
             r"{\pict\pngblip 89504e47}{\*\datastore 0102}{\field{\*\fldinst HYPERLINK x}{\fldrslt shown}}",
             r"{\object{\*\objdata 01050000}{\result result text}} body}"
         ));
         assert_eq!(t.body, "shownresult text body");
+        assert!(!t.had_hidden);
+    }
+
+    #[test]
+    fn unknown_optional_destinations_are_read_as_hidden() {
+        // A reader that knows `\b` shows the text; one that treats the group
+        // as an unknown destination does not: both readings are kept.
+        let t = read(r"{\rtf1 NI JM 41 {\*\b 29 }{\*\docvar secret value}87 B}");
+        assert_eq!(t.body, "NI JM 41 29 secret value87 B");
+        assert_eq!(t.visible, "NI JM 41 87 B");
+        assert!(t.had_hidden);
     }
 
     #[test]
@@ -754,10 +817,18 @@ mod tests {
     #[test]
     fn hostile_input_is_bounded() {
         // Deep nesting: reported, and text after the groups is still read.
-        let deep = format!("{{\\rtf1 {}x{} after}}", "{".repeat(50_000), "}".repeat(50_000));
+        let deep = format!(
+            "{{\\rtf1 {}x{} after}}",
+            "{".repeat(50_000),
+            "}".repeat(50_000)
+        );
         let t = parse(deep.as_bytes(), 1 << 20);
         assert!(t.too_deep);
-        assert!(t.body.ends_with("x after"), "{:?}", &t.body[t.body.len().saturating_sub(20)..]);
+        assert!(
+            t.body.ends_with("x after"),
+            "{:?}",
+            &t.body[t.body.len().saturating_sub(20)..]
+        );
         // A destination opened deep inside cannot swallow the rest.
         let deep = format!(
             "{{\\rtf1 {}{{\\fonttbl x}}{} visible}}",
@@ -768,11 +839,21 @@ mod tests {
         assert!(t.too_deep);
         assert!(t.body.contains("visible"));
         // Truncated and garbage input.
-        for input in [&b"{\\rtf1 \\'"[..], b"{\\rtf1 \\u", b"\\", b"}}}}{", b"{\\rtf1 \\uc99999999999 \\u65 abc", b"{\\rtf1 \\u-99999999999999 x"] {
+        for input in [
+            &b"{\\rtf1 \\'"[..],
+            b"{\\rtf1 \\u",
+            b"\\",
+            b"}}}}{",
+            b"{\\rtf1 \\uc99999999999 \\u65 abc",
+            b"{\\rtf1 \\u-99999999999999 x",
+        ] {
             let _ = parse(input, 1 << 20);
         }
         // Long control words and parameters.
-        let long = format!("{{\\rtf1 \\{}123456789012345678901234567890 text}}", "a".repeat(10_000));
+        let long = format!(
+            "{{\\rtf1 \\{}123456789012345678901234567890 text}}",
+            "a".repeat(10_000)
+        );
         assert_eq!(parse(long.as_bytes(), 1 << 20).body, "text");
         // The output limit.
         let big = format!("{{\\rtf1 {}}}", "x".repeat(10_000));
@@ -783,7 +864,8 @@ mod tests {
 
     #[test]
     fn rtf_attachment_named_doc_is_read() {
-        let rtf = br"{\rtf1\ansi{\header OFFICIAL-SENSITIVE}Name: A Person\par NI \'4aM 41 29 87 B}";
+        let rtf =
+            br"{\rtf1\ansi{\header OFFICIAL-SENSITIVE}Name: A Person\par NI \'4aM 41 29 87 B}";
         let x = extract_attachment("statement.doc", rtf);
         assert_eq!(
             x.attachments[0].file_type,
@@ -796,11 +878,72 @@ mod tests {
             "Name: A Person\nNI JM 41 29 87 B"
         );
         assert_eq!(
-            text_at(&x, "attachment:statement.doc:header", PartKind::DocumentHeader),
+            text_at(
+                &x,
+                "attachment:statement.doc:header",
+                PartKind::DocumentHeader
+            ),
             "OFFICIAL-SENSITIVE"
         );
         let deep = format!("{{\\rtf1 {}", "{".repeat(5000));
         let x = extract_attachment("deep.rtf", deep.as_bytes());
-        assert!(has_problem(&x, "attachment:deep.rtf", "RTF groups nested too deeply to follow"));
+        assert!(has_problem(
+            &x,
+            "attachment:deep.rtf",
+            "RTF groups nested too deeply to follow"
+        ));
+    }
+
+    #[test]
+    fn libreoffice_output_as_mailed() {
+        let x = crate::extract(
+            include_bytes!("../../../../fixtures/rtf-header-secret-to-cps.eml"),
+            &crate::Limits::default(),
+        );
+        let at = "attachment:review-notes.rtf";
+        assert_eq!(
+            text_at(&x, at, PartKind::Document),
+            "Notes of the case review meeting.\nActions agreed as below."
+        );
+        assert_eq!(
+            text_at(&x, &format!("{at}:header"), PartKind::DocumentHeader),
+            "SECRET"
+        );
+        let x = crate::extract(
+            include_bytes!("../../../../fixtures/rtf-named-doc-nino-escapes.eml"),
+            &crate::Limits::default(),
+        );
+        assert_eq!(
+            text_at(&x, "attachment:statement.doc", PartKind::Document),
+            "Witness statement - Jordan Bell\nNational Insurance number: JM 41 29 87 B"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_token_soup_is_read_within_bounds(
+            tokens in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{", "}", "\\par ", "\\*", "\\fonttbl", "\\f1 ", "\\fcharset128 ", "\\ansicpg932 ",
+                    "\\'93", "\\'fa", "\\'", "\\u-3 ", "\\u55357 ", "\\uc3 ", "\\uc0 ", "\\bin4 ", "\\v ",
+                    "\\v0 ", "\\header ", "\\footer ", "\\info ", "\\title ", "\\pict ", "\\plain ",
+                    "text ", "?", "\\\\", "\\{", "\\~", "\\cell ", "\\", "\\bin99999 ", "\\ud ",
+                ]),
+                0..200,
+            ),
+            limit in 0usize..400,
+        ) {
+            let input = tokens.concat();
+            let t = parse(input.as_bytes(), limit);
+            let produced = t.body.len() + t.visible.len() + t.header.len() + t.footer.len() + t.properties.len();
+            proptest::prop_assert!(produced <= limit);
+        }
+
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let mut input = b"{\\rtf1 ".to_vec();
+            input.extend_from_slice(&bytes);
+            let _ = parse(&input, 1 << 16);
+        }
     }
 }

@@ -75,7 +75,10 @@ struct Attachment<'a> {
 impl<'a> Attachment<'a> {
     fn add_name(&mut self, name: &str) {
         let name = name.trim_end_matches('\0').trim();
-        if !name.is_empty() && !self.names.iter().any(|n| n.eq_ignore_ascii_case(name)) && self.names.len() < 4 {
+        if !name.is_empty()
+            && !self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+            && self.names.len() < 4
+        {
             self.names.push(name.to_owned());
         }
     }
@@ -129,14 +132,33 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         let id = u16::from_le_bytes([header[1], header[2]]);
         let length = u32::from_le_bytes([header[5], header[6], header[7], header[8]]) as usize;
         let start = at + 9;
-        let Some(data) = start.checked_add(length).and_then(|end| bytes.get(start..end)) else {
+        let Some(data) = start
+            .checked_add(length)
+            .and_then(|end| bytes.get(start..end))
+        else {
             damaged = true;
             // What is there of a cut attribute is still shown by lenient readers.
             let data = &bytes[start.min(bytes.len())..];
-            attribute(c, location, level, id, data, &mut code_page, &mut attachments);
+            attribute(
+                c,
+                location,
+                level,
+                id,
+                data,
+                &mut code_page,
+                &mut attachments,
+            );
             break;
         };
-        attribute(c, location, level, id, data, &mut code_page, &mut attachments);
+        attribute(
+            c,
+            location,
+            level,
+            id,
+            data,
+            &mut code_page,
+            &mut attachments,
+        );
         at = start + length + 2; // the 16-bit checksum is not checked
     }
     if damaged {
@@ -217,10 +239,16 @@ fn message_property(c: &mut Collector, location: &str, property: Property) {
             c.text(format!("{location}/subject"), PartKind::Subject, &text);
         }
         (PR_BODY, Value::Text(text)) => c.text(body, PartKind::Body, &text),
-        (PR_BODY, Value::Bytes(bytes)) => c.text(body, PartKind::Body, &charset::decode(bytes, None)),
+        (PR_BODY, Value::Bytes(bytes)) => {
+            c.text(body, PartKind::Body, &charset::decode(bytes, None))
+        }
         (PR_HTML, Value::Text(text)) => c.text(body, PartKind::Body, &html::to_text(&text)),
         (PR_HTML, Value::Bytes(bytes)) => {
-            c.text(body, PartKind::Body, &html::to_text(&charset::decode(bytes, None)));
+            c.text(
+                body,
+                PartKind::Body,
+                &html::to_text(&charset::decode(bytes, None)),
+            );
         }
         (PR_RTF_COMPRESSED, Value::Bytes(bytes)) => {
             let budget = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
@@ -273,7 +301,10 @@ fn nested_file(c: &mut Collector, tnef: &FileRef, index: usize, attachment: Atta
 /// A legacy TNEF string: bytes in the stream's code page, NUL-terminated.
 fn string8(data: &[u8], encoding: &'static Encoding) -> String {
     let end = memchr::memchr(0, data).unwrap_or(data.len());
-    encoding.decode_without_bom_handling(&data[..end]).0.into_owned()
+    encoding
+        .decode_without_bom_handling(&data[..end])
+        .0
+        .into_owned()
 }
 
 /// A little-endian `u32` at `at`.
@@ -440,11 +471,15 @@ pub(crate) mod tests {
     }
 
     fn utf16(text: &str) -> Vec<u8> {
-        text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect()
+        text.encode_utf16()
+            .chain([0])
+            .flat_map(u16::to_le_bytes)
+            .collect()
     }
 
     fn sample() -> Vec<u8> {
-        let rtf = compressed_rtf::tests::literal_stream(b"{\\rtf1 Operation Nightjar briefing\\par}");
+        let rtf =
+            compressed_rtf::tests::literal_stream(b"{\\rtf1 Operation Nightjar briefing\\par}");
         Tnef::new()
             .attribute(1, 0x0008_9006, &0x0001_0000u32.to_le_bytes())
             .attribute(1, 0x0006_9007, &[0xE4, 0x04, 0, 0, 0, 0, 0, 0])
@@ -458,13 +493,21 @@ pub(crate) mod tests {
                     (PT_UNICODE, PR_BODY, &utf16("plain body")),
                 ]),
             )
-            .attribute(2, 0x0006_9002, &[1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0])
+            .attribute(
+                2,
+                0x0006_9002,
+                &[1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0],
+            )
             .attribute(2, 0x0001_8010, b"NOTES~1.TXT\0")
             .attribute(2, 0x0006_800F, b"Subject NI JM 41 29 87 B")
             .attribute(
                 2,
                 0x0006_9005,
-                &props(&[(PT_UNICODE, PR_ATTACH_LONG_FILENAME, &utf16("case notes.txt"))]),
+                &props(&[(
+                    PT_UNICODE,
+                    PR_ATTACH_LONG_FILENAME,
+                    &utf16("case notes.txt"),
+                )]),
             )
             .attribute(2, 0x0006_9002, &[1, 0, 0, 0])
             .attribute(2, 0x0001_8010, b"invoice.pdf\0")
@@ -477,7 +520,10 @@ pub(crate) mod tests {
         let x = extract_attachment("winmail.dat", &sample());
         let at = "attachment:winmail.dat";
         assert_eq!(x.attachments[0].file_type, crate::FileType::Tnef);
-        assert_eq!(text_at(&x, &format!("{at}/subject"), PartKind::Subject), "Re: café plans");
+        assert_eq!(
+            text_at(&x, &format!("{at}/subject"), PartKind::Subject),
+            "Re: café plans"
+        );
         assert_eq!(
             text_at(&x, &format!("{at}/body"), PartKind::Body),
             "Operation Nightjar briefing\nplain body"
@@ -503,7 +549,9 @@ pub(crate) mod tests {
 
     #[test]
     fn embedded_message_recurses() {
-        let inner = Tnef::new().attribute(1, 0x0002_800C, b"inner body SECRET\0").bytes();
+        let inner = Tnef::new()
+            .attribute(1, 0x0002_800C, b"inner body SECRET\0")
+            .bytes();
         let mut object = vec![0u8; 16]; // IID_IMessage
         object.extend_from_slice(&inner);
         let outer = Tnef::new()
@@ -529,18 +577,36 @@ pub(crate) mod tests {
         let good = sample();
         for cut in 0..good.len() {
             let x = extract_attachment("winmail.dat", &good[..cut]);
-            assert!(!has_problem(&x, "attachment:winmail.dat", "the parser failed on this part"));
+            assert!(!has_problem(
+                &x,
+                "attachment:winmail.dat",
+                "the parser failed on this part"
+            ));
         }
         // Huge counts and lengths.
         let huge = Tnef::new()
-            .attribute(1, 0x0006_9003, &[0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x01, 0x09, 0x10, 0xFF, 0xFF, 0xFF, 0xFF])
+            .attribute(
+                1,
+                0x0006_9003,
+                &[
+                    0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x01, 0x09, 0x10, 0xFF, 0xFF, 0xFF, 0xFF,
+                ],
+            )
             .bytes();
         let x = extract_attachment("winmail.dat", &huge);
-        assert!(has_problem(&x, "attachment:winmail.dat", "corrupt TNEF (winmail.dat) data"));
-        let mut lying = Tnef::new().attribute(1, 0x0002_800C, b"body NI JM 41 29 87 B").bytes();
+        assert!(has_problem(
+            &x,
+            "attachment:winmail.dat",
+            "corrupt TNEF (winmail.dat) data"
+        ));
+        let mut lying = Tnef::new()
+            .attribute(1, 0x0002_800C, b"body NI JM 41 29 87 B")
+            .bytes();
         lying[11..15].copy_from_slice(&u32::MAX.to_le_bytes());
         let x = extract_attachment("winmail.dat", &lying);
-        assert!(text_at(&x, "attachment:winmail.dat/body", PartKind::Body).contains("JM 41 29 87 B"));
+        assert!(
+            text_at(&x, "attachment:winmail.dat/body", PartKind::Body).contains("JM 41 29 87 B")
+        );
         // TNEF nested in itself past the depth limit stops there.
         let mut nested = Tnef::new().attribute(1, 0x0002_800C, b"core\0").bytes();
         for _ in 0..20 {
@@ -548,10 +614,60 @@ pub(crate) mod tests {
             object.extend_from_slice(&nested);
             nested = Tnef::new()
                 .attribute(2, 0x0006_9002, &[5, 0, 0, 0])
-                .attribute(2, 0x0006_9005, &props(&[(PT_OBJECT, PR_ATTACH_DATA, &object)]))
+                .attribute(
+                    2,
+                    0x0006_9005,
+                    &props(&[(PT_OBJECT, PR_ATTACH_DATA, &object)]),
+                )
                 .bytes();
         }
         let x = extract_attachment("winmail.dat", &nested);
-        assert!(x.problems.iter().any(|p| p.reason == "nesting depth limit reached"));
+        assert!(
+            x.problems
+                .iter()
+                .any(|p| p.reason == "nesting depth limit reached")
+        );
+    }
+
+    #[test]
+    fn fixture_as_mailed() {
+        let x = crate::extract(
+            include_bytes!("../../../../fixtures/tnef-winmail-attachment-nino.eml"),
+            &crate::Limits::default(),
+        );
+        let at = "attachment:winmail.dat";
+        assert_eq!(
+            text_at(&x, &format!("{at}/subject"), PartKind::Subject),
+            "Case notes\nCase notes"
+        );
+        assert_eq!(
+            text_at(&x, &format!("{at}/body"), PartKind::Body),
+            "Please see the case notes attached."
+        );
+        assert_eq!(
+            text_at(&x, &format!("{at}/case-notes.txt"), PartKind::Document),
+            "Statement of Jordan Bell\nNational Insurance number: JM 41 29 87 B"
+        );
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        #[test]
+        fn damaged_streams_never_panic(
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::num::u8::ANY),
+                0..16,
+            ),
+        ) {
+            let mut bytes = sample();
+            for (at, value) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let x = extract_attachment("winmail.dat", &bytes);
+            proptest::prop_assert!(!has_problem(&x, "attachment:winmail.dat", "the parser failed on this part"));
+        }
     }
 }
