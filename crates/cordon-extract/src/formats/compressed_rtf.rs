@@ -46,7 +46,7 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             }
             let limit = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
             let text = rtf::parse(&rtf_bytes, limit);
-            rtf::record(c, file.location, crate::PartKind::Document, &text);
+            rtf::record(c, file, crate::PartKind::Document, &text);
         }
         Err(Error::TooLarge) => c.problem(file.location, "expanded size limit reached"),
         Err(Error::NotCompressedRtf) => c.problem(file.location, "corrupt compressed RTF"),

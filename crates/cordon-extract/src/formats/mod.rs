@@ -6,6 +6,7 @@ mod archive;
 mod calendar;
 mod compressed_rtf;
 mod office;
+mod ole1;
 mod pdf;
 #[cfg(test)]
 mod robustness;

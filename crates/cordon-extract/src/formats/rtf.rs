@@ -18,6 +18,7 @@
 
 use encoding_rs::Encoding;
 
+use super::ole1;
 use crate::PartKind;
 use crate::collector::{Collector, FileRef};
 
@@ -47,24 +48,26 @@ pub(crate) struct RtfText {
     pub too_deep: bool,
     /// The text reached the output limit and was cut.
     pub truncated: bool,
+    /// Embedded objects (`\objdata`), decoded from hex: OLE1 objects.
+    pub objects: Vec<Vec<u8>>,
 }
+
+/// Most embedded objects read from one document.
+const MAX_OBJECTS: usize = 64;
 
 /// Inspects an RTF file: body, header, footer, properties and visible body.
 pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
     let limit = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
     let text = parse(bytes, limit);
-    record(c, file.location, PartKind::Document, &text);
+    record(c, file, PartKind::Document, &text);
 }
 
-/// Records what [`parse`] read at the locations of the document at
-/// `location`, its body as `body_kind` (a message body read from RTF is a
-/// [`PartKind::Body`]).
-pub(crate) fn record(c: &mut Collector, location: &str, body_kind: PartKind, text: &RtfText) {
-    let produced = text.body.len()
-        + text.visible.len()
-        + text.header.len()
-        + text.footer.len()
-        + text.properties.len();
+/// Records what [`parse`] read at the locations of the document `file`, its
+/// body as `body_kind` (a message body read from RTF is a
+/// [`PartKind::Body`]), and inspects its embedded objects as nested files.
+pub(crate) fn record(c: &mut Collector, file: &FileRef, body_kind: PartKind, text: &RtfText) {
+    let location = file.location;
+    let produced = text.produced();
     let over_budget = c.charge_expanded(produced as u64).is_err();
     c.text(location, body_kind, &text.body);
     if text.had_hidden && text.visible != text.body {
@@ -91,6 +94,47 @@ pub(crate) fn record(c: &mut Collector, location: &str, body_kind: PartKind, tex
     if text.truncated || over_budget {
         c.problem(location, "expanded size limit reached");
     }
+    for (index, object) in text.objects.iter().enumerate() {
+        if c.parts_exhausted() {
+            break;
+        }
+        embedded_object(c, file, index, object);
+    }
+}
+
+/// Inspects one `\objdata` object as a file nested in the document.
+fn embedded_object(c: &mut Collector, file: &FileRef, index: usize, object: &[u8]) {
+    match ole1::read(object) {
+        Some(ole1::Object::File { name, data }) => {
+            let label = name
+                .as_deref()
+                .map(|n| n.replace('/', "_"))
+                .unwrap_or_else(|| format!("object-{}", index + 1));
+            let location = format!("{}/{label}", file.location);
+            let nested = FileRef {
+                location: &location,
+                name: name.as_deref(),
+                declared: None,
+                depth: file.depth + 1,
+                inline: false,
+            };
+            c.file(&nested, data);
+        }
+        Some(ole1::Object::Linked) => {}
+        None => c.problem(file.location, "embedded object in RTF could not be read"),
+    }
+}
+
+impl RtfText {
+    /// Bytes produced so far, text and objects.
+    fn produced(&self) -> usize {
+        self.body.len()
+            + self.visible.len()
+            + self.header.len()
+            + self.footer.len()
+            + self.properties.len()
+            + self.objects.iter().map(Vec::len).sum::<usize>()
+    }
 }
 
 /// Where the text of a group goes.
@@ -106,6 +150,8 @@ enum Destination {
     Info,
     /// A shown document property (title, subject, ...).
     Property,
+    /// Hex data of an embedded object.
+    ObjectData,
     /// The font table: read for the character sets of fonts.
     FontTable,
     /// Not shown: text is dropped.
@@ -150,6 +196,9 @@ struct Reader<'a> {
     pending_encoding: &'static Encoding,
     /// Fallback characters still to skip after a `\uN`.
     skip: u32,
+    /// The embedded object being read, and a pending high nibble.
+    object: Vec<u8>,
+    nibble: Option<u8>,
     /// A UTF-16 high surrogate from `\uN` waiting for its low half.
     high_surrogate: Option<u16>,
     /// The last control word was `\*`: the group is an optional destination.
@@ -179,6 +228,8 @@ pub(crate) fn parse(input: &[u8], limit: usize) -> RtfText {
         pending: Vec::new(),
         pending_encoding: encoding_rs::WINDOWS_1252,
         skip: 0,
+        object: Vec::new(),
+        nibble: None,
         high_surrogate: None,
         ignorable: false,
     };
@@ -238,6 +289,11 @@ impl Reader<'_> {
             }
             if self.state.destination == Destination::FontTable {
                 self.defining_font = None;
+            }
+            if self.state.destination == Destination::ObjectData
+                && state.destination != Destination::ObjectData
+            {
+                self.finish_object();
             }
             self.state = state;
         }
@@ -393,6 +449,7 @@ impl Reader<'_> {
             }
             b"cpg" => self.define_font_encoding(parameter.and_then(code_page_encoding)),
             b"fonttbl" => set_destination(self, Destination::FontTable),
+            b"objdata" => set_destination(self, Destination::ObjectData),
             b"header" | b"headerl" | b"headerr" | b"headerf" => {
                 set_destination(self, Destination::Header);
             }
@@ -477,8 +534,39 @@ impl Reader<'_> {
         }
     }
 
+    /// Keeps the object read so far.
+    fn finish_object(&mut self) {
+        self.nibble = None;
+        let object = std::mem::take(&mut self.object);
+        if !object.is_empty() && self.out.objects.len() < MAX_OBJECTS {
+            self.out.objects.push(object);
+        }
+    }
+
+    /// A hex digit of an embedded object, within the output limit.
+    fn object_hex(&mut self, byte: u8) {
+        let Some(value) = char::from(byte).to_digit(16) else {
+            return;
+        };
+        let value = value as u8;
+        match self.nibble.take() {
+            None => self.nibble = Some(value),
+            Some(high) => {
+                if self.out.produced() + self.object.len() >= self.limit {
+                    self.out.truncated = true;
+                    return;
+                }
+                self.object.push(high << 4 | value);
+            }
+        }
+    }
+
     /// A text byte, decoded later with the run's encoding.
     fn byte(&mut self, byte: u8) {
+        if self.state.destination == Destination::ObjectData {
+            self.object_hex(byte);
+            return;
+        }
         if matches!(
             self.state.destination,
             Destination::Skip | Destination::FontTable | Destination::Info
@@ -536,11 +624,7 @@ impl Reader<'_> {
         self.high_surrogate = None;
         let hidden = self.state.hidden || self.state.uncertain;
         let out = &mut self.out;
-        let produced = out.body.len()
-            + out.visible.len()
-            + out.header.len()
-            + out.footer.len()
-            + out.properties.len();
+        let produced = out.produced();
         let copies = if self.state.destination == Destination::Body && !hidden {
             2
         } else {
@@ -563,7 +647,10 @@ impl Reader<'_> {
             Destination::Header => out.header.push_str(text),
             Destination::Footer => out.footer.push_str(text),
             Destination::Property => out.properties.push_str(text),
-            Destination::FontTable | Destination::Info | Destination::Skip => {}
+            Destination::FontTable
+            | Destination::Info
+            | Destination::ObjectData
+            | Destination::Skip => {}
         }
     }
 }
@@ -585,7 +672,6 @@ const SKIPPED_DESTINATIONS: &[&[u8]] = &[
     b"latentstyles",
     b"xmlnstbl",
     b"generator",
-    b"objdata",
     b"objclass",
     b"fldinst",
     b"sp",
@@ -945,5 +1031,44 @@ mod tests {
             input.extend_from_slice(&bytes);
             let _ = parse(&input, 1 << 16);
         }
+    }
+
+    #[test]
+    fn embedded_package_is_a_nested_file() {
+        use crate::formats::ole1::tests::{object, package_native};
+        let exe = crate::formats::testutil::fake_exe();
+        let native = package_native(b"minutes.pdf", b"C:\\Temp\\minutes.pdf.exe", &exe);
+        let hex: String = object(b"Package", &native)
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                if i % 40 == 39 {
+                    format!("{b:02x}\r\n")
+                } else {
+                    format!("{b:02x}")
+                }
+            })
+            .collect();
+        let rtf = format!(
+            r"{{\rtf1 See {{\object\objemb{{\*\objclass Package}}{{\*\objdata {hex}}}{{\result icon}}}} here}}"
+        );
+        let x = extract_attachment("notes.rtf", rtf.as_bytes());
+        assert_eq!(
+            text_at(&x, "attachment:notes.rtf", PartKind::Document),
+            "See icon here"
+        );
+        let nested = x
+            .attachments
+            .iter()
+            .find(|a| a.location == "attachment:notes.rtf/minutes.pdf.exe")
+            .expect("the packaged file");
+        assert_eq!(nested.depth, 1);
+        assert!(nested.executable.is_some());
+        let x = extract_attachment("bad.rtf", br"{\rtf1 {\object{\*\objdata 0102}}}");
+        assert!(has_problem(
+            &x,
+            "attachment:bad.rtf",
+            "embedded object in RTF could not be read"
+        ));
     }
 }

@@ -139,26 +139,10 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             damaged = true;
             // What is there of a cut attribute is still shown by lenient readers.
             let data = &bytes[start.min(bytes.len())..];
-            attribute(
-                c,
-                location,
-                level,
-                id,
-                data,
-                &mut code_page,
-                &mut attachments,
-            );
+            attribute(c, file, level, id, data, &mut code_page, &mut attachments);
             break;
         };
-        attribute(
-            c,
-            location,
-            level,
-            id,
-            data,
-            &mut code_page,
-            &mut attachments,
-        );
+        attribute(c, file, level, id, data, &mut code_page, &mut attachments);
         at = start + length + 2; // the 16-bit checksum is not checked
     }
     if damaged {
@@ -175,13 +159,14 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
 /// Acts on one attribute of the stream.
 fn attribute<'a>(
     c: &mut Collector,
-    location: &str,
+    file: &FileRef,
     level: u8,
     id: u16,
     data: &'a [u8],
     code_page: &mut &'static Encoding,
     attachments: &mut Vec<Attachment<'a>>,
 ) {
+    let location = file.location;
     match (level, id) {
         (_, ATT_OEM_CODEPAGE) => {
             if let Some(cp) = data.get(..4) {
@@ -205,7 +190,7 @@ fn attribute<'a>(
                 c.problem(location, "corrupt TNEF (winmail.dat) data");
             }
             for property in properties {
-                message_property(c, location, property);
+                message_property(c, location, file.depth, property);
             }
         }
         (2, ATT_ATTACH_REND_DATA) => attachments.push(Attachment::default()),
@@ -232,7 +217,7 @@ fn current<'a, 'b>(attachments: &'b mut Vec<Attachment<'a>>) -> &'b mut Attachme
 }
 
 /// Inspects a message-level MAPI property: subject and the three bodies.
-fn message_property(c: &mut Collector, location: &str, property: Property) {
+fn message_property(c: &mut Collector, location: &str, depth: u32, property: Property) {
     let body = format!("{location}/body");
     match (property.id, property.value) {
         (PR_SUBJECT, Value::Text(text)) => {
@@ -260,7 +245,14 @@ fn message_property(c: &mut Collector, location: &str, property: Property) {
                     }
                     let limit = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
                     let text = rtf::parse(&rtf_bytes, limit);
-                    rtf::record(c, &body, PartKind::Body, &text);
+                    let body_file = FileRef {
+                        location: &body,
+                        name: None,
+                        declared: None,
+                        depth,
+                        inline: false,
+                    };
+                    rtf::record(c, &body_file, PartKind::Body, &text);
                 }
                 Err(compressed_rtf::Error::TooLarge) => {
                     c.problem(location, "expanded size limit reached");
