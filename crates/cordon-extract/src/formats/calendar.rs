@@ -130,6 +130,14 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             push_line(&mut text, &value);
         }
     }
+    // Declared a calendar or card but not one: the recipient sees the text.
+    let is_calendar = lines.iter().any(|line| {
+        let line = line.trim_ascii();
+        line.eq_ignore_ascii_case(b"BEGIN:VCALENDAR") || line.eq_ignore_ascii_case(b"BEGIN:VCARD")
+    });
+    if !is_calendar {
+        text = charset::decode(bytes, declared).into_owned();
+    }
     if c.charge_expanded(text.len() as u64).is_err() {
         c.problem(file.location, "expanded size limit reached");
         return;
@@ -395,6 +403,34 @@ mod tests {
             "https://example.org/agenda"
         );
         assert_eq!(x.attachments[1].depth, 1);
+    }
+
+    #[test]
+    fn declared_calendar_that_is_not_one_is_text() {
+        let x = extract_attachment("invite.ics", b"NI JM 41 29 87 B\nsee you");
+        assert_eq!(
+            text_at(&x, "attachment:invite.ics", PartKind::Document),
+            "NI JM 41 29 87 B\nsee you"
+        );
+    }
+
+    #[test]
+    fn invite_in_an_alternative_part() {
+        let message = concat!(
+            "From: sam.okafor@northshire.police.uk\r\nTo: a@example.org\r\nSubject: invite\r\n",
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nInvitation\r\n",
+            "--b\r\nContent-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDESCRIPTION:NI JM 41 2\r\n 9 87 B\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "--b--\r\n"
+        );
+        let x = crate::extract(message.as_bytes(), &crate::Limits::default());
+        let found: Vec<_> = x
+            .parts
+            .iter()
+            .filter(|p| p.text.contains("JM 41 29 87 B"))
+            .collect();
+        assert!(!found.is_empty(), "{:?}", x.parts);
     }
 
     #[test]

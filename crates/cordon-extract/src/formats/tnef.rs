@@ -266,7 +266,9 @@ fn message_property(c: &mut Collector, location: &str, depth: u32, property: Pro
     }
 }
 
-/// Inspects one attachment under each of its names.
+/// Inspects one attachment under its names: the first (what Outlook shows),
+/// and any other whose extension differs (`invoice.pdf` titled, `invoice.pdf.exe`
+/// long name), since the extension decides what opens it.
 fn nested_file(c: &mut Collector, tnef: &FileRef, index: usize, attachment: Attachment) {
     let Attachment {
         mut names,
@@ -277,7 +279,16 @@ fn nested_file(c: &mut Collector, tnef: &FileRef, index: usize, attachment: Atta
         names.push(format!("attachment-{}", index + 1));
     }
     let data = data.unwrap_or(&[]);
+    let mut extensions: Vec<String> = Vec::new();
     for name in &names {
+        let extension = name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.trim_end_matches(['.', ' ']).to_ascii_lowercase())
+            .unwrap_or_default();
+        if extensions.contains(&extension) {
+            continue;
+        }
+        extensions.push(extension);
         let location = format!("{}/{}", tnef.location, name.replace('/', "_"));
         let file = FileRef {
             location: &location,
@@ -504,6 +515,15 @@ pub(crate) mod tests {
             .attribute(2, 0x0006_9002, &[1, 0, 0, 0])
             .attribute(2, 0x0001_8010, b"invoice.pdf\0")
             .attribute(2, 0x0006_800F, &fake_exe())
+            .attribute(
+                2,
+                0x0006_9005,
+                &props(&[(
+                    PT_UNICODE,
+                    PR_ATTACH_LONG_FILENAME,
+                    &utf16("invoice.pdf.exe"),
+                )]),
+            )
             .bytes()
     }
 
@@ -524,10 +544,11 @@ pub(crate) mod tests {
             text_at(&x, &format!("{at}/case notes.txt"), PartKind::Document),
             "Subject NI JM 41 29 87 B"
         );
-        // The 8.3 title is a second reading of the same file.
-        assert_eq!(
-            text_at(&x, &format!("{at}/NOTES~1.TXT"), PartKind::Document),
-            "Subject NI JM 41 29 87 B"
+        // The 8.3 title has the same extension: the file is read once.
+        assert!(
+            !x.attachments
+                .iter()
+                .any(|a| a.location.ends_with("NOTES~1.TXT"))
         );
         let exe = x
             .attachments
@@ -536,6 +557,12 @@ pub(crate) mod tests {
             .expect("the second attachment");
         assert_eq!(exe.depth, 1);
         assert!(exe.executable.is_some(), "{exe:?}");
+        // The long name is a second reading, with its own extension.
+        assert!(
+            x.attachments
+                .iter()
+                .any(|a| a.location == format!("{at}/invoice.pdf.exe"))
+        );
         assert!(x.problems.is_empty(), "{:?}", x.problems);
     }
 
