@@ -58,6 +58,7 @@ struct ContentLine<'a> {
     value: &'a [u8],
 }
 
+/// Parameters of a content line.
 impl ContentLine<'_> {
     /// The value of parameter `key` (upper case), if present.
     fn param(&self, key: &str) -> Option<&str> {
@@ -74,10 +75,12 @@ impl ContentLine<'_> {
         })
     }
 
+    /// The value is quoted-printable (vCard 2.1).
     fn quoted_printable(&self) -> bool {
         self.has("ENCODING", "QUOTED-PRINTABLE")
     }
 
+    /// The value is base64 (`ENCODING=b`, vCard 2.1 `BASE64`).
     fn base64(&self) -> bool {
         self.has("ENCODING", "B") || self.has("ENCODING", "BASE64")
     }

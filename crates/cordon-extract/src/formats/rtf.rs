@@ -125,6 +125,7 @@ fn embedded_object(c: &mut Collector, file: &FileRef, index: usize, object: &[u8
     }
 }
 
+/// Size accounting of what a document produced.
 impl RtfText {
     /// Bytes produced so far, text and objects.
     fn produced(&self) -> usize {
@@ -235,10 +236,12 @@ pub(crate) fn parse(input: &[u8], limit: usize) -> RtfText {
     };
     reader.run();
     reader.flush();
+    reader.finish_object(); // of a document cut inside `\objdata`
     reader.out
 }
 
 impl Reader<'_> {
+    /// Reads the input token by token, until its end or the output limit.
     fn run(&mut self) {
         while let Some(&byte) = self.input.get(self.at) {
             if self.out.truncated {
@@ -263,6 +266,7 @@ impl Reader<'_> {
         }
     }
 
+    /// `{`: the group inherits the current state, restored at its end.
     fn open_group(&mut self) {
         self.flush();
         self.skip = 0;
@@ -275,6 +279,7 @@ impl Reader<'_> {
         }
     }
 
+    /// `}`: ends a property or an embedded object and restores the state.
     fn close_group(&mut self) {
         self.flush();
         self.skip = 0;
@@ -578,10 +583,9 @@ impl Reader<'_> {
             self.flush();
             self.pending_encoding = encoding;
         }
+        // A run is decoded whole when it ends, so that no double-byte
+        // character is cut; it is never longer than the input.
         self.pending.push(byte);
-        if self.pending.len() >= 4096 {
-            self.flush_complete();
-        }
     }
 
     /// A character produced by a control word or symbol.
@@ -602,18 +606,7 @@ impl Reader<'_> {
         self.push_str(&text);
     }
 
-    /// Decodes a long pending run without cutting a multi-byte character:
-    /// a trailing byte of a double-byte code page stays pending.
-    fn flush_complete(&mut self) {
-        let keep = usize::from(
-            self.pending_encoding != encoding_rs::UTF_8 && !self.pending_encoding.is_single_byte(),
-        );
-        let cut = self.pending.len() - keep.min(self.pending.len());
-        let rest = self.pending.split_off(cut);
-        self.flush();
-        self.pending = rest;
-    }
-
+    /// Appends one character to the current destination.
     fn push_char(&mut self, ch: char) {
         let mut buf = [0u8; 4];
         self.push_str(ch.encode_utf8(&mut buf));

@@ -16,32 +16,52 @@ use crate::{PartKind, charset, html};
 /// The stream's signature, little-endian 0x223E9F78.
 const SIGNATURE: [u8; 4] = [0x78, 0x9F, 0x3E, 0x22];
 
-/// Attribute ids (the low 16 bits of an attribute tag).
+// Attribute ids (the low 16 bits of an attribute tag).
+/// `attSubject`: the subject in the stream's code page.
 const ATT_SUBJECT: u16 = 0x8004;
+/// `attBody`: the plain-text body in the stream's code page.
 const ATT_BODY: u16 = 0x800C;
+/// `attAttachData`: the content of the current attachment.
 const ATT_ATTACH_DATA: u16 = 0x800F;
+/// `attAttachTitle`: the (often 8.3) name of the current attachment.
 const ATT_ATTACH_TITLE: u16 = 0x8010;
+/// `attAttachRendData`: starts an attachment.
 const ATT_ATTACH_REND_DATA: u16 = 0x9002;
+/// `attMAPIProps`: the message's MAPI properties.
 const ATT_MAPI_PROPS: u16 = 0x9003;
+/// `attAttachment`: the current attachment's MAPI properties.
 const ATT_ATTACHMENT: u16 = 0x9005;
+/// `attOemCodepage`: the code page of the stream's 8-bit strings.
 const ATT_OEM_CODEPAGE: u16 = 0x9007;
 
-/// MAPI property ids.
+/// `PR_SUBJECT`.
 const PR_SUBJECT: u16 = 0x0037;
+/// `PR_BODY`: the plain-text body.
 const PR_BODY: u16 = 0x1000;
+/// `PR_RTF_COMPRESSED`: the RTF body, compressed.
 const PR_RTF_COMPRESSED: u16 = 0x1009;
+/// `PR_HTML`: the HTML body.
 const PR_HTML: u16 = 0x1013;
+/// `PR_DISPLAY_NAME`: an attachment's shown name.
 const PR_DISPLAY_NAME: u16 = 0x3001;
+/// `PR_ATTACH_DATA_BIN` / `_OBJ`: an attachment's content or embedded message.
 const PR_ATTACH_DATA: u16 = 0x3701;
+/// `PR_ATTACH_FILENAME`: the short file name.
 const PR_ATTACH_FILENAME: u16 = 0x3704;
+/// `PR_ATTACH_LONG_FILENAME`: the file name Outlook shows.
 const PR_ATTACH_LONG_FILENAME: u16 = 0x3707;
+/// `PR_ATTACH_MIME_TAG`: the declared MIME type.
 const PR_ATTACH_MIME_TAG: u16 = 0x370E;
 
-/// MAPI property types.
+/// 8-bit string in the stream's code page.
 const PT_STRING8: u16 = 0x001E;
+/// UTF-16LE string.
 const PT_UNICODE: u16 = 0x001F;
+/// Binary data.
 const PT_BINARY: u16 = 0x0102;
+/// An object: a 16-byte interface id, then its data.
 const PT_OBJECT: u16 = 0x000D;
+/// The multi-valued flag of a property type.
 const MV_FLAG: u16 = 0x1000;
 
 /// Most attributes and properties read from one stream: far more than
@@ -73,6 +93,7 @@ struct Attachment<'a> {
 }
 
 impl<'a> Attachment<'a> {
+    /// Adds a name it carries, once, and at most four.
     fn add_name(&mut self, name: &str) {
         let name = name.trim_end_matches('\0').trim();
         if !name.is_empty()
