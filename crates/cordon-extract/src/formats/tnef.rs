@@ -146,7 +146,8 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
             break;
         }
         let Some(header) = bytes.get(at..at + 9) else {
-            damaged = true;
+            // A few stray bytes after the last attribute, as some gateways
+            // leave, are too short to hold anything: readers ignore them.
             break;
         };
         let level = header[0];
@@ -396,7 +397,8 @@ fn property_value<'a>(
     let multi = kind & MV_FLAG != 0;
     let base = kind & !MV_FLAG;
     let fixed = match base {
-        0x0002 | 0x0003 | 0x0004 | 0x000A | 0x000B => Some(4),
+        0x0002 | 0x000B => Some(2), // short and boolean: padded below
+        0x0003 | 0x0004 | 0x000A => Some(4),
         0x0005 | 0x0006 | 0x0007 | 0x0014 | 0x0040 => Some(8),
         0x0048 => Some(16),
         0x0001 => Some(0), // PT_NULL
@@ -411,10 +413,14 @@ fn property_value<'a>(
         } else {
             1
         };
-        let end = at.checked_add(count.checked_mul(size)?)?;
+        let end = at.checked_add(padded(count.checked_mul(size)?))?;
         return (end <= data.len()).then_some((None, end));
     }
-    if !matches!(base, PT_STRING8 | PT_UNICODE | PT_BINARY | PT_OBJECT) {
+    // Unspecified and server-id values are laid out like binary ones.
+    if !matches!(
+        base,
+        PT_STRING8 | PT_UNICODE | PT_BINARY | PT_OBJECT | 0x0000 | 0x00FB
+    ) {
         return None; // an unknown type: its size cannot be known
     }
     // Variable-size values: a count (1 unless multi-valued), then each value
