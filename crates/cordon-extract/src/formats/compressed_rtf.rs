@@ -161,6 +161,13 @@ pub(crate) mod tests {
             decompress(SPEC_EXAMPLE, 1 << 20).unwrap(),
             b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
         );
+        // A back reference that overlaps the bytes it writes (MS-OXRTFCP 4.2).
+        let overlapping =
+            b"\x1a\x00\x00\x00\x1c\x00\x00\x00LZFu\xe2\xd4KQA\x00\x04 WXYZ\rn}\x01\x0e\xb0";
+        assert_eq!(
+            decompress(overlapping, 1 << 20).unwrap(),
+            b"{\\rtf1 WXYZWXYZWXYZWXYZWXYZ}"
+        );
     }
 
     #[test]

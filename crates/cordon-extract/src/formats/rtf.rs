@@ -204,6 +204,14 @@ struct Reader<'a> {
     high_surrogate: Option<u16>,
     /// The last control word was `\*`: the group is an optional destination.
     ignorable: bool,
+    /// Nothing has followed the group's `{` yet (but `\*`): only here does
+    /// a control word name the group's destination, as the specification
+    /// says, so a word written mid-text cannot hide what follows it.
+    group_start: bool,
+    /// Spaces stood between the `{` and the control word: some writers put
+    /// them there (`{ \fonttbl`), readers differ on whether the word still
+    /// names a destination.
+    spaced_start: bool,
 }
 
 /// Reads the text of an RTF document, producing at most about `limit` bytes.
@@ -233,6 +241,8 @@ pub(crate) fn parse(input: &[u8], limit: usize) -> RtfText {
         nibble: None,
         high_surrogate: None,
         ignorable: false,
+        group_start: false,
+        spaced_start: false,
     };
     reader.run();
     reader.flush();
@@ -253,10 +263,13 @@ impl Reader<'_> {
                 b'}' => self.close_group(),
                 b'\\' => self.control(),
                 b'\r' | b'\n' | 0 => {}
-                b'\t' => self.literal_char('\t'),
+                b' ' if self.group_start => self.spaced_start = true,
                 _ => {
+                    self.group_start = false;
                     if self.skip > 0 {
                         self.skip -= 1;
+                    } else if byte == b'\t' {
+                        self.literal_char('\t');
                     } else {
                         self.ignorable = false;
                         self.byte(byte);
@@ -271,6 +284,8 @@ impl Reader<'_> {
         self.flush();
         self.skip = 0;
         self.ignorable = false;
+        self.group_start = true;
+        self.spaced_start = false;
         if self.stack.len() >= MAX_DEPTH {
             self.overflow += 1;
             self.out.too_deep = true;
@@ -309,6 +324,9 @@ impl Reader<'_> {
         let Some(&next) = self.input.get(self.at) else {
             return;
         };
+        if next != b'*' && !next.is_ascii_alphabetic() {
+            self.group_start = false; // a symbol or escape is content
+        }
         if next == b'\'' {
             self.at += 1;
             let hex = self.input.get(self.at..self.at + 2);
@@ -362,7 +380,8 @@ impl Reader<'_> {
             return;
         }
         let ignorable = std::mem::take(&mut self.ignorable);
-        self.word(word, parameter, ignorable);
+        let names_destination = ignorable || std::mem::take(&mut self.group_start);
+        self.word(word, parameter, ignorable, names_destination);
     }
 
     /// The numeric parameter after a control word, if any (saturating).
@@ -401,15 +420,66 @@ impl Reader<'_> {
         }
     }
 
-    /// A control word with its parameter.
-    fn word(&mut self, word: &[u8], parameter: Option<i32>, ignorable: bool) {
-        // Nothing inside a skipped destination is shown, whatever it says.
-        let set_destination = |reader: &mut Self, destination| {
-            reader.flush();
-            if reader.state.destination != Destination::Skip {
-                reader.state.destination = destination;
+    /// A control word with its parameter; `names_destination` when it
+    /// starts its group (after an optional `\*`).
+    fn word(
+        &mut self,
+        word: &[u8],
+        parameter: Option<i32>,
+        ignorable: bool,
+        names_destination: bool,
+    ) {
+        let destination = match word {
+            _ if !names_destination => None,
+            b"fonttbl" => Some(Destination::FontTable),
+            b"objdata" => Some(Destination::ObjectData),
+            b"header" | b"headerl" | b"headerr" | b"headerf" => Some(Destination::Header),
+            b"footer" | b"footerl" | b"footerr" | b"footerf" => Some(Destination::Footer),
+            b"info" => Some(Destination::Info),
+            b"title" | b"subject" | b"keywords" | b"doccomm" | b"category"
+                if self.state.destination == Destination::Info =>
+            {
+                Some(Destination::Property)
             }
+            _ if SKIPPED_DESTINATIONS.contains(&word) => Some(Destination::Skip),
+            // Field instructions (a hyperlink's address) are not shown, but
+            // say what the link leads to: read like hidden text.
+            b"fldinst" => {
+                self.flush();
+                self.state.uncertain = true;
+                None
+            }
+            // Destinations that are shown as body text: text boxes, comments,
+            // footnotes, field results.
+            b"shpinst" | b"shptxt" | b"annotation" | b"footnote" | b"fldrslt" => None,
+            _ if ignorable => {
+                self.flush();
+                self.state.uncertain = true;
+                None
+            }
+            _ => None,
         };
+        match destination {
+            // After spaces a reader may show what would be skipped: both
+            // readings are kept.
+            Some(Destination::Skip) if self.spaced_start && !ignorable => {
+                self.flush();
+                self.state.uncertain = true;
+            }
+            // Nothing inside a skipped destination is shown, whatever it says.
+            Some(destination) => {
+                self.flush();
+                if self.state.destination != Destination::Skip {
+                    self.state.destination = destination;
+                }
+            }
+            None => self.formatting(word, parameter),
+        }
+    }
+
+    /// A control word that is not a destination: a character, a code page or
+    /// font, hidden text, the `\uN` machinery.
+    fn formatting(&mut self, word: &[u8], parameter: Option<i32>) {
         match word {
             b"par" | b"line" | b"row" | b"sect" | b"page" | b"sbkpage" => self.literal_char('\n'),
             b"cell" | b"nestcell" | b"tab" => self.literal_char('\t'),
@@ -453,28 +523,6 @@ impl Reader<'_> {
                 self.define_font_encoding(encoding);
             }
             b"cpg" => self.define_font_encoding(parameter.and_then(code_page_encoding)),
-            b"fonttbl" => set_destination(self, Destination::FontTable),
-            b"objdata" => set_destination(self, Destination::ObjectData),
-            b"header" | b"headerl" | b"headerr" | b"headerf" => {
-                set_destination(self, Destination::Header);
-            }
-            b"footer" | b"footerl" | b"footerr" | b"footerf" => {
-                set_destination(self, Destination::Footer);
-            }
-            b"info" => set_destination(self, Destination::Info),
-            b"title" | b"subject" | b"keywords" | b"doccomm" | b"category"
-                if self.state.destination == Destination::Info =>
-            {
-                set_destination(self, Destination::Property);
-            }
-            // Shape instructions hold text boxes (`\shptxt`); their property
-            // pairs (`\sp`) are not shown.
-            b"shpinst" | b"shptxt" | b"annotation" | b"footnote" | b"fldrslt" => {}
-            _ if SKIPPED_DESTINATIONS.contains(&word) => set_destination(self, Destination::Skip),
-            _ if ignorable => {
-                self.flush();
-                self.state.uncertain = true;
-            }
             _ => {}
         }
     }
@@ -637,6 +685,10 @@ impl Reader<'_> {
                     out.visible.push_str(text);
                 }
             }
+            // A field instruction in a header (`PAGE`, `DOCPROPERTY ...`) is
+            // not shown there, and must not count as the header's marking.
+            Destination::Header | Destination::Footer | Destination::Property
+                if self.state.uncertain => {}
             Destination::Header => out.header.push_str(text),
             Destination::Footer => out.footer.push_str(text),
             Destination::Property => out.properties.push_str(text),
@@ -666,7 +718,6 @@ const SKIPPED_DESTINATIONS: &[&[u8]] = &[
     b"xmlnstbl",
     b"generator",
     b"objclass",
-    b"fldinst",
     b"sp",
     b"bkmkstart",
     b"bkmkend",
@@ -719,7 +770,8 @@ const SKIPPED_DESTINATIONS: &[&[u8]] = &[
     b"atnref",
     b"atrfstart",
     b"atrfend",
-    b"themelang",
+    b"expandedcolortbl",
+    b"datafield",
     b"htmltag",
     b"mhtmltag",
     b"ud",
@@ -832,8 +884,9 @@ mod tests {
             r"{\pict\pngblip 89504e47}{\*\datastore 0102}{\field{\*\fldinst HYPERLINK x}{\fldrslt shown}}",
             r"{\object{\*\objdata 01050000}{\result result text}} body}"
         ));
-        assert_eq!(t.body, "shownresult text body");
-        assert!(!t.had_hidden);
+        assert_eq!(t.visible, "shownresult text body");
+        // A field instruction (the link's address) is read like hidden text.
+        assert_eq!(t.body, "HYPERLINK xshownresult text body");
     }
 
     #[test]
@@ -864,7 +917,7 @@ mod tests {
     fn header_footer_and_properties() {
         let t = read(concat!(
             r"{\rtf1{\info{\title Case file}{\subject Burglary}{\author A Person}{\keywords op nightjar}{\creatim\yr2026}}",
-            r"{\header\pard SECRET\par}{\footerf\pard Page 1}{\headerl left}Body text}"
+            r"{\header\pard SECRET\par}{\footerf\pard Page {\field{\*\fldinst PAGE}{\fldrslt 1}}}{\headerl left}Body text}"
         ));
         assert_eq!(t.header, "SECRET\nleft");
         assert_eq!(t.footer, "Page 1");
@@ -878,6 +931,23 @@ mod tests {
         assert_eq!(t.body, "JM 41 00 29 87 B secret shown end");
         assert_eq!(t.visible, "JM 41 29 87 B  shown end");
         assert!(t.had_hidden);
+    }
+
+    #[test]
+    fn destination_words_count_only_where_a_group_starts() {
+        // `\pict` mid-text, or Word's `\themelang`, must not hide what follows.
+        let t = read(r"{\rtf1\themelang2057 {NI \pict JM 41 29 87 B}{\*\expandedcolortbl;;}}");
+        assert_eq!(t.body, "NI JM 41 29 87 B");
+        assert!(!t.had_hidden);
+        // Spaces after the brace: the font table is still one; a skipped
+        // destination is read like hidden text.
+        let t = read(r"{\rtf1 { \fonttbl {\f0 Arial;}} { \pict secret}text}");
+        assert_eq!(
+            (t.body.as_str(), t.visible.as_str()),
+            (" secrettext", " text")
+        );
+        // A literal tab is a fallback character like any other.
+        assert_eq!(read("{\\rtf1 \\u8804\t\t8804}").body, "\u{2264}\t8804");
     }
 
     #[test]
