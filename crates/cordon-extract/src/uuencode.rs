@@ -25,6 +25,8 @@ pub(crate) fn find_blocks(text: &[u8], limit: usize) -> Vec<EncodedFile> {
             range,
         };
         let mut encoded = Vec::new();
+        // A `begin` line in prose is no block: it needs data or an `end`.
+        let mut block = false;
         while let Some((line, range)) = lines.peek() {
             let (line, range) = (*line, range.clone());
             let is_end = if base64 {
@@ -35,6 +37,7 @@ pub(crate) fn find_blocks(text: &[u8], limit: usize) -> Vec<EncodedFile> {
             if is_end {
                 file.range.end = range.end;
                 lines.next();
+                block = true;
                 break;
             }
             let data_line = if base64 {
@@ -46,6 +49,7 @@ pub(crate) fn find_blocks(text: &[u8], limit: usize) -> Vec<EncodedFile> {
             if !data_line {
                 break;
             }
+            block |= !line.is_empty();
             if base64 {
                 encoded.extend_from_slice(line);
             } else {
@@ -57,6 +61,9 @@ pub(crate) fn find_blocks(text: &[u8], limit: usize) -> Vec<EncodedFile> {
         if base64 {
             file.bytes = mail_parser::decoders::base64::base64_decode(&encoded).unwrap_or_default();
             file.bytes.truncate(budget);
+        }
+        if !block {
+            continue;
         }
         budget -= file.bytes.len().min(budget);
         found.push(file);
@@ -187,8 +194,9 @@ mod tests {
         assert_eq!(found[0].range, 0..block.len());
         let stripped = "begin 644 z.bin\n#````\n`\nend\n".replace("````", "");
         assert_eq!(find_blocks(stripped.as_bytes(), 100)[0].bytes, [0, 0, 0]);
-        // Not a begin line.
+        // Not a begin line, or a begin line in prose.
         assert!(find_blocks(b"begin the meeting at 10\nbegin 644\n", 100).is_empty());
+        assert!(find_blocks(b"begin 600 photos\n\nThe team met.\n", 100).is_empty());
     }
 
     #[test]
