@@ -9,6 +9,8 @@
 
 mod charset;
 mod collector;
+mod encoded_file;
+mod flowed;
 mod formats;
 mod html;
 mod limits;
@@ -17,6 +19,8 @@ mod normalize;
 mod readings;
 pub mod sniff;
 mod transfer;
+mod uuencode;
+mod yenc;
 
 use serde::Serialize;
 

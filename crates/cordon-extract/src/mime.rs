@@ -49,6 +49,9 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
     encrypted_parts(c, &message, prefix);
     bodies(c, &message, prefix);
     attachments(c, &message, prefix, depth);
+    readings::text_body_readings(c, &message, &located(prefix, "body"), depth, |label| {
+        attachment_at(prefix, label)
+    });
     readings::alternative_readings(c, &message, depth, |id| {
         if message.text_body.contains(&id) || message.html_body.contains(&id) {
             return Some((located(prefix, "body"), PartKind::Body));
@@ -79,6 +82,11 @@ fn attachment_location(prefix: Option<&str>, index: usize, part: &MessagePart) -
     let label = attachment_name(part)
         .map(|n| n.replace('/', "_"))
         .unwrap_or_else(|| format!("part-{}", index + 1));
+    attachment_at(prefix, &label)
+}
+
+/// The location of a file labelled `label` carried by the message at `prefix`.
+fn attachment_at(prefix: Option<&str>, label: &str) -> String {
     match prefix {
         Some(prefix) => format!("{prefix}/{label}"),
         None => format!("attachment:{label}"),

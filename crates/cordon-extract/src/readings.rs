@@ -14,8 +14,9 @@
 use mail_parser::{HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::collector::{Collector, FileRef};
+use crate::encoded_file::EncodedFile;
 use crate::transfer::{self, TransferEncoding};
-use crate::{PartKind, charset, html};
+use crate::{PartKind, charset, flowed, html, uuencode, yenc};
 
 /// What the headers of one part say, every value of each, in order.
 #[derive(Default)]
@@ -69,7 +70,7 @@ impl PartHeaders {
             || self
                 .encodings
                 .iter()
-                .any(|e| matches!(e, TransferEncoding::Unknown(_)))
+                .any(|e| matches!(e, TransferEncoding::Unknown(_) | TransferEncoding::Uuencode))
     }
 }
 
@@ -144,8 +145,14 @@ fn read_every_way(
             TransferEncoding::Base64 => transfer::base64_readings(raw),
             TransferEncoding::QuotedPrintable => vec![transfer::quoted_printable(raw)],
             TransferEncoding::Uuencode => {
-                c.problem(location, "uuencoded content that cannot be decoded");
-                Vec::new()
+                let budget = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
+                match uuencode::decode_part(raw, budget) {
+                    Some(file) => vec![file.bytes],
+                    None => {
+                        c.problem(location, "uuencoded content that cannot be decoded");
+                        Vec::new()
+                    }
+                }
             }
             TransferEncoding::Unknown(label) => {
                 c.problem(
@@ -217,6 +224,69 @@ fn read_as(
             inline: false,
         };
         c.file(&file, bytes);
+    }
+}
+
+/// Readings of the plain-text bodies that clients render beyond the bytes:
+/// `format=flowed` text joined as RFC 3676 clients join it (the text as sent
+/// is read too), and uuencoded or yEnc files inside the text, which clients
+/// show as attachments. `attachment_at` names such a file's location.
+pub(crate) fn text_body_readings(
+    c: &mut Collector,
+    message: &Message,
+    body_location: &str,
+    depth: u32,
+    attachment_at: impl Fn(&str) -> String,
+) {
+    let mut found = 0usize;
+    for &id in &message.text_body {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let PartType::Text(text) = &part.body else {
+            continue;
+        };
+        if let Some(ct) = part.content_type()
+            && ct
+                .attribute("format")
+                .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+        {
+            let delsp = ct
+                .attribute("delsp")
+                .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+            c.alternative_text(body_location, PartKind::Body, &flowed::unflow(text, delsp));
+        }
+        let bytes = text.as_bytes();
+        let budget = || usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);
+        let mut files: Vec<EncodedFile> = Vec::new();
+        if memchr::memmem::find(bytes, b"begin").is_some() {
+            files.extend(uuencode::find_blocks(bytes, budget()));
+        }
+        if memchr::memmem::find(bytes, b"=ybegin").is_some() {
+            files.extend(yenc::find_blocks(bytes, budget()));
+        }
+        for file in files {
+            found += 1;
+            let label = file
+                .name
+                .as_deref()
+                .map(|n| n.trim().replace('/', "_"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("encoded-file-{found}"));
+            if c.charge_expanded(file.bytes.len() as u64).is_err() {
+                c.problem(body_location, "expanded size limit reached");
+                return;
+            }
+            let location = attachment_at(&label);
+            let reference = FileRef {
+                location: &location,
+                name: file.name.as_deref(),
+                declared: None,
+                depth,
+                inline: false,
+            };
+            c.file(&reference, &file.bytes);
+        }
     }
 }
 

@@ -48,6 +48,16 @@ pub enum FileType {
     Encrypted,
     /// An RFC 5322 message.
     Message,
+    /// A Rich Text Format document, whatever its name says (`.rtf`, or a
+    /// `.doc` that Word opens as RTF).
+    Rtf,
+    /// Compressed RTF (MS-OXRTFCP), Outlook's stored form of an RTF body.
+    CompressedRtf,
+    /// A TNEF stream (`winmail.dat`, `application/ms-tnef`): Outlook's
+    /// wrapper of a message body and its attachments.
+    Tnef,
+    /// An iCalendar (`.ics`) or vCard (`.vcf`) text file.
+    Calendar,
     /// An image.
     Image,
     /// Windows PE / DOS MZ executable.
@@ -76,6 +86,22 @@ pub(crate) fn file_type(bytes: &[u8], name: Option<&str>, declared: Option<&str>
         FileType::Encrypted
     } else if declared.starts_with("message/rfc822") || ext == "eml" || looks_like_message(bytes) {
         FileType::Message
+    } else if matches!(
+        declared.split(';').next().unwrap_or("").trim(),
+        "application/ms-tnef" | "application/vnd.ms-tnef"
+    ) {
+        // A damaged TNEF: its reader reports what it cannot read.
+        FileType::Tnef
+    } else if declared.starts_with("text/calendar")
+        || declared.starts_with("text/vcard")
+        || declared.starts_with("text/x-vcard")
+        || declared.starts_with("text/directory")
+        || matches!(
+            ext.as_str(),
+            "ics" | "ical" | "ifb" | "vcs" | "vcf" | "vcard"
+        ) && crate::charset::is_probably_text(bytes)
+    {
+        FileType::Calendar
     } else if declared.starts_with("text/html")
         || ext == "html"
         || ext == "htm"
@@ -148,10 +174,36 @@ fn by_magic(bytes: &[u8]) -> Option<FileType> {
         FileType::OtherArchive
     } else if is_image(bytes) {
         FileType::Image
+    } else if bytes.starts_with(&TNEF_SIGNATURE) {
+        FileType::Tnef
+    } else if crate::formats::is_compressed_rtf(bytes) {
+        FileType::CompressedRtf
+    } else if text_starts_with(bytes, b"{\\rtf") {
+        FileType::Rtf
+    } else if text_starts_with(bytes, b"begin:vcalendar") || text_starts_with(bytes, b"begin:vcard")
+    {
+        FileType::Calendar
     } else {
         return None;
     };
     Some(found)
+}
+
+/// The signature of a TNEF stream (0x223E9F78, little-endian).
+const TNEF_SIGNATURE: [u8; 4] = [0x78, 0x9F, 0x3E, 0x22];
+
+/// True when the text starts with `prefix` (ASCII, compared without case)
+/// after an optional UTF-8 byte-order mark and white space, as the readers
+/// of RTF, iCalendar and vCard accept.
+fn text_starts_with(bytes: &[u8], prefix: &[u8]) -> bool {
+    let head = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = head
+        .iter()
+        .take(256)
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    head.get(start..start + prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
 }
 
 /// The magic number of an OLE2 compound file.
@@ -737,6 +789,42 @@ mod tests {
         assert_eq!(
             file_type(b"\0\x01\x02\x03\x04", None, None),
             FileType::Other
+        );
+    }
+
+    #[test]
+    fn rtf_tnef_and_calendars_by_content() {
+        let rtf = b"{\\rtf1\\ansi hello}";
+        assert_eq!(file_type(rtf, Some("report.doc"), None), FileType::Rtf);
+        assert_eq!(
+            file_type(b"\xef\xbb\xbf \r\n{\\RTF1 x}", None, None),
+            FileType::Rtf
+        );
+        assert_eq!(file_type(b"{\\rt", Some("a.rtf"), None), FileType::Text);
+        assert_eq!(
+            file_type(b"\x78\x9f\x3e\x22\x01\x00", Some("winmail.dat"), None),
+            FileType::Tnef
+        );
+        assert_eq!(
+            file_type(b"junk", Some("winmail.dat"), Some("application/ms-tnef")),
+            FileType::Tnef
+        );
+        let mut lzfu = 60u32.to_le_bytes().to_vec();
+        lzfu.extend_from_slice(&100u32.to_le_bytes());
+        lzfu.extend_from_slice(b"LZFu\0\0\0\0rest");
+        assert_eq!(file_type(&lzfu, None, None), FileType::CompressedRtf);
+        assert_eq!(
+            file_type(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", Some("x.txt"), None),
+            FileType::Calendar
+        );
+        assert_eq!(file_type(b"begin:vcard\n", None, None), FileType::Calendar);
+        assert_eq!(
+            file_type(b"SUMMARY:x\r\n", Some("invite.ics"), None),
+            FileType::Calendar
+        );
+        assert_eq!(
+            file_type(b"FN:x\r\n", None, Some("text/x-vcard; charset=utf-8")),
+            FileType::Calendar
         );
     }
 

@@ -3,16 +3,23 @@
 //! name or the declared MIME type alone.
 
 mod archive;
+mod calendar;
+mod compressed_rtf;
 mod office;
+mod ole1;
 mod pdf;
 #[cfg(test)]
 mod robustness;
+mod rtf;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod tnef;
 
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};
 use crate::{Attachment, PartKind, charset, html};
+
+pub(crate) use compressed_rtf::is_compressed_rtf;
 
 /// Records `bytes` as a file at `location` and extracts its text by sniffed type.
 pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
@@ -58,6 +65,10 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         }
         FileType::Message => c.nested_message(location, bytes, depth + 1),
         FileType::Pdf => pdf::inspect(c, file, bytes),
+        FileType::Rtf => rtf::inspect(c, file, bytes),
+        FileType::CompressedRtf => compressed_rtf::inspect(c, file, bytes),
+        FileType::Tnef => tnef::inspect(c, file, bytes),
+        FileType::Calendar => calendar::inspect(c, file, bytes),
         FileType::Docx | FileType::Xlsx | FileType::Pptx | FileType::OpenDocument => {
             office::inspect(c, file, bytes, file_type);
         }
