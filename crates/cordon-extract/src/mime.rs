@@ -3,7 +3,7 @@
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::collector::{Collector, FileRef};
-use crate::{HeaderAddresses, PartKind, html};
+use crate::{HeaderAddresses, PartKind};
 
 /// Headers that carry a classification label: the protective-marking headers
 /// and the Microsoft Purview (MIP) label header.
@@ -126,7 +126,7 @@ fn bodies(c: &mut Collector, message: &Message, prefix: Option<&str>) {
         let location = located(prefix, "body");
         match &part.body {
             PartType::Text(text) => c.text(location, PartKind::Body, text),
-            PartType::Html(html) => c.text(location, PartKind::Body, &html::to_text(html)),
+            PartType::Html(html) => c.html(location, PartKind::Body, html),
             _ => {}
         }
     }

@@ -12,7 +12,7 @@ pub(crate) mod testutil;
 
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};
-use crate::{Attachment, PartKind, charset, html};
+use crate::{Attachment, PartKind, charset};
 
 /// Records `bytes` as a file at `location` and extracts its text by sniffed type.
 pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
@@ -54,7 +54,7 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         }
         FileType::Html => {
             let text = charset::decode(bytes, declared_charset(declared));
-            c.text(location, PartKind::Document, &html::to_text(&text));
+            c.html(location, PartKind::Document, &text);
         }
         FileType::Message => c.nested_message(location, bytes, depth + 1),
         FileType::Pdf => pdf::inspect(c, file, bytes),
