@@ -36,6 +36,14 @@ pub(crate) struct Rendered {
 
 /// Renders an HTML document or fragment to its visible and full readings.
 pub(crate) fn render(html: &str) -> Rendered {
+    render_with(html, true)
+}
+
+/// [`render`], reading the HTML inside Outlook's conditional comments
+/// (`<!--[if mso]>...<![endif]-->`, shown by Outlook alone) into the full
+/// reading when `conditional_comments` is set. Their content is rendered
+/// without it: it holds no complete comment, so one level is all there is.
+fn render_with(html: &str, conditional_comments: bool) -> Rendered {
     let mut sheet = StyleSheet::default();
     for block in style_blocks(html) {
         sheet.parse(block);
@@ -61,6 +69,15 @@ pub(crate) fn render(html: &str) -> Rendered {
                 let hidden = renderer.current().hidden();
                 renderer.out.push(&String::from_utf8_lossy(&text), hidden);
             }
+            Token::Comment(comment) if conditional_comments => {
+                if let Some(inner) = conditional_comment(&String::from_utf8_lossy(&comment)) {
+                    let shown = render_with(inner, false);
+                    // Outlook shows it, other clients do not: in the full reading only
+                    let text = shown.full.unwrap_or(shown.visible);
+                    renderer.out.push(&text, true);
+                    renderer.too_deep |= shown.too_deep;
+                }
+            }
             _ => {}
         }
     }
@@ -76,6 +93,23 @@ pub(crate) fn render(html: &str) -> Rendered {
         visible: renderer.out.visible,
         full: renderer.out.full,
     }
+}
+
+/// The HTML inside a conditional comment (`[if mso]>...<![endif]`), if the
+/// comment is one.
+fn conditional_comment(comment: &str) -> Option<&str> {
+    let rest = comment.trim_start();
+    if !rest.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("[if")) {
+        return None;
+    }
+    let start = rest.find("]>")? + 2;
+    let inner = rest.get(start..)?;
+    Some(
+        inner
+            .rfind("<![endif]")
+            .and_then(|end| inner.get(..end))
+            .unwrap_or(inner),
+    )
 }
 
 /// Whether the text of an element shows, as inherited from its ancestors.
@@ -213,7 +247,12 @@ impl Renderer<'_> {
         if self.stack.len() >= MAX_OPEN_ELEMENTS {
             self.too_deep = true;
         } else {
-            *self.open.entry(name.to_vec()).or_default() += 1;
+            match self.open.get_mut(name) {
+                Some(count) => *count += 1,
+                None => {
+                    self.open.insert(name.to_vec(), 1);
+                }
+            }
             self.stack.push(Frame {
                 name: name.to_vec(),
                 visibility,
@@ -729,5 +768,17 @@ mod tests {
             let full = rendered.full.unwrap_or(rendered.visible);
             proptest::prop_assert!(normalize(&full).contains("JM 41 29 87 B"));
         }
+    }
+
+    #[test]
+    fn outlook_conditional_content_is_in_the_full_reading() {
+        let html =
+            "<p>Hello</p><!--[if mso]><p>Operation <b>Nightjar</b></p><![endif]--><!-- note -->";
+        assert_eq!(text(html), "Hello");
+        assert_eq!(full(html), "Hello\nOperation Nightjar");
+        // nested openings in an unterminated conditional comment are read one
+        // level deep, in linear time; the text in them is in a comment for all
+        let nested = format!("<!--[if mso]>{}x", "<!--[if mso]>".repeat(50_000));
+        assert_eq!(full(&nested), "");
     }
 }
