@@ -95,11 +95,8 @@ impl<'l> Collector<'l> {
     pub(crate) fn html(&mut self, location: impl Into<String>, kind: PartKind, html: &str) {
         let location = location.into();
         let rendered = html::render(html);
-        if rendered.too_deep {
-            self.problem(
-                location.as_str(),
-                "HTML nested too deeply to tell which text is shown",
-            );
+        if let Some(reason) = rendered.unrendered {
+            self.problem(location.as_str(), reason);
         }
         match &rendered.full {
             Some(full) => self.readings(&location, kind, &[&rendered.visible, full]),

@@ -22,6 +22,9 @@ use css::{ContentPiece, Declarations, StyleSheet};
 /// (browsers cap their tree depth too).
 const MAX_OPEN_ELEMENTS: usize = 10_000;
 
+/// Bytes of CSS generated content allowed beyond the size of the document.
+const GENERATED_SLACK: usize = 64 << 10;
+
 /// The two readings of an HTML document.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Rendered {
@@ -29,9 +32,10 @@ pub(crate) struct Rendered {
     pub visible: String,
     /// All the text, hidden parts included; `None` when it is the visible text.
     pub full: Option<String>,
-    /// More elements were open at once than [`MAX_OPEN_ELEMENTS`]: the visible
-    /// reading may show text that is hidden, or hide text that shows.
-    pub too_deep: bool,
+    /// Why the visible reading may differ from what a reader sees (more
+    /// elements open at once than [`MAX_OPEN_ELEMENTS`], more generated
+    /// content than the budget allows), if it may.
+    pub unrendered: Option<&'static str>,
 }
 
 /// Renders an HTML document or fragment to its visible and full readings.
@@ -54,7 +58,8 @@ fn render_with(html: &str, conditional_comments: bool) -> Rendered {
         open: HashMap::new(),
         out: Readings::default(),
         in_script_or_style: false,
-        too_deep: false,
+        generated_budget: html.len().saturating_add(GENERATED_SLACK),
+        unrendered: None,
     };
     let mut tokenizer = Tokenizer::new(html);
     while let Some(Ok(token)) = tokenizer.next() {
@@ -75,7 +80,7 @@ fn render_with(html: &str, conditional_comments: bool) -> Rendered {
                     // Outlook shows it, other clients do not: in the full reading only
                     let text = shown.full.unwrap_or(shown.visible);
                     renderer.out.push(&text, true);
-                    renderer.too_deep |= shown.too_deep;
+                    renderer.unrendered = renderer.unrendered.or(shown.unrendered);
                 }
             }
             _ => {}
@@ -86,10 +91,10 @@ fn render_with(html: &str, conditional_comments: bool) -> Rendered {
     }
     for text in &sheet.unplaced {
         // generated content that no element could be found for still shows
-        renderer.out.push_visible_only(&format!("\n{text}\n"));
+        renderer.generated(&format!("\n{text}\n"));
     }
     Rendered {
-        too_deep: renderer.too_deep,
+        unrendered: renderer.unrendered,
         visible: renderer.out.visible,
         full: renderer.out.full,
     }
@@ -179,7 +184,10 @@ struct Renderer<'s> {
     out: Readings,
     /// Inside `<script>` or `<style>`, whose text is never shown.
     in_script_or_style: bool,
-    too_deep: bool,
+    /// Bytes of generated content that may still be inserted: one rule can
+    /// apply to every element, and the work must stay linear in the input.
+    generated_budget: usize,
+    unrendered: Option<&'static str>,
 }
 
 impl Renderer<'_> {
@@ -241,11 +249,11 @@ impl Renderer<'_> {
             return None;
         }
         if !hidden && let Some(pieces) = before {
-            self.out.push_visible_only(&resolve(pieces, tag));
+            self.generated(&resolve(pieces, tag));
         }
         let after = after.filter(|_| !hidden).map(|pieces| resolve(pieces, tag));
         if self.stack.len() >= MAX_OPEN_ELEMENTS {
-            self.too_deep = true;
+            self.unrendered = Some("HTML nested too deeply to tell which text is shown");
         } else {
             match self.open.get_mut(name) {
                 Some(count) => *count += 1,
@@ -297,12 +305,22 @@ impl Renderer<'_> {
         }
         let hidden = frame.visibility.hidden();
         if let Some(after) = &frame.after {
-            self.out.push_visible_only(after);
+            self.generated(after);
         }
         if is_block(&frame.name) {
             self.out.push("\n", hidden);
         } else if is_cell(&frame.name) {
             self.out.push(" ", hidden);
+        }
+    }
+
+    /// Inserts generated content into the visible reading, within the budget.
+    fn generated(&mut self, text: &str) {
+        if text.len() <= self.generated_budget {
+            self.generated_budget -= text.len();
+            self.out.push_visible_only(text);
+        } else {
+            self.unrendered = Some("more CSS generated content than cordon renders");
         }
     }
 
@@ -687,6 +705,25 @@ mod tests {
     }
 
     #[test]
+    fn generated_content_is_bounded_by_the_document_size() {
+        let long = "x".repeat(10_000);
+        let html = format!(
+            "<style>p::before{{content:\"{long}\"}}</style>{}",
+            "<p>".repeat(10_000)
+        );
+        let rendered = render(&html);
+        assert!(rendered.unrendered.is_some());
+        assert!(rendered.visible.len() <= 2 * html.len() + (64 << 10));
+        // one string for a long selector list, and one unplaced line per rule
+        let selectors: Vec<String> = (0..5_000).map(|i| format!("div .c{i}::after")).collect();
+        let html = format!(
+            "<style>{}{{content:\"{long}\"}}</style>a",
+            selectors.join(",")
+        );
+        assert_eq!(text(&html), format!("a\n{long}"));
+    }
+
+    #[test]
     fn hidden_elements_show_no_generated_content() {
         let html = r#"<style>.x::before{content:"seen"} .h{display:none}</style><span class="x h">y</span>z"#;
         assert_eq!(text(html), "z");
@@ -702,7 +739,7 @@ mod tests {
     fn plain_html_has_one_reading() {
         let rendered = render("<p>Dear all,</p><p>Regards</p>");
         assert_eq!(rendered.full, None);
-        assert!(!rendered.too_deep);
+        assert_eq!(rendered.unrendered, None);
     }
 
     #[test]
@@ -717,7 +754,7 @@ mod tests {
             format!("<ul>{}</ul>", "<li>item".repeat(20_000)),
             format!("<table>{}</table>", "<tr><td>a<td>b".repeat(20_000)),
         ] {
-            assert!(!render(&html).too_deep);
+            assert_eq!(render(&html).unrendered, None);
         }
         assert_eq!(
             text("<table><tr><td>NINO<td>JM 41 29 87 B<tr><td>NHS<td>401 023 2137</table>"),
@@ -734,11 +771,35 @@ mod tests {
             "</span></div>".repeat(depth)
         );
         let rendered = render(&html);
-        assert!(rendered.too_deep);
+        assert!(rendered.unrendered.is_some());
         assert_eq!(normalize(&rendered.visible), "JM 41 29 87 B");
         // many stray end tags against a deep stack cost nothing each
         let html = format!("{}x{}", "<b>".repeat(5_000), "</i>".repeat(100_000));
         assert_eq!(text(&html), "x");
+    }
+
+    proptest::proptest! {
+        /// Any tag soup renders without a panic, and the full reading holds
+        /// every word of the visible one that is not generated content.
+        #[test]
+        fn tag_soup_renders(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<p>", "</p>", "<span style='display:none'>", "</span>", "<b hidden>", "</b>",
+                    "<template>", "</template>", "<style>.k{font-size:0}.k::after{content:'g'}</style>",
+                    "<i class=k>", "</i>", "<!--[if mso]>", "<![endif]-->", "<!--", "-->", "<td>",
+                    "<script>", "</script>", "<noscript>", "</noscript>", "<", ">", "&amp;", "word",
+                    " ", "\u{202E}", "<br/>", "<textarea>", "</textarea>", "<plaintext>",
+                ]),
+                0..40,
+            )
+        ) {
+            let html: String = pieces.concat();
+            let rendered = render(&html);
+            let full = normalize(rendered.full.as_deref().unwrap_or(&rendered.visible));
+            let words = full.matches("word").count();
+            proptest::prop_assert!(normalize(&rendered.visible).matches("word").count() <= words);
+        }
     }
 
     proptest::proptest! {

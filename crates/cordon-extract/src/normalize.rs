@@ -369,4 +369,21 @@ mod tests {
     fn control_characters_separate_words() {
         assert_eq!(normalize("a\u{0007}b"), "a b");
     }
+
+    proptest::proptest! {
+        /// The visual reading only reorders: same characters, same lines.
+        #[test]
+        fn visual_order_is_a_reordering(
+            text in "[a-z0-9 \\n\u{05D0}-\u{05D3}\u{0627}\u{0661}\u{200E}\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}().]{0,60}"
+        ) {
+            if let Some(visual) = visual_order(&text) {
+                let mut a: Vec<char> = text.chars().collect();
+                let mut b: Vec<char> = visual.chars().collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                proptest::prop_assert_eq!(a, b);
+                proptest::prop_assert_eq!(text.lines().count(), visual.lines().count());
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! `#id`, `tag.class`, `tag#id`); everything is linear in the style text.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Declarations of one element or rule that bear on whether its text shows.
 /// `None` leaves the inherited or earlier value in place.
@@ -218,7 +219,9 @@ pub(super) enum ContentPiece {
 }
 
 /// The pieces of a `content` value, in order; `None` when it generates nothing.
-fn content_value(value: &str) -> Option<Vec<ContentPiece>> {
+/// Shared between the selectors of a rule, so a long selector list does not
+/// copy a long string once per selector.
+fn content_value(value: &str) -> Option<Rc<[ContentPiece]>> {
     let mut pieces = Vec::new();
     let mut chars = value.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -270,7 +273,7 @@ fn content_value(value: &str) -> Option<Vec<ContentPiece>> {
             }
         }
     }
-    (!pieces.is_empty()).then_some(pieces)
+    (!pieces.is_empty()).then(|| pieces.into())
 }
 
 /// Which generated box a rule's selector names.
@@ -287,9 +290,9 @@ pub(super) struct Rule {
     /// Declarations for the element itself, later rules overriding earlier.
     pub declarations: Declarations,
     /// Content of its `::before` box.
-    pub before: Option<Vec<ContentPiece>>,
+    pub before: Option<Rc<[ContentPiece]>>,
     /// Content of its `::after` box.
-    pub after: Option<Vec<ContentPiece>>,
+    pub after: Option<Rc<[ContentPiece]>>,
 }
 
 /// The rules of the `<style>` blocks of a document, keyed by simple selector
@@ -359,16 +362,13 @@ impl StyleSheet {
         if !hides && content.is_none() {
             return;
         }
+        let mut unplaced = false;
         for selector in split_outside_strings(prelude, b',') {
             let (key, pseudo) = match simple_selector(selector) {
                 Some(parsed) if !conditional => parsed,
                 _ => {
                     // cannot say which element: the strings still show somewhere
-                    if pseudo_of(selector) != Pseudo::None
-                        && let Some(pieces) = &content
-                    {
-                        self.unplaced.push(literal_text(pieces));
-                    }
+                    unplaced |= pseudo_of(selector) != Pseudo::None;
                     continue;
                 }
             };
@@ -390,10 +390,14 @@ impl StyleSheet {
                         } else {
                             &mut rule.after
                         };
-                        *slot = Some(pieces.clone());
+                        *slot = Some(Rc::clone(pieces));
                     }
                 }
             }
+        }
+        if unplaced && let Some(pieces) = &content {
+            // once per rule, however many of its selectors are complex
+            self.unplaced.push(literal_text(pieces));
         }
     }
 
@@ -592,11 +596,14 @@ mod tests {
         assert!(sheet.get(".b").is_none());
         assert!(sheet.get("h1").unwrap().declarations.removes());
         assert_eq!(
-            sheet.get("#n").unwrap().before,
-            Some(vec![
-                ContentPiece::Text("x;".into()),
-                ContentPiece::Attribute("data-v".into())
-            ])
+            sheet.get("#n").unwrap().before.as_deref(),
+            Some(
+                [
+                    ContentPiece::Text("x;".into()),
+                    ContentPiece::Attribute("data-v".into())
+                ]
+                .as_slice()
+            )
         );
         assert_eq!(sheet.unplaced, ["m", "JM 41", "n"]);
         assert!(sheet.get("p").is_none());
