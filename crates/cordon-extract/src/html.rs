@@ -55,7 +55,10 @@ fn render_with(html: &str, conditional_comments: bool) -> Rendered {
     let mut renderer = Renderer {
         sheet: &sheet,
         stack: Vec::new(),
-        open: HashMap::new(),
+        names: HashMap::new(),
+        name_of: Vec::new(),
+        open_count: Vec::new(),
+        scratch: String::new(),
         out: Readings::default(),
         in_script_or_style: false,
         generated_budget: html.len().saturating_add(GENERATED_SLACK),
@@ -137,7 +140,8 @@ impl Visibility {
 
 /// An open element.
 struct Frame {
-    name: Vec<u8>,
+    /// Its tag name, as an index into [`Renderer::name_of`].
+    name: usize,
     visibility: Visibility,
     /// Its `::after` generated content, shown when it closes.
     after: Option<String>,
@@ -179,8 +183,14 @@ impl Readings {
 struct Renderer<'s> {
     sheet: &'s StyleSheet,
     stack: Vec<Frame>,
-    /// How many elements of each name are on the stack.
-    open: HashMap<Vec<u8>, u32>,
+    /// Index of each tag name seen, so frames carry no name of their own.
+    names: HashMap<Vec<u8>, usize>,
+    /// The tag name of each index.
+    name_of: Vec<Vec<u8>>,
+    /// How many elements of each name index are open.
+    open_count: Vec<u32>,
+    /// Scratch space for style-sheet lookups.
+    scratch: String,
     out: Readings,
     /// Inside `<script>` or `<style>`, whose text is never shown.
     in_script_or_style: bool,
@@ -213,7 +223,8 @@ impl Renderer<'_> {
         let mut after = None;
         let sheet = self.sheet;
         if !sheet.is_empty() {
-            apply_sheet(sheet, tag, &mut declarations, &mut before, &mut after);
+            let key = &mut self.scratch;
+            apply_sheet(sheet, tag, key, &mut declarations, &mut before, &mut after);
         }
         if let Some(style) = tag.attributes.get(b"style".as_slice()) {
             declarations.merge(&Declarations::parse(&String::from_utf8_lossy(style)));
@@ -255,14 +266,12 @@ impl Renderer<'_> {
         if self.stack.len() >= MAX_OPEN_ELEMENTS {
             self.unrendered = Some("HTML nested too deeply to tell which text is shown");
         } else {
-            match self.open.get_mut(name) {
-                Some(count) => *count += 1,
-                None => {
-                    self.open.insert(name.to_vec(), 1);
-                }
+            let index = self.intern(name);
+            if let Some(count) = self.open_count.get_mut(index) {
+                *count += 1;
             }
             self.stack.push(Frame {
-                name: name.to_vec(),
+                name: index,
                 visibility,
                 after,
             });
@@ -279,9 +288,12 @@ impl Renderer<'_> {
             return;
         }
         let name = name.as_slice();
-        if self.open.get(name).is_some_and(|&n| n > 0) {
+        let index = self.names.get(name).copied();
+        if let Some(index) = index
+            && self.open_count.get(index).is_some_and(|&n| n > 0)
+        {
             while let Some(frame) = self.stack.pop() {
-                let matched = frame.name == name;
+                let matched = frame.name == index;
                 self.close(frame);
                 if matched {
                     break;
@@ -300,18 +312,32 @@ impl Renderer<'_> {
 
     /// Writes what an element shows when it closes and forgets it.
     fn close(&mut self, frame: Frame) {
-        if let Some(count) = self.open.get_mut(&frame.name) {
+        if let Some(count) = self.open_count.get_mut(frame.name) {
             *count = count.saturating_sub(1);
         }
+        let name = self.name_of.get(frame.name).map_or(&[][..], Vec::as_slice);
+        let (block, cell) = (is_block(name), is_cell(name));
         let hidden = frame.visibility.hidden();
         if let Some(after) = &frame.after {
             self.generated(after);
         }
-        if is_block(&frame.name) {
+        if block {
             self.out.push("\n", hidden);
-        } else if is_cell(&frame.name) {
+        } else if cell {
             self.out.push(" ", hidden);
         }
+    }
+
+    /// The index of a tag name, assigned on first sight.
+    fn intern(&mut self, name: &[u8]) -> usize {
+        if let Some(&index) = self.names.get(name) {
+            return index;
+        }
+        let index = self.name_of.len();
+        self.names.insert(name.to_vec(), index);
+        self.name_of.push(name.to_vec());
+        self.open_count.push(0);
+        index
     }
 
     /// Inserts generated content into the visible reading, within the budget.
@@ -329,7 +355,7 @@ impl Renderer<'_> {
     /// unclosed paragraphs, items and cells do not pile up on the stack.
     fn close_implied(&mut self, name: &[u8]) {
         while let Some(top) = self.stack.last() {
-            let open = top.name.as_slice();
+            let open = self.name_of.get(top.name).map_or(&[][..], Vec::as_slice);
             let implied = match open {
                 b"p" => is_block(name) && name != b"br",
                 b"li" => name == b"li",
@@ -353,39 +379,41 @@ impl Renderer<'_> {
 
 /// Adds what the style sheet says of the element: its declarations in
 /// increasing specificity (tag, class, id) and its generated content.
+/// `key` is scratch space, so that the lookups allocate nothing.
 fn apply_sheet<'r>(
     sheet: &'r StyleSheet,
     tag: &StartTag<()>,
+    key: &mut String,
     declarations: &mut Declarations,
     before: &mut Option<&'r [ContentPiece]>,
     after: &mut Option<&'r [ContentPiece]>,
 ) {
-    let name = String::from_utf8_lossy(&tag.name);
-    let mut keys = vec![name.to_string()];
-    let attribute = |n: &[u8]| {
-        tag.attributes
-            .get(n)
-            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
-    };
-    if let Some(classes) = attribute(b"class") {
-        for class in classes.split_ascii_whitespace() {
-            keys.push(format!(".{class}"));
-            keys.push(format!("{name}.{class}"));
-        }
-    }
-    if let Some(id) = attribute(b"id") {
-        let id = id.trim();
-        keys.push(format!("#{id}"));
-        keys.push(format!("{name}#{id}"));
-    }
-    for key in keys {
-        if let Some(rule) = sheet.get(&key) {
+    let mut apply = |key: &str| {
+        if let Some(rule) = sheet.get(key) {
             declarations.merge(&rule.declarations);
             if let Some(pieces) = &rule.before {
                 *before = Some(pieces);
             }
             if let Some(pieces) = &rule.after {
                 *after = Some(pieces);
+            }
+        }
+    };
+    let name = String::from_utf8_lossy(&tag.name);
+    apply(&name);
+    for (attribute, sigil) in [(b"class".as_slice(), '.'), (b"id", '#')] {
+        let Some(value) = tag.attributes.get(attribute) else {
+            continue;
+        };
+        for word in String::from_utf8_lossy(value).split_ascii_whitespace() {
+            for with_tag in [false, true] {
+                key.clear();
+                if with_tag {
+                    key.push_str(&name);
+                }
+                key.push(sigil);
+                key.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+                apply(key);
             }
         }
     }

@@ -163,13 +163,36 @@ fn number(value: &str) -> Option<(f64, &str)> {
 
 /// The `name: value` pairs of a declaration block, names in lower case.
 /// Semicolons inside quotes or parentheses do not end a declaration.
+/// Only the properties that bear on what shows are kept, so the common
+/// `font-family`, `color` or `margin` cost no allocation.
 fn declarations(block: &str) -> impl Iterator<Item = (String, &str)> {
     split_outside_strings(block, b';').filter_map(|decl| {
         let (name, value) = decl.split_once(':')?;
-        let name = name.trim().to_ascii_lowercase();
-        (!name.is_empty()).then_some((name, value))
+        let name = name.trim();
+        RELEVANT_PROPERTIES
+            .iter()
+            .any(|p| name.eq_ignore_ascii_case(p))
+            .then(|| (name.to_ascii_lowercase(), value))
     })
 }
+
+/// The properties [`Declarations::apply`] and generated content read.
+const RELEVANT_PROPERTIES: &[&str] = &[
+    "display",
+    "visibility",
+    "font-size",
+    "font",
+    "opacity",
+    "height",
+    "max-height",
+    "width",
+    "max-width",
+    "overflow",
+    "overflow-x",
+    "overflow-y",
+    "mso-hide",
+    "content",
+];
 
 /// Splits `text` at `separator` where it stands outside quotes and parentheses.
 fn split_outside_strings(text: &str, separator: u8) -> impl Iterator<Item = &str> {
