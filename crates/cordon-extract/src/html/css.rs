@@ -30,6 +30,14 @@ pub(super) struct Declarations {
 impl Declarations {
     /// Parses a declaration block such as an inline `style` attribute.
     pub(super) fn parse(block: &str) -> Self {
+        // browsers accept comments anywhere: `display:/**/none`
+        let uncommented;
+        let block = if block.contains("/*") {
+            uncommented = without_comments(block);
+            &uncommented
+        } else {
+            block
+        };
         let mut decls = Declarations::default();
         for (name, value) in declarations(block) {
             decls.apply(&name, value);
@@ -39,12 +47,12 @@ impl Declarations {
 
     /// Sets the property `name` (lower case) from its CSS `value`.
     fn apply(&mut self, name: &str, value: &str) {
-        let value = value.trim();
-        let value = value
-            .strip_suffix("!important")
-            .map_or(value, str::trim_end);
-        let keyword = value.to_ascii_lowercase();
-        let keyword = keyword.as_str();
+        // escapes spell the same keyword: `n\6f ne` is `none`
+        let keyword = unescape(value.trim()).to_ascii_lowercase();
+        let keyword = match keyword.rsplit_once('!') {
+            Some((value, flag)) if flag.trim() == "important" => value.trim_end(),
+            _ => keyword.as_str(),
+        };
         match name {
             "display" => self.display_none = keyword_flag(keyword, &["none"]),
             "visibility" => {
@@ -168,7 +176,7 @@ fn number(value: &str) -> Option<(f64, &str)> {
 fn declarations(block: &str) -> impl Iterator<Item = (String, &str)> {
     split_outside_strings(block, b';').filter_map(|decl| {
         let (name, value) = decl.split_once(':')?;
-        let name = name.trim();
+        let name = unescape(name.trim());
         RELEVANT_PROPERTIES
             .iter()
             .any(|p| name.eq_ignore_ascii_case(p))
@@ -193,6 +201,40 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "mso-hide",
     "content",
 ];
+
+/// `text` with CSS escapes resolved (`\6f` or `\o` for `o`); borrowed when
+/// it has none, as nearly all styles do.
+fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut code = 0u32;
+        let mut digits = 0;
+        while digits < 6
+            && let Some(digit) = chars.peek().and_then(|h| h.to_digit(16))
+        {
+            code = code * 16 + digit;
+            digits += 1;
+            chars.next();
+        }
+        if digits > 0 {
+            if chars.peek().is_some_and(|w| w.is_ascii_whitespace()) {
+                chars.next();
+            }
+            out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+        } else if let Some(escaped) = chars.next() {
+            out.push(escaped);
+        }
+    }
+    out.into()
+}
 
 /// Splits `text` at `separator` where it stands outside quotes and parentheses.
 fn split_outside_strings(text: &str, separator: u8) -> impl Iterator<Item = &str> {
@@ -564,6 +606,10 @@ mod tests {
         assert!(Declarations::parse("mso-hide:all").removes());
         assert!(!Declarations::parse("max-height:0").removes());
         assert!(!Declarations::parse("display:block;opacity:1").removes());
+        assert!(Declarations::parse("display: none ! important").removes());
+        assert!(Declarations::parse("display:/* x */none").removes());
+        assert!(Declarations::parse("disp\\lay:n\\6f ne").removes());
+        assert!(Declarations::parse("d\\69splay:none").removes());
         let vis = Declarations::parse("visibility:hidden");
         assert_eq!(vis.visibility_hidden, Some(true));
     }
