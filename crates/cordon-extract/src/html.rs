@@ -145,6 +145,9 @@ struct Frame {
     visibility: Visibility,
     /// Its `::after` generated content, shown when it closes.
     after: Option<String>,
+    /// The bidi control that ends its direction override or isolate, if it
+    /// opened one.
+    bidi_end: Option<char>,
 }
 
 /// The visible and full readings as they are written; they share one string
@@ -259,6 +262,10 @@ impl Renderer<'_> {
         if is_void(name) {
             return None;
         }
+        let bidi = bidi_controls(name, tag, &declarations);
+        if let Some((open, _)) = bidi {
+            self.out.push(open.encode_utf8(&mut [0; 4]), hidden);
+        }
         if !hidden && let Some(pieces) = before {
             self.generated(&resolve(pieces, tag));
         }
@@ -274,6 +281,7 @@ impl Renderer<'_> {
                 name: index,
                 visibility,
                 after,
+                bidi_end: bidi.map(|(_, end)| end),
             });
         }
         raw_state(name)
@@ -320,6 +328,9 @@ impl Renderer<'_> {
         let hidden = frame.visibility.hidden();
         if let Some(after) = &frame.after {
             self.generated(after);
+        }
+        if let Some(end) = frame.bidi_end {
+            self.out.push(end.encode_utf8(&mut [0; 4]), hidden);
         }
         if block {
             self.out.push("\n", hidden);
@@ -416,6 +427,32 @@ fn apply_sheet<'r>(
                 apply(key);
             }
         }
+    }
+}
+
+/// The Unicode controls that do what an element's right-to-left direction
+/// does to the order its text is shown in (opening and closing), so that the
+/// visual reading sees it: `<bdo dir="rtl">` and `unicode-bidi: bidi-override`
+/// reverse like U+202E, `dir="rtl"` isolates like U+2067. Left-to-right
+/// directions are left out: they reorder nothing in the English text most
+/// mail is, and controls would cost it the ASCII fast path of normalisation.
+fn bidi_controls(
+    name: &[u8],
+    tag: &StartTag<()>,
+    declarations: &Declarations,
+) -> Option<(char, char)> {
+    let dir_rtl = || {
+        tag.attributes
+            .get(b"dir".as_slice())
+            .map(|d| d.trim_ascii().eq_ignore_ascii_case(b"rtl"))
+    };
+    if declarations.right_to_left.or_else(dir_rtl) != Some(true) {
+        return None;
+    }
+    if name == b"bdo" || declarations.bidi_override == Some(true) {
+        Some(('\u{202E}', '\u{202C}'))
+    } else {
+        Some(('\u{2067}', '\u{2069}'))
     }
 }
 
@@ -869,5 +906,34 @@ mod tests {
         // level deep, in linear time; the text in them is in a comment for all
         let nested = format!("<!--[if mso]>{}x", "<!--[if mso]>".repeat(50_000));
         assert_eq!(full(&nested), "");
+    }
+
+    #[test]
+    fn html_direction_becomes_bidi_controls_for_the_visual_reading() {
+        use crate::normalize::visual_order;
+        let shown = |html: &str| {
+            let visible = render(html).visible;
+            normalize(&visual_order(&visible).unwrap_or(visible))
+        };
+        assert_eq!(
+            shown(r#"NI: JM 41 <bdo dir="rtl">B 78 92</bdo>"#),
+            "NI: JM 41 29 87 B"
+        );
+        assert_eq!(
+            shown(
+                r#"<style>.r{unicode-bidi:bidi-override;direction:rtl}</style>NI: JM 41 <span class=r>B 78 92</span>"#
+            ),
+            "NI: JM 41 29 87 B"
+        );
+        // the logical reading is unchanged by the controls
+        assert_eq!(
+            text(r#"NI: JM 41 <bdo dir="rtl">B 78 92</bdo>"#),
+            "NI: JM 41 B 78 92"
+        );
+        assert_eq!(shown(r#"<p dir="ltr">Dear all</p>"#), "Dear all");
+        assert_eq!(
+            visual_order(&render(r#"<div dir="ltr">Dear all</div>"#).visible),
+            None
+        );
     }
 }

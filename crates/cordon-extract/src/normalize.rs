@@ -77,21 +77,15 @@ pub(crate) fn visual_order(text: &str) -> Option<String> {
 }
 
 /// Characters that can make the shown order differ from the stored one:
-/// right-to-left letters and marks, and the explicit embeddings, overrides
-/// and isolates.
+/// right-to-left letters and marks, and the right-to-left embeddings,
+/// overrides and isolates. Left-to-right and first-strong controls alone
+/// cannot reorder text without one of these (HTML mail is full of
+/// `dir="ltr"`, which must not cost a bidi pass).
 fn reorders(c: char) -> bool {
     c >= '\u{0590}'
         && matches!(
             bidi_class(c),
-            BidiClass::R
-                | BidiClass::AL
-                | BidiClass::RLE
-                | BidiClass::RLO
-                | BidiClass::RLI
-                | BidiClass::LRE
-                | BidiClass::LRO
-                | BidiClass::LRI
-                | BidiClass::FSI
+            BidiClass::R | BidiClass::AL | BidiClass::RLE | BidiClass::RLO | BidiClass::RLI
         )
 }
 
@@ -363,6 +357,12 @@ mod tests {
         assert_eq!(visual_order("JM 41 29 87 B"), None);
         assert_eq!(visual_order("caf\u{e9} \u{2013} na\u{ef}ve"), None);
         assert!(visual_order("\u{05E9}\u{05DC}\u{05D5}\u{05DD}").is_some());
+        assert_eq!(
+            visual_order("\u{2066}Dear all\u{2069} \u{202D}x\u{202C}"),
+            None
+        );
+        // a right-to-left embedding reorders even left-to-right words
+        assert!(visual_order("a \u{202B}b c\u{202C} d").is_some());
     }
 
     #[test]

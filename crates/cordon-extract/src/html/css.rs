@@ -25,6 +25,11 @@ pub(super) struct Declarations {
     pub overflow_hidden: Option<bool>,
     /// Outlook's `mso-hide: all`.
     pub mso_hide: Option<bool>,
+    /// `direction: rtl` (`Some(false)` for `ltr`).
+    pub right_to_left: Option<bool>,
+    /// `unicode-bidi: bidi-override` (or `isolate-override`): the characters
+    /// are laid out in `direction` order whatever their own direction.
+    pub bidi_override: Option<bool>,
 }
 
 impl Declarations {
@@ -90,6 +95,10 @@ impl Declarations {
                 self.overflow_hidden = Some(matches!(keyword, "hidden" | "clip"));
             }
             "mso-hide" => self.mso_hide = keyword_flag(keyword, &["all"]),
+            "direction" => self.right_to_left = keyword_flag(keyword, &["rtl"]),
+            "unicode-bidi" => {
+                self.bidi_override = keyword_flag(keyword, &["bidi-override", "isolate-override"]);
+            }
             _ => {}
         }
     }
@@ -104,6 +113,8 @@ impl Declarations {
             (&mut self.zero_size, later.zero_size),
             (&mut self.overflow_hidden, later.overflow_hidden),
             (&mut self.mso_hide, later.mso_hide),
+            (&mut self.right_to_left, later.right_to_left),
+            (&mut self.bidi_override, later.bidi_override),
         ];
         for (field, value) in fields {
             if value.is_some() {
@@ -199,6 +210,8 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "overflow-x",
     "overflow-y",
     "mso-hide",
+    "direction",
+    "unicode-bidi",
     "content",
 ];
 
