@@ -6,6 +6,9 @@
 //! identifier still leaks. Both keep the reading order: block elements on
 //! their own lines, inline tags joining without a space (`Opera<b>tion</b>`
 //! stays one word), table cells apart, `alt` and `title` text in place.
+//! Outlook's conditional comments go into the full reading; right-to-left
+//! directions (`<bdo dir="rtl">`, `dir="rtl"`) become Unicode bidi controls,
+//! so that the visual reading of the text shows them as a reader sees them.
 //!
 //! Linear in the input: a bounded stack of open elements, per-name counts of
 //! open elements so that a stray end tag costs nothing, hash maps for style rules.
