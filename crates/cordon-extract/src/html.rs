@@ -133,11 +133,13 @@ struct Visibility {
     visibility_hidden: bool,
     /// A font too small to read, which a descendant can undo with a real size.
     font_invisible: bool,
+    /// A transparent text colour, which a descendant can undo with a colour.
+    color_invisible: bool,
 }
 
 impl Visibility {
     fn hidden(self) -> bool {
-        self.removed || self.visibility_hidden || self.font_invisible
+        self.removed || self.visibility_hidden || self.font_invisible || self.color_invisible
     }
 }
 
@@ -248,6 +250,9 @@ impl Renderer<'_> {
                 .visibility_hidden
                 .unwrap_or(parent.visibility_hidden),
             font_invisible: declarations.font_invisible.unwrap_or(parent.font_invisible),
+            color_invisible: declarations
+                .color_invisible
+                .unwrap_or(parent.color_invisible),
         };
         let hidden = visibility.hidden();
         if is_block(name) {
@@ -255,11 +260,23 @@ impl Renderer<'_> {
         } else if is_cell(name) {
             self.out.push(" ", hidden);
         }
-        // alt and title text is visible to the reader too
-        for attribute in [b"alt".as_slice(), b"title".as_slice()] {
+        // alt and title text is visible to the reader too, and so is the
+        // value of a form field (a hidden field's only in the full reading)
+        let field = name == b"input";
+        let hidden_field = field
+            && tag
+                .attributes
+                .get(b"type".as_slice())
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"hidden"));
+        for attribute in [b"alt".as_slice(), b"title", b"value", b"placeholder"] {
+            if !field && matches!(attribute, b"value" | b"placeholder") {
+                continue;
+            }
             if let Some(value) = tag.attributes.get(attribute) {
-                self.out
-                    .push(&format!(" {} ", String::from_utf8_lossy(value)), hidden);
+                self.out.push(
+                    &format!(" {} ", String::from_utf8_lossy(value)),
+                    hidden || hidden_field,
+                );
             }
         }
         if is_void(name) {
@@ -698,6 +715,10 @@ mod tests {
             r#"<template>x</template>"#,
             r#"<b class="gone">x</b>"#,
             r#"<i id="junk">x</i>"#,
+            r#"<span style="color:transparent">x</span>"#,
+            r#"<span style="color:rgba(255,255,255,0)">x</span>"#,
+            r#"<span style="transform:scale(0)">x</span>"#,
+            r#"<span style="font-size:1px">x</span>"#,
         ] {
             let html = format!(
                 "<style>.gone{{display:none}} #junk{{color:red;display:none}}</style>JM 41{hider} 29 87 B"
@@ -730,6 +751,19 @@ mod tests {
             text(r#"<div style="display:none">a<b style="display:block">b</b></div>"#),
             ""
         );
+    }
+
+    #[test]
+    fn form_field_values_are_read() {
+        let html = r#"<form>NI <input value="JM 41 29 87 B"><input type=hidden value="x"></form>"#;
+        assert_eq!(text(html), "NI JM 41 29 87 B");
+        assert_eq!(full(html), "NI JM 41 29 87 B x");
+    }
+
+    #[test]
+    fn list_marker_content_ends_the_visible_reading() {
+        let html = r#"<style>li::marker{content:"JM 41 29 87 B"}</style><ul><li>one</li></ul>"#;
+        assert_eq!(text(html), "one\nJM 41 29 87 B");
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub(super) struct Declarations {
     pub font_invisible: Option<bool>,
     /// `opacity` at or near zero.
     pub transparent: Option<bool>,
+    /// A fully transparent text colour (`transparent`, alpha 0); inherited,
+    /// undone by a real colour.
+    pub color_invisible: Option<bool>,
+    /// `transform: scale(0)` and its one-axis forms.
+    pub scaled_away: Option<bool>,
     /// `height`, `max-height`, `width` or `max-width` of zero.
     pub zero_size: Option<bool>,
     /// `overflow: hidden` (with a zero size, nothing shows).
@@ -95,6 +100,10 @@ impl Declarations {
                 self.overflow_hidden = Some(matches!(keyword, "hidden" | "clip"));
             }
             "mso-hide" => self.mso_hide = keyword_flag(keyword, &["all"]),
+            "color" => self.color_invisible = color_invisible(keyword),
+            "transform" => {
+                self.scaled_away = keyword_flag(keyword, &[]).map(|_| scales_to_nothing(keyword));
+            }
             "direction" => self.right_to_left = keyword_flag(keyword, &["rtl"]),
             "unicode-bidi" => {
                 self.bidi_override = keyword_flag(keyword, &["bidi-override", "isolate-override"]);
@@ -110,6 +119,8 @@ impl Declarations {
             (&mut self.visibility_hidden, later.visibility_hidden),
             (&mut self.font_invisible, later.font_invisible),
             (&mut self.transparent, later.transparent),
+            (&mut self.color_invisible, later.color_invisible),
+            (&mut self.scaled_away, later.scaled_away),
             (&mut self.zero_size, later.zero_size),
             (&mut self.overflow_hidden, later.overflow_hidden),
             (&mut self.mso_hide, later.mso_hide),
@@ -129,6 +140,7 @@ impl Declarations {
         self.display_none == Some(true)
             || self.transparent == Some(true)
             || self.mso_hide == Some(true)
+            || self.scaled_away == Some(true)
             || (self.zero_size == Some(true) && self.overflow_hidden == Some(true))
     }
 }
@@ -143,7 +155,7 @@ fn keyword_flag(keyword: &str, on: &[&str]) -> Option<bool> {
 }
 
 /// Whether a `font-size` value makes text unreadable: zero in any unit or
-/// under about a pixel. Sizes relative to the parent (`em`, `%`, `smaller`)
+/// under two pixels (a dot, not a letter). Sizes relative to the parent (`em`, `%`, `smaller`)
 /// keep the parent's verdict, so they give `None` unless zero.
 fn font_invisible(value: &str) -> Option<bool> {
     if let Some((v, unit)) = number(value) {
@@ -162,12 +174,55 @@ fn font_invisible(value: &str) -> Option<bool> {
             "em" | "%" | "ex" | "ch" => return None,
             _ => return Some(false),
         };
-        return Some(pixels < 1.0);
+        return Some(pixels < 2.0);
     }
     match value {
         "smaller" | "larger" | "inherit" | "unset" | "revert" | "" => None,
         _ => Some(false),
     }
+}
+
+/// Whether a `color` value is fully transparent: `transparent`, or an alpha
+/// of zero in `rgba()`, `hsla()`, `rgb(r g b / 0)` or `#rrggbb00`.
+fn color_invisible(value: &str) -> Option<bool> {
+    match value {
+        "" | "inherit" | "unset" | "revert" | "currentcolor" => return None,
+        "transparent" => return Some(true),
+        _ => {}
+    }
+    if let Some(hex) = value.strip_prefix('#') {
+        let alpha_zero = match hex.len() {
+            4 => hex.ends_with('0'),
+            8 => hex.ends_with("00"),
+            _ => false,
+        };
+        return Some(alpha_zero);
+    }
+    if let Some(open) = value.find('(') {
+        let args = value.get(open + 1..).unwrap_or("");
+        let args = args.split(')').next().unwrap_or("");
+        let parts: Vec<&str> = args
+            .split([',', '/', ' '])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.len() == 4 {
+            return Some(number(parts[3]).is_some_and(|(v, _)| v == 0.0));
+        }
+    }
+    Some(false)
+}
+
+/// Whether a `transform` scales the element to nothing on some axis.
+fn scales_to_nothing(value: &str) -> bool {
+    value.match_indices("scale").any(|(at, _)| {
+        let args = value.get(at..).unwrap_or("");
+        let args = args.split_once('(').map_or("", |(_, a)| a);
+        let args = args.split(')').next().unwrap_or("");
+        args.split([',', ' '])
+            .filter(|a| !a.is_empty())
+            .any(|a| number(a.trim()).is_some_and(|(v, _)| v == 0.0))
+    })
 }
 
 /// A CSS number with its unit, lower case: `0.5em` is `(0.5, "em")`.
@@ -210,6 +265,8 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "overflow-x",
     "overflow-y",
     "mso-hide",
+    "color",
+    "transform",
     "direction",
     "unicode-bidi",
     "content",
@@ -360,6 +417,8 @@ enum Pseudo {
     None,
     Before,
     After,
+    /// `::marker`: list markers show their `content` too, but are not placed.
+    Marker,
 }
 
 /// What the rules of a style sheet say about elements matching one simple selector.
@@ -451,6 +510,7 @@ impl StyleSheet {
                 }
             };
             match pseudo {
+                Pseudo::Marker => unplaced = true,
                 Pseudo::None => {
                     if hides {
                         self.rules
@@ -509,6 +569,8 @@ fn pseudo_of(selector: &str) -> Pseudo {
         Pseudo::Before
     } else if lower.ends_with(":after") {
         Pseudo::After
+    } else if lower.ends_with(":marker") {
+        Pseudo::Marker
     } else {
         Pseudo::None
     }
@@ -524,6 +586,7 @@ fn simple_selector(selector: &str) -> Option<(String, Pseudo)> {
         Pseudo::None => 0,
         Pseudo::Before => ":before".len(),
         Pseudo::After => ":after".len(),
+        Pseudo::Marker => return None,
     };
     let base = selector.get(..selector.len() - suffix)?;
     // `::before` as well as the legacy `:before`
@@ -623,6 +686,23 @@ mod tests {
         assert!(Declarations::parse("display:/* x */none").removes());
         assert!(Declarations::parse("disp\\lay:n\\6f ne").removes());
         assert!(Declarations::parse("d\\69splay:none").removes());
+        assert!(Declarations::parse("transform: translateX(2px) scale(0)").removes());
+        assert!(Declarations::parse("transform:scaleY(0.0)").removes());
+        assert!(!Declarations::parse("transform:scale(0.5)").removes());
+        for colour in [
+            "transparent",
+            "rgba(0,0,0,0)",
+            "rgb(0 0 0 / 0%)",
+            "#fff0",
+            "#FFFFFF00",
+        ] {
+            let d = Declarations::parse(&format!("color:{colour}"));
+            assert_eq!(d.color_invisible, Some(true), "{colour}");
+        }
+        for colour in ["#fff", "red", "rgba(0,0,0,.5)", "#ffffff"] {
+            let d = Declarations::parse(&format!("color:{colour}"));
+            assert_eq!(d.color_invisible, Some(false), "{colour}");
+        }
         let vis = Declarations::parse("visibility:hidden");
         assert_eq!(vis.visibility_hidden, Some(true));
     }
@@ -630,7 +710,7 @@ mod tests {
     #[test]
     fn font_size_zero_in_any_unit_is_invisible() {
         for size in [
-            "0", "0px", "0pt", "0em", "0%", "0.0rem", "0vw", "0.4px", "0.5pt",
+            "0", "0px", "0pt", "0em", "0%", "0.0rem", "0vw", "0.4px", "1px", "1pt",
         ] {
             let d = Declarations::parse(&format!("font-size:{size}"));
             assert_eq!(d.font_invisible, Some(true), "{size}");
