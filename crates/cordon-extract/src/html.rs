@@ -77,8 +77,13 @@ fn render_with(html: &str, conditional_comments: bool) -> Rendered {
             }
             Token::EndTag(tag) => renderer.end(&tag.name),
             Token::String(text) if !renderer.in_script_or_style => {
-                let hidden = renderer.current().hidden();
-                renderer.out.push(&String::from_utf8_lossy(&text), hidden);
+                let now = renderer.current();
+                let text = String::from_utf8_lossy(&text);
+                if now.capitals && !now.hidden() {
+                    renderer.out.push_shown_as(&text.to_uppercase(), &text);
+                } else {
+                    renderer.out.push(&text, now.hidden());
+                }
             }
             Token::Comment(comment) if conditional_comments => {
                 if let Some(inner) = conditional_comment(&String::from_utf8_lossy(&comment)) {
@@ -135,6 +140,9 @@ struct Visibility {
     font_invisible: bool,
     /// A transparent text colour, which a descendant can undo with a colour.
     color_invisible: bool,
+    /// Lower-case letters shown as capitals (`text-transform: uppercase`,
+    /// small capitals): a banner typed in lower case still reads as one.
+    capitals: bool,
 }
 
 impl Visibility {
@@ -173,6 +181,16 @@ impl Readings {
             if let Some(full) = &mut self.full {
                 full.push_str(text);
             }
+        }
+    }
+
+    /// Appends document text that is shown as `shown` (transformed by CSS).
+    fn push_shown_as(&mut self, shown: &str, text: &str) {
+        if shown == text {
+            self.push(text, false);
+        } else {
+            self.full_mut().push_str(text);
+            self.visible.push_str(shown);
         }
     }
 
@@ -253,6 +271,7 @@ impl Renderer<'_> {
             color_invisible: declarations
                 .color_invisible
                 .unwrap_or(parent.color_invisible),
+            capitals: declarations.capitals.unwrap_or(parent.capitals),
         };
         let hidden = visibility.hidden();
         if is_block(name) {
@@ -751,6 +770,16 @@ mod tests {
             text(r#"<div style="display:none">a<b style="display:block">b</b></div>"#),
             ""
         );
+    }
+
+    #[test]
+    fn capitals_from_css_are_read_as_shown() {
+        let html = r#"<div style="text-transform:uppercase">official-<span style="font-variant:small-caps">sensitive</span></div>"#;
+        assert_eq!(text(html), "OFFICIAL-SENSITIVE");
+        assert_eq!(full(html), "official-sensitive");
+        let undone =
+            r#"<div style="text-transform:uppercase">a<i style="text-transform:none">b</i></div>"#;
+        assert_eq!(text(undone), "Ab");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(super) struct Declarations {
     /// A fully transparent text colour (`transparent`, alpha 0); inherited,
     /// undone by a real colour.
     pub color_invisible: Option<bool>,
+    /// `text-transform: uppercase` or small capitals: lower-case letters
+    /// shown as capitals (`Some(false)` for `none` and other transforms).
+    pub capitals: Option<bool>,
     /// `transform: scale(0)` and its one-axis forms.
     pub scaled_away: Option<bool>,
     /// `height`, `max-height`, `width` or `max-width` of zero.
@@ -101,6 +104,10 @@ impl Declarations {
             }
             "mso-hide" => self.mso_hide = keyword_flag(keyword, &["all"]),
             "color" => self.color_invisible = color_invisible(keyword),
+            "text-transform" => self.capitals = keyword_flag(keyword, &["uppercase"]),
+            "font-variant" | "font-variant-caps" => {
+                self.capitals = keyword_flag(keyword, &[]).map(|_| keyword.contains("small-caps"));
+            }
             "transform" => {
                 self.scaled_away = keyword_flag(keyword, &[]).map(|_| scales_to_nothing(keyword));
             }
@@ -121,6 +128,7 @@ impl Declarations {
             (&mut self.transparent, later.transparent),
             (&mut self.color_invisible, later.color_invisible),
             (&mut self.scaled_away, later.scaled_away),
+            (&mut self.capitals, later.capitals),
             (&mut self.zero_size, later.zero_size),
             (&mut self.overflow_hidden, later.overflow_hidden),
             (&mut self.mso_hide, later.mso_hide),
@@ -267,6 +275,9 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "mso-hide",
     "color",
     "transform",
+    "text-transform",
+    "font-variant",
+    "font-variant-caps",
     "direction",
     "unicode-bidi",
     "content",
