@@ -146,6 +146,7 @@ struct Visibility {
 }
 
 impl Visibility {
+    /// True when text here does not show.
     fn hidden(self) -> bool {
         self.removed || self.visibility_hidden || self.font_invisible || self.color_invisible
     }
@@ -200,6 +201,7 @@ impl Readings {
         self.visible.push_str(text);
     }
 
+    /// The full reading, split off from the visible one on first need.
     fn full_mut(&mut self) -> &mut String {
         self.full.get_or_insert_with(|| self.visible.clone())
     }
