@@ -3,8 +3,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::normalize::visual_order;
 use crate::{
-    Attachment, Extraction, Limits, PartKind, Problem, TextPart, formats, mime, normalize,
+    Attachment, Extraction, Limits, PartKind, Problem, TextPart, formats, html, mime, normalize,
 };
 
 /// A limit was reached; the caller reports the part as uninspectable and stops.
@@ -82,15 +83,44 @@ impl<'l> Collector<'l> {
         self.guarded(file.location, |c| formats::inspect_file(c, file, bytes));
     }
 
-    /// Adds a text part, normalised; empty text is dropped.
+    /// Adds a text part, normalised, and its visual-order reading when
+    /// bidirectional text shows it in another order; empty text is dropped.
     pub(crate) fn text(&mut self, location: impl Into<String>, kind: PartKind, raw: &str) {
-        let text = normalize(raw);
-        if !text.is_empty() {
-            self.out.parts.push(TextPart {
-                location: location.into(),
-                kind,
-                text,
-            });
+        self.readings(&location.into(), kind, &[raw]);
+    }
+
+    /// Adds the readings of an HTML document: the text a reader sees and the
+    /// full text with hidden parts, each as its own part at `location` (one
+    /// part when they agree).
+    pub(crate) fn html(&mut self, location: impl Into<String>, kind: PartKind, html: &str) {
+        let location = location.into();
+        let rendered = html::render(html);
+        if let Some(reason) = rendered.unrendered {
+            self.problem(location.as_str(), reason);
+        }
+        match &rendered.full {
+            Some(full) => self.readings(&location, kind, &[&rendered.visible, full]),
+            None => self.readings(&location, kind, &[&rendered.visible]),
+        }
+    }
+
+    /// Adds each reading of one place as a text part at `location`, with its
+    /// visual-order reading, skipping empty texts and texts already added here.
+    fn readings(&mut self, location: &str, kind: PartKind, raws: &[&str]) {
+        let first = self.out.parts.len();
+        for raw in raws {
+            let visual = visual_order(raw);
+            for reading in std::iter::once(*raw).chain(visual.as_deref()) {
+                let text = normalize(reading);
+                let known = self.out.parts[first..].iter().any(|p| p.text == text);
+                if !text.is_empty() && !known {
+                    self.out.parts.push(TextPart {
+                        location: location.to_owned(),
+                        kind,
+                        text,
+                    });
+                }
+            }
         }
     }
 
@@ -192,5 +222,74 @@ impl<'l> Collector<'l> {
 
     pub(crate) fn finish(self) -> Extraction {
         self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of the parts `add` produces, in order.
+    fn parts(add: impl FnOnce(&mut Collector)) -> Vec<(String, String)> {
+        let limits = Limits::default();
+        let mut c = Collector::new(&limits, 0);
+        add(&mut c);
+        c.finish()
+            .parts
+            .into_iter()
+            .map(|p| (p.location, p.text))
+            .collect()
+    }
+
+    #[test]
+    fn a_reversed_run_is_also_read_in_the_order_shown() {
+        let found = parts(|c| c.text("body", PartKind::Body, "NI: JM 41 \u{202E}B 78 92\u{202C}"));
+        assert_eq!(
+            found,
+            [
+                ("body".to_owned(), "NI: JM 41 B 78 92".to_owned()),
+                ("body".to_owned(), "NI: JM 41 29 87 B".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn readings_that_agree_make_one_part() {
+        // right-to-left text whose visual order normalises to the same text
+        // is not added twice, nor is plain HTML
+        let found = parts(|c| {
+            c.text("subject", PartKind::Subject, "Ref JM 41 29 87 B");
+            c.text("body", PartKind::Body, "\u{05D0}");
+            c.html("body", PartKind::Body, "<p>Dear <b>all</b></p>");
+        });
+        assert_eq!(found.len(), 3, "{found:?}");
+    }
+
+    #[test]
+    fn html_gives_the_visible_and_the_full_reading() {
+        let found = parts(|c| {
+            c.html(
+                "attachment:a.html",
+                PartKind::Document,
+                r#"JM 41<span style="display:none">x</span> 29 87 B"#,
+            )
+        });
+        assert_eq!(
+            found,
+            [
+                ("attachment:a.html".to_owned(), "JM 41 29 87 B".to_owned()),
+                ("attachment:a.html".to_owned(), "JM 41x 29 87 B".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn html_too_deep_to_render_is_a_problem() {
+        let limits = Limits::default();
+        let mut c = Collector::new(&limits, 0);
+        c.html("body", PartKind::Body, &"<span>".repeat(20_000));
+        let out = c.finish();
+        assert_eq!(out.problems.len(), 1);
+        assert_eq!(out.problems[0].location, "body");
     }
 }

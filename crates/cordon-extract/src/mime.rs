@@ -5,7 +5,7 @@ use mail_parser::{
 };
 
 use crate::collector::{Collector, FileRef};
-use crate::{HeaderAddresses, PartKind, charset, html, readings};
+use crate::{HeaderAddresses, PartKind, charset, readings};
 
 /// Headers that carry a classification label: the protective-marking headers
 /// and the Microsoft Purview (MIP) label header.
@@ -180,7 +180,7 @@ fn bodies(c: &mut Collector, message: &Message, prefix: Option<&str>) {
         let location = located(prefix, "body");
         match &part.body {
             PartType::Text(text) => c.text(location, PartKind::Body, text),
-            PartType::Html(html) => c.text(location, PartKind::Body, &html::to_text(html)),
+            PartType::Html(html) => c.html(location, PartKind::Body, html),
             _ => {}
         }
     }

@@ -208,8 +208,14 @@ fn read_as(
     let media_type = declared.split(';').next().unwrap_or_default().trim();
     let charset = crate::formats::declared_charset(Some(declared));
     if media_type == "text/html" {
-        let text = html::to_text(&charset::decode(bytes, charset));
-        c.alternative_text(location, kind, &text);
+        let rendered = html::render(&charset::decode(bytes, charset));
+        if let Some(reason) = rendered.unrendered {
+            c.problem(location, reason);
+        }
+        c.alternative_text(location, kind, &rendered.visible);
+        if let Some(full) = &rendered.full {
+            c.alternative_text(location, kind, full);
+        }
     } else if media_type.starts_with("text/")
         && media_type != "text/calendar"
         && !media_type.contains("vcard")

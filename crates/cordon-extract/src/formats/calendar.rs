@@ -128,7 +128,12 @@ pub(crate) fn inspect(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         let value = decode_text(&raw, charset);
         let value = unescape(&value, matches!(name, "N" | "ADR" | "ORG"));
         if name == "X-ALT-DESC" {
-            push_line(&mut text, &html::to_text(&value));
+            // both readings of the HTML: as rendered, and in full
+            let rendered = html::render(&value);
+            push_line(&mut text, &rendered.visible);
+            if let Some(full) = &rendered.full {
+                push_line(&mut text, full);
+            }
         } else {
             push_line(&mut text, &value);
         }

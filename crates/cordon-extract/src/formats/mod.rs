@@ -17,7 +17,7 @@ mod tnef;
 
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};
-use crate::{Attachment, PartKind, charset, html};
+use crate::{Attachment, PartKind, charset};
 
 pub(crate) use compressed_rtf::is_compressed_rtf;
 
@@ -61,7 +61,7 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         }
         FileType::Html => {
             let text = charset::decode(bytes, declared_charset(declared));
-            c.text(location, PartKind::Document, &html::to_text(&text));
+            c.html(location, PartKind::Document, &text);
         }
         FileType::Message => c.nested_message(location, bytes, depth + 1),
         FileType::Pdf => pdf::inspect(c, file, bytes),

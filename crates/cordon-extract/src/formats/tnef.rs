@@ -11,7 +11,7 @@ use encoding_rs::Encoding;
 
 use super::{compressed_rtf, rtf};
 use crate::collector::{Collector, FileRef};
-use crate::{PartKind, charset, html};
+use crate::{PartKind, charset};
 
 /// The stream's signature, little-endian 0x223E9F78.
 const SIGNATURE: [u8; 4] = [0x78, 0x9F, 0x3E, 0x22];
@@ -249,13 +249,9 @@ fn message_property(c: &mut Collector, location: &str, depth: u32, property: Pro
         (PR_BODY, Value::Bytes(bytes)) => {
             c.text(body, PartKind::Body, &charset::decode(bytes, None))
         }
-        (PR_HTML, Value::Text(text)) => c.text(body, PartKind::Body, &html::to_text(&text)),
+        (PR_HTML, Value::Text(text)) => c.html(body, PartKind::Body, &text),
         (PR_HTML, Value::Bytes(bytes)) => {
-            c.text(
-                body,
-                PartKind::Body,
-                &html::to_text(&charset::decode(bytes, None)),
-            );
+            c.html(body, PartKind::Body, &charset::decode(bytes, None));
         }
         (PR_RTF_COMPRESSED, Value::Bytes(bytes)) => {
             let budget = usize::try_from(c.expanded_budget()).unwrap_or(usize::MAX);

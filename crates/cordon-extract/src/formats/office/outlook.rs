@@ -17,7 +17,7 @@ use cfb::CompoundFile;
 use super::super::archive::{Expansion, ReadError};
 use crate::collector::{Collector, FileRef};
 use crate::sniff::{self, FileType};
-use crate::{Attachment, PartKind, charset, html};
+use crate::{Attachment, PartKind, charset};
 
 /// `PidTagMessageCodepage`: the code page of the message's 8-bit strings.
 const MESSAGE_CODE_PAGE: u32 = 0x3FFD_0003;
@@ -246,11 +246,7 @@ impl MessageFile<'_> {
             self.string(c, storage, "1013", code_page, location)
         };
         if let Some(html) = html {
-            c.text(
-                format!("{location}/body"),
-                PartKind::Body,
-                &html::to_text(&html),
-            );
+            c.html(format!("{location}/body"), PartKind::Body, &html);
         }
     }
 
