@@ -140,11 +140,26 @@ impl MarkingDetector {
             _ if is_property_list(part) => self.scan_properties(part, out),
             PartKind::ClassificationHeader => self.scan_anywhere(&part.text, part, out),
             PartKind::Subject => self.scan_subject(part, out),
-            PartKind::Body | PartKind::Document => self.scan_banners(&part.text, part, out, false),
+            PartKind::Body | PartKind::Document => {
+                self.scan_banners(&part.text, part, out, false);
+                self.scan_letter_spaced(part, out, false);
+            }
             PartKind::DocumentHeader | PartKind::DocumentFooter => {
-                self.scan_banners(&part.text, part, out, true)
+                self.scan_banners(&part.text, part, out, true);
+                self.scan_letter_spaced(part, out, true);
             }
             PartKind::Header | PartKind::FileName => {}
+        }
+    }
+
+    /// Banner lines typed letter by letter (`S E C R E T`,
+    /// `O F F I C I A L - S E N S I T I V E`): the reader sees the marking,
+    /// so each such line is read again with the letters closed up.
+    fn scan_letter_spaced(&self, part: &TextPart, out: &mut Vec<Marking>, capitals_anywhere: bool) {
+        for line in part.text.lines() {
+            if let Some(closed) = close_up_letter_spacing(line) {
+                self.scan_banners(&closed, part, out, capitals_anywhere);
+            }
         }
     }
 
@@ -368,6 +383,25 @@ fn is_property_list(part: &TextPart) -> bool {
     }
 }
 
+/// The line with its spaces removed when it is letter-spaced: at least four
+/// characters, each standing alone between single spaces.
+fn close_up_letter_spacing(line: &str) -> Option<String> {
+    let bytes = line.as_bytes();
+    // cheap rejection of ordinary lines: the second byte of a spaced line is a space
+    if bytes.len() < 7 || bytes.get(1) != Some(&b' ') {
+        return None;
+    }
+    let mut count = 0usize;
+    for token in line.split(' ') {
+        let mut chars = token.chars();
+        match (chars.next(), chars.next()) {
+            (Some(_), None) => count += 1,
+            _ => return None,
+        }
+    }
+    (count >= 4).then(|| line.replace(' ', ""))
+}
+
 /// Whether `hay` contains the ASCII lowercase `needle` in any case.
 fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
@@ -503,6 +537,28 @@ mod tests {
             levels(PartKind::Body, "NOT PROTECTIVELY MARKED"),
             [Level::Official]
         );
+    }
+
+    #[test]
+    fn letter_spaced_banner_lines() {
+        assert_eq!(
+            levels(PartKind::Body, "S E C R E T\nThe source reporting."),
+            [Level::Secret]
+        );
+        assert_eq!(
+            levels(
+                PartKind::Body,
+                "Dear all\nO F F I C I A L - S E N S I T I V E"
+            ),
+            [Level::OfficialSensitive]
+        );
+        assert_eq!(
+            levels(PartKind::DocumentFooter, "* * * T O P S E C R E T * * *"),
+            [Level::TopSecret]
+        );
+        // letter-spaced prose is still prose, and short spaced runs are not lines of letters
+        assert!(levels(PartKind::Body, "s e c r e t s a n t a").is_empty());
+        assert!(levels(PartKind::Body, "N O T E S\nhello").is_empty());
     }
 
     #[test]

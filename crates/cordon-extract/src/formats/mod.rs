@@ -58,6 +58,12 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         FileType::Text => {
             let text = charset::decode(bytes, declared_charset(declared));
             c.text(location, PartKind::Document, &text);
+            if is_rich_text_markup(declared) {
+                // text/enriched and text/richtext alternatives: clients that
+                // show them drop the `<bold>` commands, which must not be able
+                // to split what the reader sees
+                c.html(location, PartKind::Document, &text);
+            }
         }
         FileType::Html => {
             let text = charset::decode(bytes, declared_charset(declared));
@@ -87,6 +93,17 @@ pub(crate) fn inspect_file(c: &mut Collector, file: &FileRef, bytes: &[u8]) {
         | FileType::JavaClass
         | FileType::Other => {}
     }
+}
+
+/// True for the `text/enriched` (RFC 1896) and `text/richtext` markups,
+/// whose `<command>`s a client renders away like HTML tags.
+fn is_rich_text_markup(declared: Option<&str>) -> bool {
+    let media_type = declared
+        .and_then(|d| d.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    media_type.eq_ignore_ascii_case("text/enriched")
+        || media_type.eq_ignore_ascii_case("text/richtext")
 }
 
 /// The `charset=` parameter of a declared content type, if any.
