@@ -149,17 +149,16 @@ impl<'a, 'f> Package<'a, 'f> {
     /// Records body, header and footer text at their locations.
     fn record(&self, c: &mut Collector, texts: &Texts) {
         let location = self.file.location;
+        let header = format!("{location}:header");
+        let footer = format!("{location}:footer");
         c.text(location, PartKind::Document, &texts.body);
-        c.text(
-            format!("{location}:header"),
-            PartKind::DocumentHeader,
-            &texts.header,
-        );
-        c.text(
-            format!("{location}:footer"),
-            PartKind::DocumentFooter,
-            &texts.footer,
-        );
+        c.text(header.as_str(), PartKind::DocumentHeader, &texts.header);
+        c.text(footer.as_str(), PartKind::DocumentFooter, &texts.footer);
+        if let Some(shown) = &texts.shown {
+            c.alternative_text(location, PartKind::Document, &shown.body);
+            c.alternative_text(&header, PartKind::DocumentHeader, &shown.header);
+            c.alternative_text(&footer, PartKind::DocumentFooter, &shown.footer);
+        }
     }
 
     /// Title, subject, keywords and description from `docProps/core.xml`

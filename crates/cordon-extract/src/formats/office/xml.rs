@@ -5,6 +5,11 @@
 //! Runs of text inside one paragraph join without spaces (Word splits words
 //! across runs); paragraphs, table rows and line breaks become line breaks,
 //! table cells and tabs become tabs.
+//!
+//! Hidden text (a Word run formatted `w:vanish`, an OpenDocument span whose
+//! style says `text:display="none"`) is part of the text, since it still
+//! leaks; when a part has any, the text as shown without it is kept as well,
+//! so that hidden characters cannot split an identifier the reader sees.
 
 use std::borrow::Cow;
 
@@ -29,15 +34,109 @@ pub(super) struct Texts {
     pub(super) footer: String,
     /// Text was cut at a size limit.
     pub(super) truncated: bool,
+    /// The same text without its hidden runs, once the part has any.
+    pub(super) shown: Option<Box<Texts>>,
 }
 
 impl Texts {
+    /// Appends text the reader sees.
     pub(super) fn push(&mut self, target: Target, text: &str) {
+        if let Some(shown) = &mut self.shown {
+            shown.push(target, text);
+        }
+        self.push_here(target, text);
+    }
+
+    /// Appends hidden text: to the full text only, starting the shown text
+    /// (a copy of all so far) at the first hidden run.
+    pub(super) fn push_hidden(&mut self, target: Target, text: &str) {
+        if self.shown.is_none() && !text.is_empty() {
+            self.shown = Some(Box::new(Texts {
+                body: self.body.clone(),
+                header: self.header.clone(),
+                footer: self.footer.clone(),
+                truncated: false,
+                shown: None,
+            }));
+        }
+        self.push_here(target, text);
+    }
+
+    fn push_here(&mut self, target: Target, text: &str) {
         match target {
             Target::Body => self.body.push_str(text),
             Target::Header => self.header.push_str(text),
             Target::Footer => self.footer.push_str(text),
             Target::Discard => {}
+        }
+    }
+}
+
+/// Hidden-text state while reading one part: Word's hidden runs, and
+/// OpenDocument styles and spans that do not display.
+#[derive(Default)]
+struct Hiding {
+    /// Depth of the Word run being read, and whether it is hidden.
+    run: Option<(usize, bool)>,
+    /// OpenDocument automatic styles that hide text.
+    hidden_styles: Vec<String>,
+    /// Name of the OpenDocument style being defined.
+    defining: Option<String>,
+    /// Depth of the outermost hidden OpenDocument element being read.
+    hidden_from: Option<usize>,
+}
+
+impl Hiding {
+    fn hides(&self) -> bool {
+        self.run.is_some_and(|(_, hidden)| hidden) || self.hidden_from.is_some()
+    }
+
+    /// Looks at an element's start: a hiding property, or a hidden element.
+    fn start(&mut self, e: &BytesStart, name: &str, depth: usize, odf: bool, empty: bool) {
+        if odf {
+            match name {
+                "style" => self.defining = attribute(e, "name").map(Cow::into_owned),
+                "text-properties"
+                    if attribute(e, "display").as_deref() == Some("none")
+                        && let Some(style) = &self.defining =>
+                {
+                    self.hidden_styles.push(style.clone());
+                }
+                _ => {}
+            }
+            let hidden = matches!(name, "hidden-text" | "hidden-paragraph")
+                || attribute(e, "style-name")
+                    .is_some_and(|s| self.hidden_styles.contains(&s.into_owned()));
+            if hidden && !empty && self.hidden_from.is_none() {
+                self.hidden_from = Some(depth);
+            }
+        } else {
+            match name {
+                "r" if !empty => self.run = Some((depth, false)),
+                "vanish" | "specVanish" => {
+                    let off = attribute(e, "val")
+                        .is_some_and(|v| matches!(v.as_ref(), "0" | "false" | "off"));
+                    if let Some(run) = &mut self.run
+                        && !off
+                    {
+                        run.1 = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Leaves the element at `depth`.
+    fn end(&mut self, name: &str, depth: usize) {
+        if self.run.is_some_and(|(d, _)| d == depth) {
+            self.run = None;
+        }
+        if self.hidden_from == Some(depth) {
+            self.hidden_from = None;
+        }
+        if name == "style" {
+            self.defining = None;
         }
     }
 }
@@ -192,6 +291,7 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
     let mut cells: usize = 0;
     // Header/footer elements and PowerPoint shapes: (depth, target).
     let mut routes: Vec<(usize, Target)> = Vec::new();
+    let mut hiding = Hiding::default();
     let ok = loop {
         let target = routes.last().map_or(dialect.base, |r| r.1);
         let event = match reader.read_event() {
@@ -211,6 +311,7 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                     skip_from = Some(depth);
                     continue;
                 }
+                hiding.start(&e, name, depth, dialect.odf, false);
                 if dialect.odf {
                     if matches!(name, "p" | "h") {
                         capture += 1;
@@ -239,6 +340,7 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
             }
             Event::Empty(e) if skip_from.is_none() => {
                 let name = e.local_name();
+                hiding.start(&e, name.as_ref(), depth + 1, dialect.odf, true);
                 empty_element(&e, name.as_ref(), dialect, target, &mut out, &mut routes);
             }
             Event::End(e) => {
@@ -252,6 +354,7 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                 }
                 let name = e.local_name();
                 let name = name.as_ref();
+                hiding.end(name, leaving);
                 if dialect.all_text {
                     out.push(target, " ");
                 }
@@ -284,10 +387,10 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
                 }
             }
             Event::Text(t) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
-                out.push(target, &t.xml10_content());
+                push_text(&mut out, target, &t.xml10_content(), hiding.hides());
             }
             Event::CData(t) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
-                out.push(target, &t.xml10_content());
+                push_text(&mut out, target, &t.xml10_content(), hiding.hides());
             }
             Event::GeneralRef(r) if (capture > 0 || dialect.all_text) && skip_from.is_none() => {
                 if let Some(ch) = reference_text(&r) {
@@ -298,6 +401,15 @@ pub(super) fn xml_text(xml: &[u8], dialect: &Dialect) -> (Texts, bool) {
         }
     };
     (out, ok)
+}
+
+/// Appends character data, as hidden text when `hidden`.
+fn push_text(out: &mut Texts, target: Target, text: &str, hidden: bool) {
+    if hidden {
+        out.push_hidden(target, text);
+    } else {
+        out.push(target, text);
+    }
 }
 
 /// Breaks, tabs and spaces written as elements, and PowerPoint placeholders.
@@ -589,6 +701,39 @@ pub(super) fn strip_header_codes(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_hidden_runs_give_a_shown_reading() {
+        let xml = br#"<w:document xmlns:w="w"><w:body><w:p>
+            <w:r><w:t xml:space="preserve">NI JM 41 </w:t></w:r>
+            <w:r><w:rPr><w:vanish/></w:rPr><w:t>zz</w:t></w:r>
+            <w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>29 </w:t></w:r>
+            <w:r><w:t>87 B</w:t></w:r></w:p></w:body></w:document>"#;
+        let (texts, ok) = xml_text(xml, &OOXML);
+        assert!(ok);
+        assert_eq!(crate::normalize(&texts.body), "NI JM 41 zz29 87 B");
+        let shown = texts.shown.expect("a shown reading");
+        assert_eq!(crate::normalize(&shown.body), "NI JM 41 29 87 B");
+    }
+
+    #[test]
+    fn opendocument_hidden_styles_and_fields_give_a_shown_reading() {
+        let xml = br#"<office:document-content xmlns:office="o" xmlns:style="s" xmlns:text="t">
+            <office:automatic-styles><style:style style:name="T1" style:family="text">
+            <style:text-properties text:display="none"/></style:style></office:automatic-styles>
+            <office:body><office:text><text:p>NI JM 41 <text:span text:style-name="T1">zz</text:span>29 <text:hidden-text text:string-value="x" text:is-hidden="true">yy</text:hidden-text>87 B</text:p>
+            </office:text></office:body></office:document-content>"#;
+        let (texts, _) = xml_text(xml, &ODF);
+        let shown = texts.shown.expect("a shown reading");
+        assert_eq!(crate::normalize(&shown.body), "NI JM 41 29 87 B");
+        assert!(texts.body.contains("zz"));
+    }
+
+    #[test]
+    fn no_hidden_text_no_second_reading() {
+        let xml = br#"<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>plain</w:t></w:r></w:p></w:body></w:document>"#;
+        assert!(xml_text(xml, &OOXML).0.shown.is_none());
+    }
 
     #[test]
     fn header_codes_are_stripped() {
