@@ -252,6 +252,28 @@ struct Folded {
 
 impl Folded {
     fn new(original: &str) -> Self {
+        let b = original.as_bytes();
+        let space = |c: u8| c.is_ascii_whitespace();
+        // Normalised text (all the pipeline gives) has no whitespace runs:
+        // a same-length map, with no offset table, in a few cheap passes.
+        if !b.windows(2).any(|w| space(w[0]) && space(w[1])) {
+            let bytes: Vec<u8> = b
+                .iter()
+                .map(|&c| {
+                    if space(c) {
+                        b' '
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect();
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            return Folded {
+                text,
+                origins: None,
+            };
+        }
         // Byte by byte: only ASCII bytes change or go, so the result stays UTF-8.
         let mut bytes = Vec::with_capacity(original.len());
         let mut origins: Option<Vec<usize>> = None;

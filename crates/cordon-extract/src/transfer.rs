@@ -72,27 +72,65 @@ pub(crate) fn base64_readings(raw: &[u8]) -> Vec<Vec<u8>> {
 /// quanta (the last line aside). mail-parser either gives up on such a body or
 /// decodes it differently from lenient clients, so its other readings count.
 pub(crate) fn base64_is_damaged(raw: &[u8]) -> bool {
-    let data_end = raw
-        .iter()
-        .rposition(|&b| is_alphabet(b))
-        .map_or(0, |i| i + 1);
-    let (data, tail) = raw.split_at(data_end);
-    if data
-        .iter()
-        .any(|&b| !is_alphabet(b) && !matches!(b, b'\r' | b'\n'))
-        || tail
-            .iter()
-            .any(|&b| !matches!(b, b'=' | b'\r' | b'\n' | b' ' | b'\t'))
-    {
-        return true;
-    }
-    let mut lines = data.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        if lines.peek().is_some() && !quantum_count(line).is_multiple_of(4) {
-            return true;
+    // This runs on every base64 part of every message, so a clean line (all
+    // alphabet, the common case) costs one table pass; only a line with
+    // padding, spaces or anything else is looked at byte by byte.
+    let mut short_line = false; // a finished line that did not end a quantum
+    let mut past_data = false; // padding or a space seen: only more of them may follow
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', raw).chain(std::iter::once(raw.len()));
+    for end in ends {
+        let line = &raw[start..end];
+        start = end + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
         }
+        let on_line = if all_alphabet(line) {
+            if past_data || short_line {
+                return true;
+            }
+            line.len()
+        } else {
+            let mut on_line = 0usize;
+            for &b in line {
+                if is_alphabet(b) {
+                    if past_data || short_line {
+                        return true;
+                    }
+                    on_line += 1;
+                } else if matches!(b, b'=' | b' ' | b'\t') {
+                    past_data = true;
+                } else {
+                    return true;
+                }
+            }
+            on_line
+        };
+        short_line |= !on_line.is_multiple_of(4);
     }
     false
+}
+
+/// 0 for the 64 base64 characters, 1 for every other byte.
+static NOT_ALPHABET: [u8; 256] = {
+    let mut table = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            table[b] = 0;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// True when every byte of `line` is a base64 character.
+fn all_alphabet(line: &[u8]) -> bool {
+    line.iter()
+        .fold(0u8, |acc, &b| acc | NOT_ALPHABET[usize::from(b)])
+        == 0
 }
 
 /// Decodes a quoted-printable body as robust clients do: a malformed escape

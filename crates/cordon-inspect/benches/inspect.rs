@@ -6,7 +6,10 @@
 //! - `fixtures`: every fixture message (MB/s over the whole set);
 //! - `typical_20kb`: a 20 KB business message with a signature, a few numbers
 //!   and a small Word attachment (messages/s);
-//! - `plain_text_1mb`: a 1 MB plain-text body (MB/s of text).
+//! - `plain_text_1mb`: a 1 MB plain-text body (MB/s of text);
+//! - `styled_html_100kb` and `styled_html_1mb`: HTML mail with a style sheet
+//!   of class rules, hidden spans, generated content and deep nesting, at two
+//!   sizes (MB/s): equal figures mean the HTML and CSS handling is linear.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -111,6 +114,29 @@ fn typical_message() -> Vec<u8> {
     .into_bytes()
 }
 
+/// About `len` bytes of HTML that exercise the visible-text reading: a style
+/// sheet with a rule per paragraph class, hidden spans inside identifiers,
+/// generated content and nested inline elements.
+fn styled_html_message(len: usize) -> Vec<u8> {
+    let paragraphs = len / 400;
+    let mut style = String::from("<style>");
+    let mut body = String::new();
+    for i in 0..paragraphs {
+        style.push_str(&format!(
+            ".c{i}{{color:#333}} .c{i}::after{{content:\" ({i})\"}}\n"
+        ));
+        body.push_str(&format!(
+            "<div class=\"c{i}\"><p>Thanks for the update on item {i}. <b><i><span>The team</span></i></b>              will meet at <span style=\"display:none\">zz</span>10:30 on Tuesday in room 2.04              and go through the <em>outstanding</em> actions.</p></div>\r\n"
+        ));
+    }
+    style.push_str("</style>");
+    format!(
+        "From: sam.okafor@northshire.police.uk\r\nTo: j.bell@bellandco-solicitors.co.uk\r\nSubject: update\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><head>{style}</head><body>{body}</body></html>"
+    )
+    .into_bytes()
+}
+
 fn plain_text_message(len: usize) -> Vec<u8> {
     format!(
         "From: sam.okafor@northshire.police.uk\r\nTo: j.bell@bellandco-solicitors.co.uk\r\nSubject: minutes\r\n\
@@ -156,6 +182,14 @@ fn benches(c: &mut Criterion) {
     let plain = plain_text_message(1 << 20);
     let len = plain.len() as u64;
     bench_group(c, "plain_text_1mb", &[plain], Throughput::Bytes(len));
+    for (name, len) in [
+        ("styled_html_100kb", 100_000),
+        ("styled_html_1mb", 1_000_000),
+    ] {
+        let html = styled_html_message(len);
+        let bytes = html.len() as u64;
+        bench_group(c, name, &[html], Throughput::Bytes(bytes));
+    }
 }
 
 criterion_group! {

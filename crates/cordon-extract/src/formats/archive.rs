@@ -22,9 +22,6 @@ use crate::sniff::{self, FileType};
 /// small, highly compressible legitimate files (a short XML part) pass.
 pub(crate) const RATIO_FLOOR: u64 = 1 << 20;
 
-/// Bytes decompressed per read: small enough to stop a bomb promptly.
-const CHUNK: usize = 64 << 10;
-
 /// Reason recorded when a container expands more than the ratio limit allows.
 pub(crate) const RATIO_EXCEEDED: &str = "compression ratio limit exceeded (possible zip bomb)";
 
@@ -86,20 +83,17 @@ impl Expansion {
     pub(crate) fn read_all(
         &mut self,
         c: &mut Collector,
-        mut reader: impl Read,
+        reader: impl Read,
         out: &mut Vec<u8>,
     ) -> Result<(), ReadError> {
-        let mut chunk = vec![0u8; CHUNK];
-        loop {
-            let n = match reader.read(&mut chunk) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(ReadError::Corrupt),
-            };
-            self.charge(c, n as u64)?;
-            out.extend_from_slice(&chunk[..n]);
-        }
+        // Read at most one byte past what may still be produced, so that a
+        // bomb stops at the limit; read_to_end grows `out` without zeroing a
+        // scratch buffer for every small part.
+        let room = self.room(c);
+        let before = out.len();
+        let read = reader.take(room.saturating_add(1)).read_to_end(out);
+        self.charge(c, (out.len() - before) as u64)?;
+        read.map(|_| ()).map_err(|_| ReadError::Corrupt)
     }
 
     /// Counts `n` bytes produced by a decoder that does not read through
