@@ -458,11 +458,7 @@ mod tests {
         let zip = zip_of(&[("readme.txt", b"run me"), ("bin/collect.exe", &fake_exe())]);
         let x = extract_attachment("tools.zip", &zip);
         assert!(x.problems.is_empty(), "{:?}", x.problems);
-        let exe = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:tools.zip/bin/collect.exe")
-            .expect("member recorded");
+        let exe = crate::formats::testutil::file_at(&x, "attachment:tools.zip/bin/collect.exe");
         assert_eq!(exe.depth, 1);
         assert_eq!(exe.name.as_deref(), Some("collect.exe"));
         assert_eq!(exe.file_type, FileType::WindowsExecutable);
@@ -504,11 +500,7 @@ mod tests {
         ));
         assert!(!x.parts.iter().any(|p| p.text.contains("hello")));
         // The name is still seen: an encrypted program is still a program.
-        let exe = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:files.zip/run.exe")
-            .unwrap();
+        let exe = crate::formats::testutil::file_at(&x, "attachment:files.zip/run.exe");
         assert_eq!(
             exe.executable.as_deref(),
             Some("Windows program (by name, .exe)")

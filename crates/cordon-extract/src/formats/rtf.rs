@@ -1120,11 +1120,7 @@ mod tests {
             text_at(&x, "attachment:notes.rtf", PartKind::Document),
             "See icon here"
         );
-        let nested = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:notes.rtf/minutes.pdf.exe")
-            .expect("the packaged file");
+        let nested = crate::formats::testutil::file_at(&x, "attachment:notes.rtf/minutes.pdf.exe");
         assert_eq!(nested.depth, 1);
         assert!(nested.executable.is_some());
         let x = extract_attachment("bad.rtf", br"{\rtf1 {\object{\*\objdata 0102}}}");

@@ -381,6 +381,17 @@ pub(crate) fn text_at(x: &Extraction, location: &str, kind: PartKind) -> String 
         .join("\n")
 }
 
+/// The file recorded at `location`; panics naming the files there are.
+pub(crate) fn file_at<'x>(x: &'x Extraction, location: &str) -> &'x crate::Attachment {
+    x.attachments
+        .iter()
+        .find(|a| a.location == location)
+        .unwrap_or_else(|| {
+            let known: Vec<&str> = x.attachments.iter().map(|a| a.location.as_str()).collect();
+            panic!("no file at {location}; files: {known:?}")
+        })
+}
+
 /// True when a problem with `reason` is recorded at `location`.
 pub(crate) fn has_problem(x: &Extraction, location: &str, reason: &str) -> bool {
     x.problems

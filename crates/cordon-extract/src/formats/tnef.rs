@@ -573,11 +573,7 @@ pub(crate) mod tests {
                 .iter()
                 .any(|a| a.location.ends_with("NOTES~1.TXT"))
         );
-        let exe = x
-            .attachments
-            .iter()
-            .find(|a| a.location == format!("{at}/invoice.pdf"))
-            .expect("the second attachment");
+        let exe = crate::formats::testutil::file_at(&x, &format!("{at}/invoice.pdf"));
         assert_eq!(exe.depth, 1);
         assert!(exe.executable.is_some(), "{exe:?}");
         // The long name is a second reading, with its own extension.

@@ -543,11 +543,8 @@ mod tests {
             ),
             "MSIP_Label_1234_Enabled=true; MSIP_Label_1234_Name=OFFICIAL-SENSITIVE;"
         );
-        let exe = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:review.docx/package.zip/inner.exe")
-            .expect("embedded archive opened");
+        let exe =
+            crate::formats::testutil::file_at(&x, "attachment:review.docx/package.zip/inner.exe");
         assert!(exe.executable.is_some());
         assert_eq!(exe.depth, 2);
     }

@@ -540,11 +540,7 @@ mod tests {
         ]);
         let x = extract_attachment("letter.docx", &docx);
         assert!(x.problems.is_empty(), "{:?}", x.problems);
-        let chunk = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:letter.docx/afchunk.htm")
-            .expect("altChunk inspected");
+        let chunk = crate::formats::testutil::file_at(&x, "attachment:letter.docx/afchunk.htm");
         assert_eq!(chunk.file_type, FileType::Html);
         assert_eq!(chunk.depth, 1);
         assert_eq!(
@@ -643,11 +639,7 @@ mod tests {
             ("word/blob.bin", &fake_exe()),
         ]);
         let x = extract_attachment("a.docx", &docx);
-        let blob = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:a.docx/blob.bin")
-            .expect("unknown part inspected");
+        let blob = crate::formats::testutil::file_at(&x, "attachment:a.docx/blob.bin");
         assert!(blob.executable.is_some());
     }
 }

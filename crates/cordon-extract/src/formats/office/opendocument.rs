@@ -201,11 +201,7 @@ mod tests {
             text_at(&x, "attachment:brief.odp:header", PartKind::DocumentHeader),
             "SECRET"
         );
-        let object = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:brief.odp/Object 2")
-            .expect("embedded object inspected");
+        let object = crate::formats::testutil::file_at(&x, "attachment:brief.odp/Object 2");
         assert!(object.executable.is_some());
     }
 }

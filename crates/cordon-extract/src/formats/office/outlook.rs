@@ -517,11 +517,7 @@ mod tests {
             text_at(&x, "attachment:mail.msg/notes.txt", PartKind::Document),
             "NHS 401 023 2137"
         );
-        let rtf = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:mail.msg/body.rtf")
-            .expect("RTF body handed on");
+        let rtf = crate::formats::testutil::file_at(&x, "attachment:mail.msg/body.rtf");
         assert_eq!((rtf.depth, rtf.size), (1, 19));
         assert_eq!(
             text_at(
@@ -531,11 +527,7 @@ mod tests {
             ),
             "SECRET inner"
         );
-        let inner = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:mail.msg/Inner message")
-            .expect("attached message listed");
+        let inner = crate::formats::testutil::file_at(&x, "attachment:mail.msg/Inner message");
         assert_eq!(inner.depth, 1);
     }
 

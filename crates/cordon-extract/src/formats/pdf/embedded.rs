@@ -198,11 +198,7 @@ mod tests {
             text_at(&x, "attachment:case.pdf/notes.txt", PartKind::Document),
             "Subject NINO: JM 41 29 87 B"
         );
-        let nested = x
-            .attachments
-            .iter()
-            .find(|a| a.location == "attachment:case.pdf/notes.txt")
-            .expect("the embedded file is an attachment");
+        let nested = crate::formats::testutil::file_at(&x, "attachment:case.pdf/notes.txt");
         assert_eq!(nested.depth, 1);
         assert_eq!(nested.name.as_deref(), Some("notes.txt"));
         assert_eq!(
