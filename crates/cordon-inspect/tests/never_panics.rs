@@ -1,33 +1,18 @@
 //! No input makes inspection panic: random bytes, and real fixtures mutated by
 //! flipping, cutting and splicing bytes (the way hostile MIME is made).
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::OnceLock;
 
-use cordon_inspect::{Envelope, Inspector};
+use common::{fixture_paths, inspector};
+use cordon_inspect::Envelope;
 use proptest::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn inspector() -> &'static Inspector {
-    static INSPECTOR: OnceLock<Inspector> = OnceLock::new();
-    INSPECTOR.get_or_init(|| Inspector::load(&root().join("rules")).expect("shipped rules load"))
-}
 
 fn fixtures() -> &'static [Vec<u8>] {
     static FIXTURES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
-            .expect("fixtures")
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            // the zip bomb is slow to mutate meaningfully; it has its own fixture test
-            .filter(|p| !p.to_string_lossy().contains("zip-bomb"))
-            .collect();
-        paths.sort();
-        paths
+        fixture_paths()
             .iter()
             .map(|p| std::fs::read(p).expect("read"))
             .collect()
@@ -159,7 +144,7 @@ fn many_attachments_are_bounded() {
 #[test]
 fn fuzz_regression_mail_parser_assertion_is_contained() {
     let bytes = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail-parser-debug-assert.eml"),
+        common::root().join("crates/cordon-inspect/tests/data/mail-parser-debug-assert.eml"),
     )
     .expect("read");
     let envelope = Envelope {

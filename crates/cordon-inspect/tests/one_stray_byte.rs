@@ -10,21 +10,14 @@
 //! or removed. Changing a base64 character into another one changes what
 //! every client shows, so it is not a stray byte.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::OnceLock;
 
-use cordon_inspect::{Action, Envelope, Inspector};
+use common::{fixture_paths, inspector};
+use cordon_inspect::{Action, Envelope};
 use mail_parser::{Encoding, MessageParser, PartType};
 use proptest::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn inspector() -> &'static Inspector {
-    static INSPECTOR: OnceLock<Inspector> = OnceLock::new();
-    INSPECTOR.get_or_init(|| Inspector::load(&root().join("rules")).expect("shipped rules load"))
-}
 
 fn envelope() -> Envelope {
     Envelope {
@@ -58,15 +51,8 @@ struct Case {
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
     CASES.get_or_init(|| {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
-            .expect("fixtures")
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .filter(|p| !p.to_string_lossy().contains("zip-bomb"))
-            .collect();
-        paths.sort();
         let mut cases = Vec::new();
-        for path in paths {
+        for path in fixture_paths() {
             let bytes = std::fs::read(&path).expect("read fixture");
             let actions = actions(&bytes);
             if actions.iter().all(|a| *a == Action::Deliver) {
