@@ -10,8 +10,8 @@
 //! `LOCATION:header` / `LOCATION:footer`; the `\info` title, subject, keywords
 //! and comments go to `LOCATION:properties`. Hidden (`\v`) text is kept in
 //! the body, since it still leaks; when a document has hidden text, the body
-//! as a reader sees it (without that text) is also inspected, at
-//! `LOCATION:visible`, so hidden text cannot split an identifier.
+//! as a reader sees it (without that text) is also inspected, at the same
+//! location, so hidden text cannot split an identifier.
 //!
 //! Work is linear in the input, group nesting is bounded, and the text
 //! produced is charged to the message's expansion budget.
@@ -71,7 +71,7 @@ pub(crate) fn record(c: &mut Collector, file: &FileRef, body_kind: PartKind, tex
     let over_budget = c.charge_expanded(produced as u64).is_err();
     c.text(location, body_kind, &text.body);
     if text.had_hidden && text.visible != text.body {
-        c.text(format!("{location}:visible"), body_kind, &text.visible);
+        c.alternative_text(location, body_kind, &text.visible);
     }
     c.text(
         format!("{location}:header"),
