@@ -2,7 +2,9 @@
 //!
 //! Unicode NFKC (full-width digits, ligatures, non-breaking spaces), every
 //! default-ignorable code point removed (zero-width characters, soft hyphens,
-//! bidi controls, tag characters, variation selectors), decimal digits of every
+//! bidi controls, tag characters, variation selectors), combining marks that
+//! NFKC could not compose (underlines and strike-throughs drawn over letters)
+//! removed, decimal digits of every
 //! script folded to ASCII, look-alike Cyrillic and Greek letters folded to
 //! Latin, every dash variant folded to `-`, and each run of whitespace folded to
 //! one space, or to one line break when the run held one. Line structure
@@ -13,6 +15,7 @@
 
 use unicode_bidi::{BidiClass, BidiInfo, bidi_class};
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// Normalises `text` as described in the module documentation.
 pub fn normalize(text: &str) -> String {
@@ -91,7 +94,9 @@ fn reorders(c: char) -> bool {
 
 /// Maps one character after NFKC: `None` drops it.
 fn fold_char(c: char) -> Option<char> {
-    if is_default_ignorable(c) {
+    // Combining marks left after NFKC (no precomposed form) only decorate the
+    // letter before them: `J\u{332}M\u{332}` is an underlined `JM` to a reader.
+    if is_default_ignorable(c) || is_combining_mark(c) {
         return None;
     }
     match c {
@@ -385,5 +390,16 @@ mod tests {
                 proptest::prop_assert_eq!(text.lines().count(), visual.lines().count());
             }
         }
+    }
+
+    #[test]
+    fn combining_marks_that_decorate_letters_are_removed() {
+        // underlined and overstruck letters read as the letters
+        assert_eq!(
+            normalize("NI J\u{332}M\u{332} 4\u{332}1\u{336} 29 87 B"),
+            "NI JM 41 29 87 B"
+        );
+        // marks with a precomposed form compose first and stay letters
+        assert_eq!(normalize("cafe\u{301}"), "café");
     }
 }
