@@ -103,8 +103,8 @@ pub(crate) fn file_type(bytes: &[u8], name: Option<&str>, declared: Option<&str>
     {
         FileType::Calendar
     } else if declared.starts_with("text/html")
-        || ext == "html"
-        || ext == "htm"
+        || declared.starts_with("application/xhtml+xml")
+        || matches!(ext.as_str(), "html" | "htm" | "xhtml" | "xht")
         || looks_like_html(bytes)
     {
         FileType::Html
@@ -372,12 +372,25 @@ fn looks_like_pgp_message(bytes: &[u8]) -> bool {
 
 /// An `<!DOCTYPE html>` or `<html` start, after optional whitespace and BOM.
 fn looks_like_html(bytes: &[u8]) -> bool {
-    let head = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let start = head
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(head.len());
-    let head = &head[start..head.len().min(start + 32)];
+    let mut head = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    head = &head[..head.len().min(1024)];
+    // XHTML (EPUB chapters, saved pages) opens with an XML declaration, and
+    // either may come after comments
+    loop {
+        head = head.trim_ascii_start();
+        let close: &[u8] = if head.starts_with(b"<?xml") {
+            b"?>"
+        } else if head.starts_with(b"<!--") {
+            b"-->"
+        } else {
+            break;
+        };
+        match memchr::memmem::find(head, close) {
+            Some(at) => head = &head[at + close.len()..],
+            None => return false,
+        }
+    }
+    let head = &head[..head.len().min(32)];
     let lower = head.to_ascii_lowercase();
     lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html")
 }
@@ -773,6 +786,23 @@ mod tests {
         let mut tar = vec![0u8; 1024];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(file_type(&tar, None, None), FileType::Tar);
+        // XHTML as EPUB chapters and saved pages have it
+        assert_eq!(
+            file_type(
+                b"<?xml version=\"1.0\"?>\n<!-- saved -->\n<!DOCTYPE html>\n<html><p>hi",
+                Some("ch001.dat"),
+                None
+            ),
+            FileType::Html
+        );
+        assert_eq!(
+            file_type(b"<p>hi</p>", Some("ch001.xhtml"), None),
+            FileType::Html
+        );
+        assert_eq!(
+            file_type(b"<?xml version=\"1.0\"?><note>hi</note>", None, None),
+            FileType::Text
+        );
         assert_eq!(
             file_type(b"<!DOCTYPE html><p>hi", Some("x.dat"), None),
             FileType::Html
