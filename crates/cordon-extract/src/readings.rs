@@ -105,9 +105,10 @@ pub(crate) fn alternative_readings(
         };
         let seen = part.contents();
         read_every_way(c, &headers, raw, seen, &location, kind, depth);
+        // Under each other name the part carries, for the executable check.
         let primary = part.attachment_name().map(str::trim);
-        for name in &headers.names {
-            if headers.names.len() > 1 && primary != Some(name.as_str()) {
+        if headers.names.len() > 1 {
+            for name in headers.names.iter().filter(|n| primary != Some(n.as_str())) {
                 let file = FileRef {
                     location: &format!("{location} (also named {name})"),
                     name: Some(name),
