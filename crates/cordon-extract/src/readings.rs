@@ -40,19 +40,25 @@ impl PartHeaders {
                     push_new(&mut out.encodings, TransferEncoding::from_label(label));
                 }
                 (HeaderName::ContentType, HeaderValue::ContentType(ct)) => {
-                    let mut declared = match ct.subtype() {
+                    let media_type = match ct.subtype() {
                         Some(sub) => format!("{}/{}", ct.ctype(), sub),
                         None => ct.ctype().to_owned(),
                     };
-                    if let Some(charset) = ct.attribute("charset") {
-                        declared.push_str("; charset=");
-                        declared.push_str(charset);
+                    // One type per charset given: with two `charset`
+                    // parameters, clients differ on which one wins.
+                    let mut charsets = Vec::new();
+                    parameter_values(ct.attributes(), &["charset"], &mut charsets);
+                    if charsets.is_empty() {
+                        push_new(&mut out.types, media_type.to_ascii_lowercase());
                     }
-                    push_new(&mut out.types, declared.to_ascii_lowercase());
-                    names_of(ct.attributes(), &["name"], &mut out.names);
+                    for charset in charsets {
+                        let declared = format!("{media_type}; charset={charset}");
+                        push_new(&mut out.types, declared.to_ascii_lowercase());
+                    }
+                    parameter_values(ct.attributes(), &["name"], &mut out.names);
                 }
                 (HeaderName::ContentDisposition, HeaderValue::ContentType(cd)) => {
-                    names_of(cd.attributes(), &["filename"], &mut out.names);
+                    parameter_values(cd.attributes(), &["filename"], &mut out.names);
                 }
                 _ => {}
             }
@@ -164,7 +170,9 @@ fn read_every_way(
             }
         };
         for reading in readings {
-            if reading == seen {
+            // The bytes the main walk read, under the one type it read them
+            // as, are no new reading; under another declared type they are.
+            if reading == seen && headers.types.len() <= 1 {
                 continue;
             }
             if c.charge_expanded(reading.len() as u64).is_err() {
@@ -337,7 +345,12 @@ fn swallowed_parts(raw: &[u8], boundaries: &[String]) -> Option<Vec<u8>> {
     Some(rest)
 }
 
-fn names_of(attributes: Option<&[mail_parser::Attribute]>, keys: &[&str], out: &mut Vec<String>) {
+/// Appends the distinct, non-empty values of the parameters named `keys`.
+fn parameter_values(
+    attributes: Option<&[mail_parser::Attribute]>,
+    keys: &[&str],
+    out: &mut Vec<String>,
+) {
     for attribute in attributes.unwrap_or_default() {
         if keys.iter().any(|k| attribute.name.eq_ignore_ascii_case(k)) {
             let name = attribute.value.trim();
@@ -348,6 +361,7 @@ fn names_of(attributes: Option<&[mail_parser::Attribute]>, keys: &[&str], out: &
     }
 }
 
+/// Appends `item` unless `list` already holds it: readings keep their order.
 fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
