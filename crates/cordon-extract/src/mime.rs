@@ -53,12 +53,18 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
         attachment_at(prefix, label)
     });
     readings::alternative_readings(c, &message, depth, |id| {
+        let body = || (located(prefix, "body"), PartKind::Body);
         if message.text_body.contains(&id) || message.html_body.contains(&id) {
-            return Some((located(prefix, "body"), PartKind::Body));
+            return Some(body());
         }
-        let index = message.attachments.iter().position(|&a| a == id)?;
-        let part = message.parts.get(id as usize)?;
-        Some((attachment_location(prefix, index, part), PartKind::Document))
+        match message.attachments.iter().position(|&a| a == id) {
+            Some(index) => {
+                let part = message.parts.get(id as usize)?;
+                Some((attachment_location(prefix, index, part), PartKind::Document))
+            }
+            // a multipart: what another reading finds in it is the body's
+            None => Some(body()),
+        }
     });
 }
 

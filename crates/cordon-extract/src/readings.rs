@@ -90,7 +90,13 @@ pub(crate) fn alternative_readings(
 ) {
     let boundaries = boundaries(message);
     for (id, part) in message.parts.iter().enumerate() {
-        if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
+        if let PartType::Multipart(_) = part.body {
+            other_boundaries(c, message, part, depth, || {
+                u32::try_from(id).ok().and_then(&location)
+            });
+            continue;
+        }
+        if let PartType::Message(_) = part.body {
             continue;
         }
         let headers = PartHeaders::of(part);
@@ -323,26 +329,68 @@ fn boundaries(message: &Message) -> Vec<String> {
     out
 }
 
+/// A multipart whose headers give more than one boundary (two `boundary`
+/// parameters, two `Content-Type` headers): mail-parser splits it at one, and
+/// the parts another client would split at the other are preamble to it, never
+/// read. Its body is read again as a multipart of each other boundary.
+fn other_boundaries(
+    c: &mut Collector,
+    message: &Message,
+    part: &MessagePart,
+    depth: u32,
+    location: impl FnOnce() -> Option<(String, PartKind)>,
+) {
+    let used = part.content_type().and_then(|ct| ct.attribute("boundary"));
+    let mut declared = Vec::new();
+    for header in part.headers() {
+        if let (HeaderName::ContentType, HeaderValue::ContentType(ct)) =
+            (&header.name, &header.value)
+        {
+            parameter_values(ct.attributes(), &["boundary"], &mut declared);
+        }
+    }
+    declared.retain(|b| Some(b.as_str()) != used);
+    if declared.is_empty() {
+        return;
+    }
+    let Some((location, _)) = location() else {
+        return;
+    };
+    let body = message
+        .raw_message()
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default();
+    for boundary in declared.iter().take(MAX_BOUNDARIES) {
+        if let Some(parts) = swallowed_parts(body, std::slice::from_ref(boundary)) {
+            c.nested_message(&location, &parts, depth + 1);
+        }
+    }
+}
+
 /// When a leaf part's body holds a delimiter line of one of the message's
 /// multiparts, mail-parser has swallowed the parts that follow an unclosed
 /// inner multipart into it, where clients see them as parts of their own:
 /// returns them as a multipart of that boundary, to be read as such.
 fn swallowed_parts(raw: &[u8], boundaries: &[String]) -> Option<Vec<u8>> {
-    let (start, boundary) = boundaries.iter().find_map(|boundary| {
-        let delimiter = format!("\n--{boundary}");
-        memchr::memmem::find(raw, delimiter.as_bytes())
-            .map(|at| (at + 1, boundary))
-            .or_else(|| {
-                raw.starts_with(&delimiter.as_bytes()[1..])
-                    .then_some((0, boundary))
-            })
-    })?;
+    let (start, boundary) = boundaries
+        .iter()
+        .find_map(|boundary| first_delimiter(raw, boundary).map(|at| (at, boundary)))?;
     let mut rest = format!(
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n"
     )
     .into_bytes();
     rest.extend_from_slice(&raw[start..]);
     Some(rest)
+}
+
+/// Where the first delimiter line `--BOUNDARY` (not the closing
+/// `--BOUNDARY--`) starts in `raw`, if any.
+fn first_delimiter(raw: &[u8], boundary: &str) -> Option<usize> {
+    let delimiter = format!("--{boundary}");
+    let opens_at = |at: usize| {
+        (at == 0 || raw[at - 1] == b'\n') && !raw[at + delimiter.len()..].starts_with(b"--")
+    };
+    memchr::memmem::find_iter(raw, delimiter.as_bytes()).find(|&at| opens_at(at))
 }
 
 /// Appends the distinct, non-empty values of the parameters named `keys`.
