@@ -11,7 +11,7 @@
 //! A part with one plain reading (nearly all of them) costs a look at its
 //! headers and nothing more.
 
-use mail_parser::{HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::collector::{Collector, FileRef};
 use crate::encoded_file::EncodedFile;
@@ -68,7 +68,14 @@ impl PartHeaders {
 
     /// True when clients could read the part differently from mail-parser.
     fn ambiguous(&self, part: &MessagePart, raw: &[u8]) -> bool {
+        let decoded_as = |e: &TransferEncoding| match e {
+            TransferEncoding::Base64 => part.encoding == Encoding::Base64,
+            TransferEncoding::QuotedPrintable => part.encoding == Encoding::QuotedPrintable,
+            _ => part.encoding == Encoding::None,
+        };
         part.is_encoding_problem
+            // mail-parser did not recognise the encoding (a comment after it, ...)
+            || !self.encodings.iter().all(decoded_as)
             || (self.encodings == [TransferEncoding::Base64] && transfer::base64_is_damaged(raw))
             || self.encodings.len() > 1
             || self.types.len() > 1

@@ -29,6 +29,8 @@ pub(crate) enum TransferEncoding {
 impl TransferEncoding {
     /// The encoding a header value names (case and surrounding space ignored).
     pub(crate) fn from_label(label: &str) -> Self {
+        // `base64 (from the scanner)`: an RFC 822 comment is no part of the name
+        let label = label.split('(').next().unwrap_or_default();
         let label = label.trim().trim_matches('"').to_ascii_lowercase();
         match label.as_str() {
             "" | "7bit" | "8bit" | "binary" => TransferEncoding::Identity,
@@ -189,6 +191,10 @@ mod tests {
         assert_eq!(
             TransferEncoding::from_label("x-uuencode"),
             TransferEncoding::Uuencode
+        );
+        assert_eq!(
+            TransferEncoding::from_label("base64 (scanned)"),
+            TransferEncoding::Base64
         );
         assert_eq!(
             TransferEncoding::from_label("x-rot13"),
