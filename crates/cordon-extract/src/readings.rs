@@ -114,7 +114,7 @@ pub(crate) fn alternative_readings(
         if let Some(rest) = swallowed_parts(raw, &boundaries)
             && let Some((location, _)) = u32::try_from(id).ok().and_then(&location)
         {
-            c.nested_message(&location, &rest, depth + 1);
+            read_again_as_multipart(c, &location, &rest, depth);
         }
         if !headers.ambiguous(part, raw) {
             continue;
@@ -369,9 +369,19 @@ fn other_boundaries(
         .unwrap_or_default();
     for boundary in declared.iter().take(MAX_BOUNDARIES) {
         if let Some(parts) = swallowed_parts(body, std::slice::from_ref(boundary)) {
-            c.nested_message(&location, &parts, depth + 1);
+            read_again_as_multipart(c, &location, &parts, depth);
         }
     }
+}
+
+/// Reads `parts` (a multipart made by [`swallowed_parts`]) as a message
+/// nested in the part at `location`; the copy counts against the budget.
+fn read_again_as_multipart(c: &mut Collector, location: &str, parts: &[u8], depth: u32) {
+    if c.charge_expanded(parts.len() as u64).is_err() {
+        c.problem(location, "expanded size limit reached");
+        return;
+    }
+    c.nested_message(location, parts, depth + 1);
 }
 
 /// When a leaf part's body holds a delimiter line of one of the message's
@@ -394,8 +404,15 @@ fn swallowed_parts(raw: &[u8], boundaries: &[String]) -> Option<Vec<u8>> {
 /// `--BOUNDARY--`) starts in `raw`, if any.
 fn first_delimiter(raw: &[u8], boundary: &str) -> Option<usize> {
     let delimiter = format!("--{boundary}");
+    // a delimiter line: `--BOUNDARY` at a line start, then only transport
+    // padding (spaces, tabs) to the line end
     let opens_at = |at: usize| {
-        (at == 0 || raw[at - 1] == b'\n') && !raw[at + delimiter.len()..].starts_with(b"--")
+        let rest = &raw[at + delimiter.len()..];
+        let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        (at == 0 || raw[at - 1] == b'\n')
+            && rest[..line_end]
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
     };
     memchr::memmem::find_iter(raw, delimiter.as_bytes()).find(|&at| opens_at(at))
 }
@@ -420,5 +437,32 @@ fn parameter_values(
 fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, extract};
+
+    #[test]
+    fn the_first_delimiter_is_an_opening_line() {
+        let raw = b"x\r\n--b--\r\n--bx\r\n--b \r\nrest";
+        assert_eq!(first_delimiter(raw, "b"), Some(16));
+        assert_eq!(first_delimiter(b"--b\r\n", "b"), Some(0));
+        assert_eq!(first_delimiter(b"a--b\r\n", "b"), None);
+    }
+
+    #[test]
+    fn a_well_formed_multipart_is_read_once() {
+        // no part swallowed another, so nothing is read again
+        let mut message = b"From: a@b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n".to_vec();
+        for _ in 0..50 {
+            message.extend_from_slice(b"--b\r\nContent-Type: text/plain\r\n\r\nJM 41 29 87 B\r\n");
+        }
+        message.extend_from_slice(b"--b--\r\n");
+        let x = extract(&message, &Limits::default());
+        let ninos = x.parts.iter().filter(|p| p.text.contains("JM 41 29 87 B"));
+        assert_eq!(ninos.count(), 50);
     }
 }
