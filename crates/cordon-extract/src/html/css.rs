@@ -321,7 +321,7 @@ fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
 fn split_outside_strings(text: &str, separator: u8) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
     let mut start = 0;
-    let mut quote = 0u8;
+    let mut strings = Strings::default();
     let mut parens = 0u32;
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -331,15 +331,10 @@ fn split_outside_strings(text: &str, separator: u8) -> impl Iterator<Item = &str
         while i < bytes.len() {
             let b = bytes[i];
             i += 1;
-            if quote != 0 {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == quote {
-                    quote = 0;
-                }
-            } else if b == b'"' || b == b'\'' {
-                quote = b;
-            } else if b == b'(' {
+            if !strings.outside(b) {
+                continue;
+            }
+            if b == b'(' {
                 parens += 1;
             } else if b == b')' {
                 parens = parens.saturating_sub(1);
@@ -641,24 +636,42 @@ fn without_comments(css: &str) -> String {
 
 /// Position of the first of `targets` at or after `from`, outside quotes.
 fn find_outside_strings(bytes: &[u8], from: usize, targets: &[u8]) -> Option<usize> {
-    let mut quote = 0u8;
-    let mut i = from;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if quote != 0 {
+    let mut strings = Strings::default();
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&b| strings.outside(b) && targets.contains(&b))
+        .map(|i| from + i)
+}
+
+/// Where a byte-by-byte scan of CSS stands with respect to quoted strings,
+/// whose quotes, escapes and contents are never syntax.
+#[derive(Default)]
+struct Strings {
+    /// The quote that opened the string being read, or 0 outside strings.
+    quote: u8,
+    /// The previous byte was a backslash inside a string.
+    escaped: bool,
+}
+
+impl Strings {
+    /// Takes the next byte; true when it stands outside any string (and is
+    /// not a quote that opens one).
+    fn outside(&mut self, b: u8) -> bool {
+        if self.escaped {
+            self.escaped = false;
+        } else if self.quote != 0 {
             if b == b'\\' {
-                i += 1;
-            } else if b == quote {
-                quote = 0;
+                self.escaped = true;
+            } else if b == self.quote {
+                self.quote = 0;
             }
         } else if b == b'"' || b == b'\'' {
-            quote = b;
-        } else if targets.contains(&b) {
-            return Some(i);
+            self.quote = b;
+        } else {
+            return true;
         }
-        i += 1;
+        false
     }
-    None
 }
 
 /// Skips a `{ ... }` block whose opening brace was just before `from`,
