@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use html5gum::{HtmlString, StartTag, State, Token, Tokenizer};
 
-use css::{ContentPiece, Declarations, StyleSheet};
+use css::{ContentPiece, Declarations, Rgb, StyleSheet};
 
 /// Most open elements tracked; deeper nesting is not rendered faithfully
 /// (browsers cap their tree depth too).
@@ -129,7 +129,7 @@ fn conditional_comment(comment: &str) -> Option<&str> {
 }
 
 /// Whether the text of an element shows, as inherited from its ancestors.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Visibility {
     /// Not rendered at all (`display:none`, `hidden`, `<template>`, zero
     /// opacity...): no descendant can show again.
@@ -140,16 +140,45 @@ struct Visibility {
     font_invisible: bool,
     /// A transparent text colour, which a descendant can undo with a colour.
     color_invisible: bool,
+    /// The text colour (black until a style or `<font color>` says).
+    text: Rgb,
+    /// The background the text stands on (white until an element paints one).
+    background: Rgb,
     /// Lower-case letters shown as capitals (`text-transform: uppercase`,
     /// small capitals): a banner typed in lower case still reads as one.
     capitals: bool,
 }
 
+impl Default for Visibility {
+    /// The document itself: everything shows, black text on white.
+    fn default() -> Self {
+        Visibility {
+            removed: false,
+            visibility_hidden: false,
+            font_invisible: false,
+            color_invisible: false,
+            text: [0, 0, 0],
+            background: [255, 255, 255],
+            capitals: false,
+        }
+    }
+}
+
 impl Visibility {
     /// True when text here does not show.
     fn hidden(self) -> bool {
-        self.removed || self.visibility_hidden || self.font_invisible || self.color_invisible
+        self.removed
+            || self.visibility_hidden
+            || self.font_invisible
+            || self.color_invisible
+            || css::same_colour(self.text, self.background)
     }
+}
+
+/// The colour an HTML presentational attribute (`color`, `bgcolor`) gives.
+fn attribute_rgb(tag: &StartTag<()>, attribute: &[u8]) -> Option<Rgb> {
+    let value = tag.attributes.get(attribute)?;
+    css::parse_rgb(&String::from_utf8_lossy(value))
 }
 
 /// An open element.
@@ -273,6 +302,19 @@ impl Renderer<'_> {
             color_invisible: declarations
                 .color_invisible
                 .unwrap_or(parent.color_invisible),
+            // presentational attributes (`<font color>`, `bgcolor`) yield to CSS
+            text: declarations
+                .text_rgb
+                .or_else(|| {
+                    matches!(name, b"font" | b"basefont")
+                        .then(|| attribute_rgb(tag, b"color"))
+                        .flatten()
+                })
+                .unwrap_or(parent.text),
+            background: declarations
+                .background_rgb
+                .or_else(|| attribute_rgb(tag, b"bgcolor"))
+                .unwrap_or(parent.background),
             capitals: declarations.capitals.unwrap_or(parent.capitals),
         };
         let hidden = visibility.hidden();
@@ -670,6 +712,33 @@ mod tests {
     fn full(html: &str) -> String {
         let rendered = render(html);
         normalize(rendered.full.as_deref().unwrap_or(&rendered.visible))
+    }
+
+    #[test]
+    fn text_the_colour_of_its_background_is_hidden() {
+        let nino = "JM 41 29 87 B";
+        for html in [
+            r##"<p>JM 41 <span style="color:#fff">zz</span>29 87 B</p>"##,
+            r##"<p>JM 41 <span style="color: rgb(254, 254, 254)">zz</span>29 87 B</p>"##,
+            r##"<p>JM 41 <font color="white">zz</font>29 87 B</p>"##,
+            r##"<table bgcolor="#003366"><tr><td>JM 41 <span style="color:#003366">zz</span>29 87 B</td></tr></table>"##,
+            r##"<p style="background:#ffc url(x.png)">JM 41 <b style="color:#ffffcc">zz</b>29 87 B</p>"##,
+        ] {
+            assert!(text(html).contains(nino), "{html}: {}", text(html));
+            assert!(full(html).contains("zz"), "{html}");
+        }
+        // white text on a dark background shows, and so does ordinary text
+        assert_eq!(
+            text(
+                r##"<div style="background-color:black"><span style="color:white">JM 41</span></div>"##
+            ),
+            "JM 41"
+        );
+        assert_eq!(
+            text(r##"<td bgcolor="navy"><font color="#fff">shown</font></td>"##),
+            "shown"
+        );
+        assert!(render("<p>plain <b>text</b></p>").full.is_none());
     }
 
     #[test]

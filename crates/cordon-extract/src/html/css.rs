@@ -38,6 +38,75 @@ pub(super) struct Declarations {
     /// `unicode-bidi: bidi-override` (or `isolate-override`): the characters
     /// are laid out in `direction` order whatever their own direction.
     pub bidi_override: Option<bool>,
+    /// The text colour, when it is one cordon can read (`white`, `#fff`,
+    /// `rgb(...)`); inherited.
+    pub text_rgb: Option<Rgb>,
+    /// The background colour the element paints, when it is one cordon can
+    /// read; its descendants' text stands on it.
+    pub background_rgb: Option<Rgb>,
+}
+
+/// An opaque colour, red, green and blue.
+pub(super) type Rgb = [u8; 3];
+
+/// True when text of `text` colour on `background` cannot be told from it:
+/// every channel within a few steps (white on white, `#fefefe` on `#fff`).
+pub(super) fn same_colour(text: Rgb, background: Rgb) -> bool {
+    text.iter()
+        .zip(background)
+        .all(|(&t, b)| t.abs_diff(b) <= 8)
+}
+
+/// The colour `value` names, when it is a hex colour, `rgb()`/`rgba()` with
+/// numbers or percentages, or a common colour name; `None` otherwise.
+pub(super) fn parse_rgb(value: &str) -> Option<Rgb> {
+    let value = value.trim().to_ascii_lowercase();
+    if let Some(hex) = value.strip_prefix('#') {
+        let digit = |i: usize| u8::from_str_radix(hex.get(i..i + 1)?, 16).ok();
+        let pair = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        return match hex.len() {
+            3 | 4 => Some([digit(0)? * 17, digit(1)? * 17, digit(2)? * 17]),
+            6 | 8 => Some([pair(0)?, pair(2)?, pair(4)?]),
+            _ => None,
+        };
+    }
+    if let Some(args) = value
+        .strip_prefix("rgba(")
+        .or_else(|| value.strip_prefix("rgb("))
+    {
+        let args = args.split(')').next()?;
+        let mut channels = args
+            .split([',', ' ', '/'])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| match a.strip_suffix('%') {
+                Some(pc) => pc.parse::<f64>().ok().map(|v| v * 2.55),
+                None => a.parse::<f64>().ok(),
+            });
+        let mut next = || {
+            channels
+                .next()
+                .flatten()
+                .map(|v| v.clamp(0.0, 255.0).round() as u8)
+        };
+        return Some([next()?, next()?, next()?]);
+    }
+    let named = match value.as_str() {
+        "white" => [255, 255, 255],
+        "snow" => [255, 250, 250],
+        "ivory" => [255, 255, 240],
+        "whitesmoke" => [245, 245, 245],
+        "black" => [0, 0, 0],
+        "silver" => [192, 192, 192],
+        "gray" | "grey" => [128, 128, 128],
+        "red" => [255, 0, 0],
+        "green" => [0, 128, 0],
+        "blue" => [0, 0, 255],
+        "yellow" => [255, 255, 0],
+        "navy" => [0, 0, 128],
+        _ => return None,
+    };
+    Some(named)
 }
 
 impl Declarations {
@@ -103,7 +172,17 @@ impl Declarations {
                 self.overflow_hidden = Some(matches!(keyword, "hidden" | "clip"));
             }
             "mso-hide" => self.mso_hide = keyword_flag(keyword, &["all"]),
-            "color" => self.color_invisible = color_invisible(keyword),
+            "color" => {
+                self.color_invisible = color_invisible(keyword);
+                self.text_rgb = parse_rgb(keyword);
+            }
+            "background-color" => self.background_rgb = parse_rgb(keyword),
+            "background" => {
+                // the shorthand: the first token that is a colour
+                if let Some(rgb) = keyword.split_ascii_whitespace().find_map(parse_rgb) {
+                    self.background_rgb = Some(rgb);
+                }
+            }
             "text-transform" => self.capitals = keyword_flag(keyword, &["uppercase"]),
             "font-variant" | "font-variant-caps" => {
                 self.capitals = keyword_flag(keyword, &[]).map(|_| keyword.contains("small-caps"));
@@ -136,6 +215,14 @@ impl Declarations {
             (&mut self.bidi_override, later.bidi_override),
         ];
         for (field, value) in fields {
+            if value.is_some() {
+                *field = value;
+            }
+        }
+        for (field, value) in [
+            (&mut self.text_rgb, later.text_rgb),
+            (&mut self.background_rgb, later.background_rgb),
+        ] {
             if value.is_some() {
                 *field = value;
             }
@@ -274,6 +361,8 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "overflow-y",
     "mso-hide",
     "color",
+    "background",
+    "background-color",
     "transform",
     "text-transform",
     "font-variant",
