@@ -715,6 +715,25 @@ mod tests {
     }
 
     #[test]
+    fn text_placed_off_the_page_is_hidden() {
+        for style in [
+            "position:absolute;left:-9999px",
+            "text-indent:-10000px;overflow:hidden",
+            "position:absolute;clip:rect(0 0 0 0)",
+            "clip-path: inset(50%)",
+        ] {
+            let html = format!(r#"<p>JM 41 <span style="{style}">zz</span>29 87 B</p>"#);
+            assert_eq!(text(&html), "JM 41 29 87 B", "{style}");
+            assert_eq!(full(&html), "JM 41 zz29 87 B", "{style}");
+        }
+        // a small offset or an ordinary clip shows the text
+        assert_eq!(
+            text(r#"<p style="margin-left:-20px;clip:rect(0 10px 20px 0)">shown</p>"#),
+            "shown"
+        );
+    }
+
+    #[test]
     fn text_the_colour_of_its_background_is_hidden() {
         let nino = "JM 41 29 87 B";
         for html in [

@@ -38,6 +38,10 @@ pub(super) struct Declarations {
     /// `unicode-bidi: bidi-override` (or `isolate-override`): the characters
     /// are laid out in `direction` order whatever their own direction.
     pub bidi_override: Option<bool>,
+    /// Placed off the page: `text-indent`, `left` or `top` of -999px or
+    /// further, or clipped to nothing (`clip: rect(0 0 0 0)`,
+    /// `clip-path: inset(50%)`), as "visually hidden" text is.
+    pub off_page: Option<bool>,
     /// The text colour, when it is one cordon can read (`white`, `#fff`,
     /// `rgb(...)`); inherited.
     pub text_rgb: Option<Rgb>,
@@ -172,6 +176,22 @@ impl Declarations {
                 self.overflow_hidden = Some(matches!(keyword, "hidden" | "clip"));
             }
             "mso-hide" => self.mso_hide = keyword_flag(keyword, &["all"]),
+            "text-indent" | "left" | "top" | "margin-left" | "margin-top" => {
+                if let Some((v, _)) = number(keyword) {
+                    self.off_page = Some(v <= -999.0 || self.off_page == Some(true));
+                }
+            }
+            "clip" => {
+                self.off_page = Some(clipped_to_nothing(keyword) || self.off_page == Some(true))
+            }
+            "clip-path" => {
+                let inset = keyword
+                    .strip_prefix("inset(")
+                    .and_then(|a| a.split([')', ' ']).next())
+                    .and_then(number);
+                let gone = inset.is_some_and(|(v, unit)| unit == "%" && v >= 50.0);
+                self.off_page = Some(gone || self.off_page == Some(true));
+            }
             "color" => {
                 self.color_invisible = color_invisible(keyword);
                 self.text_rgb = parse_rgb(keyword);
@@ -213,6 +233,7 @@ impl Declarations {
             (&mut self.mso_hide, later.mso_hide),
             (&mut self.right_to_left, later.right_to_left),
             (&mut self.bidi_override, later.bidi_override),
+            (&mut self.off_page, later.off_page),
         ];
         for (field, value) in fields {
             if value.is_some() {
@@ -237,7 +258,21 @@ impl Declarations {
             || self.mso_hide == Some(true)
             || self.scaled_away == Some(true)
             || (self.zero_size == Some(true) && self.overflow_hidden == Some(true))
+            || self.off_page == Some(true)
     }
+}
+
+/// `rect(0 0 0 0)` or `rect(0,0,0,0)`: a clip that shows nothing.
+fn clipped_to_nothing(value: &str) -> bool {
+    value
+        .strip_prefix("rect(")
+        .and_then(|r| r.split(')').next())
+        .is_some_and(|args| {
+            let values: Vec<&str> = args.split([',', ' ']).filter(|a| !a.is_empty()).collect();
+            values.len() == 4
+                && (values[0] == values[2] || values[1] == values[3])
+                && values.iter().all(|v| number(v).is_some())
+        })
 }
 
 /// `Some(true)` when `keyword` is one of `on`, `Some(false)` for any other
@@ -363,6 +398,13 @@ const RELEVANT_PROPERTIES: &[&str] = &[
     "color",
     "background",
     "background-color",
+    "text-indent",
+    "left",
+    "top",
+    "margin-left",
+    "margin-top",
+    "clip",
+    "clip-path",
     "transform",
     "text-transform",
     "font-variant",
