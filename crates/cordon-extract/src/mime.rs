@@ -26,8 +26,13 @@ const FREE_TEXT_HEADERS: &[&str] = &["comments", "keywords", "summary"];
 /// message whose locations start with `prefix`.
 pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&str>, depth: u32) {
     let parser = MessageParser::new().default_header_text();
+    // Where the header block stops being one: clients (and RFC 5322 parsers
+    // such as Python's) show everything from a line that is neither a header
+    // field nor a continuation as body, while mail-parser takes such lines
+    // for headers and nothing reads them.
+    let stray = first_non_header_line(bytes);
     let Some(message) = parser.parse(bytes) else {
-        if starts_with_header(bytes) {
+        if stray != Some(0) {
             c.problem(located(prefix, "message"), "not a readable MIME message");
         }
         // A message without a header block is all body, as a client shows it;
@@ -39,6 +44,13 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
         );
         return;
     };
+    if let Some(at) = stray {
+        c.text(
+            located(prefix, "body"),
+            PartKind::Body,
+            &charset::decode(&bytes[at..], None),
+        );
+    }
     if prefix.is_none() {
         c.set_addresses(addresses(&message));
         if let Some(subject) = message.subject() {
@@ -68,18 +80,31 @@ pub(crate) fn extract_message(c: &mut Collector, bytes: &[u8], prefix: Option<&s
     });
 }
 
-/// True when `bytes` open with a header field (`Name:` with no space in the
-/// name) or an mbox `From ` line: a message, not bare body text.
-fn starts_with_header(bytes: &[u8]) -> bool {
-    if bytes.starts_with(b"From ") {
-        return true;
+/// The offset of the first line of the header block that is neither a header
+/// field (`Name:`, the name printable ASCII without spaces), a continuation
+/// (starting with a space or tab) nor, first of all, an mbox `From ` line;
+/// `None` when the header block is well formed up to its blank line.
+fn first_non_header_line(bytes: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return None;
+        }
+        let is_field = match memchr::memchr(b':', line) {
+            Some(colon) => colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic()),
+            None => false,
+        };
+        let continuation = start > 0 && matches!(line[0], b' ' | b'\t');
+        let mbox = start == 0 && line.starts_with(b"From ");
+        if !(is_field || continuation || mbox) {
+            return Some(start);
+        }
+        start = end + 1;
     }
-    let line_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
-    let line = &bytes[..line_end];
-    match memchr::memchr(b':', line) {
-        Some(colon) => colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic()),
-        None => false,
-    }
+    None
 }
 
 /// Where an attachment stands: `attachment:NAME` at the top level, `PREFIX/NAME`
@@ -255,5 +280,25 @@ fn addresses(message: &Message) -> HeaderAddresses {
     HeaderAddresses {
         from: first(message.from()),
         recipients,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_non_header_line;
+
+    #[test]
+    fn the_header_block_ends_at_its_first_line_that_is_no_field() {
+        assert_eq!(first_non_header_line(b"From: a\r\nTo: b\r\n\r\nbody"), None);
+        assert_eq!(
+            first_non_header_line(b"From a@b Mon\r\nSubject: x\r\n  folded\r\n\r\n"),
+            None
+        );
+        assert_eq!(first_non_header_line(b"NI number: JM 41\r\n"), Some(0));
+        assert_eq!(
+            first_non_header_line(b"From: a\r\nhello there\r\n\r\n"),
+            Some(9)
+        );
+        assert_eq!(first_non_header_line(b" continued\r\n"), Some(0));
     }
 }
