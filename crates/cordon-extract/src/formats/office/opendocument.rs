@@ -6,10 +6,7 @@
 //! other embedded documents are inspected as nested files. An encrypted
 //! document (its manifest lists encryption data) cannot be read.
 
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
-
-use super::xml::{self, attribute, decode_xml};
+use super::xml::{self, attribute, each_element};
 use super::{Package, natural_key};
 use crate::collector::Collector;
 
@@ -105,23 +102,17 @@ fn is_nested_file(entry: &ManifestEntry) -> bool {
 
 /// The files listed in a manifest, in order.
 fn manifest_entries(xml: &[u8]) -> Vec<ManifestEntry> {
-    let text = decode_xml(xml);
-    let mut reader = Reader::from_str(&text);
     let mut out = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "file-entry" => {
-                if let Some(path) = attribute(&e, "full-path") {
-                    out.push(ManifestEntry {
-                        path: path.trim().trim_start_matches("./").to_owned(),
-                        media_type: attribute(&e, "media-type").unwrap_or_default().into_owned(),
-                    });
-                }
-            }
-            Ok(_) => {}
+    each_element(xml, |e| {
+        if e.local_name().as_ref() == "file-entry"
+            && let Some(path) = attribute(e, "full-path")
+        {
+            out.push(ManifestEntry {
+                path: path.trim().trim_start_matches("./").to_owned(),
+                media_type: attribute(e, "media-type").unwrap_or_default().into_owned(),
+            });
         }
-    }
+    });
     out
 }
 

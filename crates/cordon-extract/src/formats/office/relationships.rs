@@ -6,10 +6,7 @@
 
 use std::collections::HashMap;
 
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
-
-use super::xml::{attribute, decode_xml};
+use super::xml::{attribute, each_element};
 
 /// One relationship of a part: what the target is to it, and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,40 +34,34 @@ pub(super) fn rels_path(part: &str) -> String {
 /// (`""` for the package). External targets (web links) are left out, and so
 /// are targets that cannot be resolved to a part name.
 pub(super) fn parse_rels(xml: &[u8], source: &str) -> Vec<Relationship> {
-    let text = decode_xml(xml);
-    let mut reader = Reader::from_str(&text);
     let mut out = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "Relationship" => {
-                let external = attribute(&e, "TargetMode")
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("external"));
-                let (Some(kind), Some(target)) = (attribute(&e, "Type"), attribute(&e, "Target"))
-                else {
-                    continue;
-                };
-                if external {
-                    continue;
-                }
-                let Some(target) = resolve(source, &target) else {
-                    continue;
-                };
-                out.push(Relationship {
-                    id: attribute(&e, "Id").unwrap_or_default().into_owned(),
-                    kind: kind
-                        .trim()
-                        .trim_end_matches('/')
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_ascii_lowercase(),
-                    target,
-                });
-            }
-            Ok(_) => {}
+    each_element(xml, |e| {
+        if e.local_name().as_ref() != "Relationship" {
+            return;
         }
-    }
+        let external =
+            attribute(e, "TargetMode").is_some_and(|m| m.trim().eq_ignore_ascii_case("external"));
+        let (Some(kind), Some(target)) = (attribute(e, "Type"), attribute(e, "Target")) else {
+            return;
+        };
+        if external {
+            return;
+        }
+        let Some(target) = resolve(source, &target) else {
+            return;
+        };
+        out.push(Relationship {
+            id: attribute(e, "Id").unwrap_or_default().into_owned(),
+            kind: kind
+                .trim()
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            target,
+        });
+    });
     out
 }
 
@@ -144,38 +135,30 @@ pub(super) struct ContentTypes {
 impl ContentTypes {
     /// Reads `[Content_Types].xml` (what cannot be read is simply absent).
     pub(super) fn parse(xml: &[u8]) -> Self {
-        let text = decode_xml(xml);
-        let mut reader = Reader::from_str(&text);
         let mut types = ContentTypes::default();
-        loop {
-            match reader.read_event() {
-                Ok(Event::Eof) | Err(_) => break,
-                Ok(Event::Start(e) | Event::Empty(e)) => {
-                    let Some(content_type) = attribute(&e, "ContentType") else {
-                        continue;
-                    };
-                    let content_type = content_type.trim().to_ascii_lowercase();
-                    match e.local_name().as_ref() {
-                        "Default" => {
-                            if let Some(ext) = attribute(&e, "Extension") {
-                                types
-                                    .defaults
-                                    .insert(ext.trim().to_ascii_lowercase(), content_type);
-                            }
-                        }
-                        "Override" => {
-                            if let Some(name) = attribute(&e, "PartName")
-                                && let Some(path) = resolve("", &name)
-                            {
-                                types.overrides.insert(path.to_lowercase(), content_type);
-                            }
-                        }
-                        _ => {}
+        each_element(xml, |e| {
+            let Some(content_type) = attribute(e, "ContentType") else {
+                return;
+            };
+            let content_type = content_type.trim().to_ascii_lowercase();
+            match e.local_name().as_ref() {
+                "Default" => {
+                    if let Some(ext) = attribute(e, "Extension") {
+                        types
+                            .defaults
+                            .insert(ext.trim().to_ascii_lowercase(), content_type);
                     }
                 }
-                Ok(_) => {}
+                "Override" => {
+                    if let Some(name) = attribute(e, "PartName")
+                        && let Some(path) = resolve("", &name)
+                    {
+                        types.overrides.insert(path.to_lowercase(), content_type);
+                    }
+                }
+                _ => {}
             }
-        }
+        });
         types
     }
 

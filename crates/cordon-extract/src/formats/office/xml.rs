@@ -244,6 +244,21 @@ pub(super) const ODF_STYLES: Dialect = Dialect {
 /// the VML fallback of a drawing, tab-stop definitions, phonetic guides.
 const SKIPPED: &[&str] = &["instrText", "Fallback", "tabs", "tabLst", "rPh"];
 
+/// Calls `visit` with every element (start or empty tag) of `xml` in
+/// document order, stopping at the end or at the first syntax error: how
+/// manifests, relationships and content types are read.
+pub(super) fn each_element(xml: &[u8], mut visit: impl FnMut(&BytesStart)) {
+    let text = decode_xml(xml);
+    let mut reader = Reader::from_str(&text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Start(e) | Event::Empty(e)) => visit(&e),
+            Ok(_) => {}
+        }
+    }
+}
+
 /// The value of the attribute with local name `local`, if present.
 pub(super) fn attribute<'a>(e: &'a BytesStart, local: &str) -> Option<Cow<'a, str>> {
     e.attributes()
