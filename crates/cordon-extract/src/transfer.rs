@@ -180,26 +180,15 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(
-            TransferEncoding::from_label(" Base64 "),
-            TransferEncoding::Base64
-        );
-        assert_eq!(
-            TransferEncoding::from_label("8BIT"),
-            TransferEncoding::Identity
-        );
-        assert_eq!(
-            TransferEncoding::from_label("x-uuencode"),
-            TransferEncoding::Uuencode
-        );
-        assert_eq!(
-            TransferEncoding::from_label("base64 (scanned)"),
-            TransferEncoding::Base64
-        );
-        assert_eq!(
-            TransferEncoding::from_label("x-rot13"),
-            TransferEncoding::Unknown("x-rot13".into())
-        );
+        for (label, encoding) in [
+            (" Base64 ", TransferEncoding::Base64),
+            ("8BIT", TransferEncoding::Identity),
+            ("x-uuencode", TransferEncoding::Uuencode),
+            ("base64 (scanned)", TransferEncoding::Base64),
+            ("x-rot13", TransferEncoding::Unknown("x-rot13".into())),
+        ] {
+            assert_eq!(TransferEncoding::from_label(label), encoding, "{label}");
+        }
     }
 
     #[test]
