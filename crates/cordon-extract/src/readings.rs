@@ -216,8 +216,10 @@ fn read_every_way(
     }
 }
 
-/// Inspects decoded bytes as the declared type says: text and HTML as text of
-/// the part, anything else as the file it claims to be.
+/// Inspects decoded bytes as the declared type says: plain text and HTML as
+/// text of the part, anything else (other text formats included: calendars,
+/// cards, enriched text, RTF) as the file it claims to be, which the format
+/// readers know how to read.
 fn read_as(
     c: &mut Collector,
     bytes: &[u8],
@@ -238,10 +240,7 @@ fn read_as(
         if let Some(full) = &rendered.full {
             c.alternative_text(location, kind, full);
         }
-    } else if media_type.starts_with("text/")
-        && media_type != "text/calendar"
-        && !media_type.contains("vcard")
-    {
+    } else if media_type == "text/plain" {
         c.alternative_text(location, kind, &charset::decode(bytes, charset));
     } else {
         let file = FileRef {
