@@ -111,8 +111,11 @@ impl Default for Paths {
 pub struct Relay {
     /// `host:port` of the smarthost; without one, deliveries go to `DATA/outbox/`.
     pub smarthost: Option<String>,
-    /// `never`, `opportunistic` or `required`.
+    /// `never`, `opportunistic` (Postfix `may`) or `verify` (`required`,
+    /// the old name of `verify`, still works).
     pub starttls: String,
+    /// PEM file of the CAs trusted instead of the system's with `verify`.
+    pub ca_file: Option<PathBuf>,
     /// User name for AUTH, if the smarthost requires it.
     pub username: Option<String>,
     /// File holding the password for AUTH.
@@ -128,6 +131,7 @@ impl Default for Relay {
         Relay {
             smarthost: None,
             starttls: "opportunistic".into(),
+            ca_file: None,
             username: None,
             password_file: None,
             timeout_secs: 60,
@@ -206,6 +210,7 @@ mod tests {
             "data",
             "smarthost",
             "starttls",
+            "ca_file",
             "username",
             "password_file",
             "timeout_secs",

@@ -245,9 +245,9 @@ fn relay(config: &Config) -> anyhow::Result<Relay> {
     let starttls = match config.relay.starttls.as_str() {
         "never" => StartTls::Never,
         "opportunistic" => StartTls::Opportunistic,
-        "required" => StartTls::Required,
+        "verify" | "required" => StartTls::Verify,
         other => {
-            anyhow::bail!("relay.starttls must be never, opportunistic or required, not `{other}`")
+            anyhow::bail!("relay.starttls must be never, opportunistic or verify, not `{other}`")
         }
     };
     let credentials = match (&config.relay.username, &config.relay.password_file) {
@@ -259,15 +259,18 @@ fn relay(config: &Config) -> anyhow::Result<Relay> {
         (None, None) => None,
         _ => anyhow::bail!("relay.username and relay.password_file go together"),
     };
-    Ok(Relay::Smarthost(Smarthost::new(SmarthostConfig {
+    let smarthost = Smarthost::new(SmarthostConfig {
         host: host.trim_matches(|c| c == '[' || c == ']').to_owned(),
         port,
         starttls,
+        ca_file: config.relay.ca_file.clone(),
         credentials,
         hello_name: config.server.hostname.clone(),
         timeout: Duration::from_secs(config.relay.timeout_secs),
         max_idle: config.relay.pool_size,
-    })))
+    })
+    .with_context(|| format!("relay (smarthost {smarthost})"))?;
+    Ok(Relay::Smarthost(smarthost))
 }
 
 fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {

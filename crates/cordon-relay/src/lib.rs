@@ -8,11 +8,13 @@
 
 mod outbox;
 mod smarthost;
+mod tls;
 
 use std::future::Future;
 
 pub use outbox::Outbox;
-pub use smarthost::{Smarthost, SmarthostConfig, StartTls};
+pub use smarthost::{Smarthost, SmarthostConfig};
+pub use tls::{StartTls, TlsSetupError};
 
 /// What happened to one recipient of a delivery attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,30 +6,23 @@
 //! opens the socket itself with TCP_NODELAY, drives MAIL, each RCPT, DATA and
 //! the message through `AsyncSmtpConnection`, records every recipient's own
 //! reply, and keeps idle connections for reuse.
+//!
+//! AUTH is only ever sent on an encrypted connection, whatever the smarthost
+//! offers: the password would otherwise cross the network readable.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+use crate::tls::{StartTls, TlsPolicy, TlsSetupError};
 use crate::{Outcome, Transport};
-
-/// When to encrypt the connection to the smarthost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StartTls {
-    /// Never (a smarthost on the same host or a trusted link).
-    Never,
-    /// When the smarthost offers it.
-    #[default]
-    Opportunistic,
-    /// Always; a smarthost that does not offer it is a temporary failure.
-    Required,
-}
 
 /// Where and how to relay.
 #[derive(Clone, Debug)]
@@ -40,7 +33,11 @@ pub struct SmarthostConfig {
     pub port: u16,
     /// Encryption policy.
     pub starttls: StartTls,
-    /// User name and password for AUTH PLAIN/LOGIN, if required.
+    /// PEM file of the CAs trusted instead of the system's for
+    /// [`StartTls::Verify`] (an internal relay's own CA).
+    pub ca_file: Option<PathBuf>,
+    /// User name and password for AUTH PLAIN/LOGIN, if required; sent only
+    /// over TLS.
     pub credentials: Option<(String, String)>,
     /// Our name in EHLO.
     pub hello_name: String,
@@ -53,6 +50,8 @@ pub struct SmarthostConfig {
 /// An SMTP smarthost with a small pool of reusable connections.
 pub struct Smarthost {
     config: SmarthostConfig,
+    /// Boxed: TLS parameters would make [`crate::Relay`] lopsided.
+    tls: Box<TlsPolicy>,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
 }
 
@@ -60,6 +59,7 @@ impl std::fmt::Debug for Smarthost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Smarthost")
             .field("config", &self.config)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -67,60 +67,136 @@ impl std::fmt::Debug for Smarthost {
 /// A failure that concerns the whole attempt, not one recipient.
 type AttemptError = Outcome;
 
+/// Why opening a connection failed.
+enum OpenError {
+    /// STARTTLS was refused or its handshake failed, for this reason: with
+    /// `opportunistic`, a cause to try again in clear text.
+    StartTls(String),
+    /// Any other failure of the attempt.
+    Attempt(Outcome),
+}
+
 impl Smarthost {
     /// A smarthost client; no connection is made until the first delivery.
-    pub fn new(config: SmarthostConfig) -> Smarthost {
-        Smarthost {
-            config,
-            idle: Mutex::new(Vec::new()),
+    /// Fails on a TLS set-up that cannot work: an unreadable or empty CA file,
+    /// a CA file without `verify`, or credentials with `never`.
+    pub fn new(config: SmarthostConfig) -> Result<Smarthost, TlsSetupError> {
+        if config.credentials.is_some() && config.starttls == StartTls::Never {
+            return Err(TlsSetupError::CredentialsWithoutTls);
         }
+        let tls = Box::new(TlsPolicy::new(
+            config.starttls,
+            &config.host,
+            config.ca_file.as_deref(),
+        )?);
+        Ok(Smarthost {
+            config,
+            tls,
+            idle: Mutex::new(Vec::new()),
+        })
     }
 
     fn client_id(&self) -> ClientId {
         ClientId::Domain(self.config.hello_name.clone())
     }
 
+    /// A ready connection: encrypted as the policy asks, authenticated if
+    /// configured. With `opportunistic`, a failed STARTTLS is followed by one
+    /// fresh connection in clear text (Postfix's `may`), except when
+    /// credentials are configured.
     async fn connect(&self) -> Result<AsyncSmtpConnection, AttemptError> {
+        let c = &self.config;
+        let reason = match self.open(true).await {
+            Ok(conn) => return Ok(conn),
+            Err(OpenError::Attempt(failure)) => return Err(failure),
+            Err(OpenError::StartTls(reason)) => reason,
+        };
+        if self.tls.level == StartTls::Verify {
+            return Err(Outcome::Temporary(format!(
+                "smarthost {}:{}: STARTTLS failed: {reason} (starttls = verify, certificates checked against {})",
+                c.host, c.port, self.tls.trust
+            )));
+        }
+        if c.credentials.is_some() {
+            tracing::warn!(smarthost = %c.host, port = c.port, %reason, "STARTTLS failed; not sending AUTH in clear text");
+            return Err(Outcome::Temporary(format!(
+                "smarthost {}:{}: STARTTLS failed ({reason}); not sending AUTH in clear text",
+                c.host, c.port
+            )));
+        }
+        tracing::warn!(smarthost = %c.host, port = c.port, %reason, "STARTTLS failed; delivering in clear text (starttls = opportunistic)");
+        self.open(false).await.map_err(|e| match e {
+            OpenError::StartTls(reason) => Outcome::Temporary(reason),
+            OpenError::Attempt(failure) => failure,
+        })
+    }
+
+    /// Opens one connection: greeting, EHLO, STARTTLS when `try_tls` and the
+    /// policy say so, then AUTH if configured and the connection is encrypted.
+    async fn open(&self, try_tls: bool) -> Result<AsyncSmtpConnection, OpenError> {
         let c = &self.config;
         let stream = tokio::time::timeout(c.timeout, TcpStream::connect((c.host.as_str(), c.port)))
             .await
             .map_err(|_| {
-                Outcome::Temporary(format!("timed out connecting to {}:{}", c.host, c.port))
+                OpenError::Attempt(Outcome::Temporary(format!(
+                    "timed out connecting to {}:{}",
+                    c.host, c.port
+                )))
             })?
             .map_err(|e| {
-                Outcome::Temporary(format!("cannot connect to {}:{}: {e}", c.host, c.port))
+                OpenError::Attempt(Outcome::Temporary(format!(
+                    "cannot connect to {}:{}: {e}",
+                    c.host, c.port
+                )))
             })?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| Outcome::Temporary(format!("cannot set TCP_NODELAY: {e}")))?;
+        stream.set_nodelay(true).map_err(|e| {
+            OpenError::Attempt(Outcome::Temporary(format!("cannot set TCP_NODELAY: {e}")))
+        })?;
         let id = self.client_id();
         let mut conn = self
             .timed(AsyncSmtpConnection::connect_with_transport(
                 Box::new(stream),
                 &id,
             ))
-            .await?;
+            .await
+            .map_err(OpenError::Attempt)?;
         let offers_tls = conn.server_info().supports_feature(Extension::StartTls);
-        match (c.starttls, offers_tls) {
-            (StartTls::Never, _) | (StartTls::Opportunistic, false) => {}
-            (StartTls::Required, false) => {
-                return Err(Outcome::Temporary(format!(
-                    "{} does not offer STARTTLS, which is required",
-                    c.host
-                )));
+        match (&self.tls.parameters, offers_tls) {
+            (Some(_), false) if self.tls.level == StartTls::Verify => {
+                self.quit(conn).await;
+                return Err(OpenError::Attempt(Outcome::Temporary(format!(
+                    "smarthost {}:{} does not offer STARTTLS, which starttls = verify requires",
+                    c.host, c.port
+                ))));
             }
-            (_, true) => {
-                let params = TlsParameters::new(c.host.clone())
-                    .map_err(|e| Outcome::Temporary(format!("TLS set-up failed: {e}")))?;
-                self.timed(conn.starttls(params, &id)).await?;
+            (Some(parameters), true) if try_tls => {
+                if let Err(failure) = self.timed(conn.starttls(parameters.clone(), &id)).await {
+                    // the stream is in an unknown state: dropped, not quit
+                    return Err(OpenError::StartTls(reason(&failure).to_owned()));
+                }
             }
+            _ => {}
         }
         if let Some((user, password)) = &c.credentials {
+            if !conn.is_encrypted() {
+                self.quit(conn).await;
+                tracing::warn!(smarthost = %c.host, port = c.port, "the connection is not encrypted; not sending AUTH in clear text");
+                return Err(OpenError::Attempt(Outcome::Temporary(format!(
+                    "smarthost {}:{}: the connection is not encrypted (no STARTTLS offered); not sending AUTH in clear text",
+                    c.host, c.port
+                ))));
+            }
             let credentials = Credentials::new(user.clone(), password.clone());
             self.timed(conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials))
-                .await?;
+                .await
+                .map_err(OpenError::Attempt)?;
         }
         Ok(conn)
+    }
+
+    /// Ends a connection politely, but no longer than the timeout.
+    async fn quit(&self, mut conn: AsyncSmtpConnection) {
+        let _ = tokio::time::timeout(self.config.timeout, conn.abort()).await;
     }
 
     /// Runs one step with the configured timeout, classifying its failure.
@@ -200,6 +276,14 @@ impl Smarthost {
     }
 }
 
+/// The text of a failure, for a longer message.
+fn reason(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Temporary(reason) | Outcome::Permanent(reason) => reason,
+    }
+}
+
 /// A lettre error as an outcome: 5xx is permanent, everything else temporary.
 fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
     if e.is_permanent() {
@@ -243,6 +327,9 @@ impl Transport for Smarthost {
         }
     }
 }
+
+#[cfg(test)]
+mod tls_tests;
 
 #[cfg(test)]
 mod tests {
@@ -314,6 +401,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
             starttls: StartTls::Never,
+            ca_file: None,
             credentials: None,
             hello_name: "cordon.test".into(),
             timeout: Duration::from_secs(5),
@@ -324,7 +412,7 @@ mod tests {
     #[tokio::test]
     async fn one_refused_recipient_does_not_fail_the_others() {
         let (port, server) = fake_smarthost(1).await;
-        let smarthost = Smarthost::new(config(port));
+        let smarthost = Smarthost::new(config(port)).expect("smarthost");
         let rcpt = vec![
             "a@kent.police.uk".to_owned(),
             "refuse@kent.police.uk".to_owned(),
@@ -363,6 +451,7 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
         let outcomes = Smarthost::new(config(port))
+            .expect("smarthost")
             .deliver("s@x.uk", &["a@b.uk".to_owned()], b"x\r\n")
             .await;
         assert!(
