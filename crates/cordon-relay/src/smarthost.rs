@@ -25,7 +25,7 @@ use crate::tls::{StartTls, TlsPolicy, TlsSetupError};
 use crate::{Outcome, Transport};
 
 /// Where and how to relay.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SmarthostConfig {
     /// Host name or address.
     pub host: String,
@@ -45,6 +45,22 @@ pub struct SmarthostConfig {
     pub timeout: Duration,
     /// Idle connections kept for reuse.
     pub max_idle: usize,
+}
+
+/// Everything but the password, so that no log line can carry it.
+impl std::fmt::Debug for SmarthostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmarthostConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("starttls", &self.starttls)
+            .field("ca_file", &self.ca_file)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .field("hello_name", &self.hello_name)
+            .field("timeout", &self.timeout)
+            .field("max_idle", &self.max_idle)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An SMTP smarthost with a small pool of reusable connections.

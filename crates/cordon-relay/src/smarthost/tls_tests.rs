@@ -318,3 +318,15 @@ fn credentials_with_never_are_refused_at_start() {
         "{error}"
     );
 }
+
+#[test]
+fn the_password_is_not_in_debug_output() {
+    let smarthost = Smarthost::new(SmarthostConfig {
+        credentials: credentials(),
+        ..config(25, StartTls::Opportunistic)
+    })
+    .expect("smarthost");
+    let shown = format!("{smarthost:?}");
+    assert!(shown.contains("cordon"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+}
