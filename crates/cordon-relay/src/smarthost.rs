@@ -215,6 +215,25 @@ impl Smarthost {
         let _ = tokio::time::timeout(self.config.timeout, conn.abort()).await;
     }
 
+    /// One RCPT: the smarthost's reply is this recipient's outcome, but no
+    /// reply (a timeout, a broken connection) ends the attempt, since a late
+    /// reply would otherwise be read as the next command's.
+    async fn rcpt(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        address: Address,
+    ) -> Result<Outcome, AttemptError> {
+        let command = conn.command(Rcpt::new(address, Vec::new()));
+        match tokio::time::timeout(self.config.timeout, command).await {
+            Ok(Ok(_)) => Ok(Outcome::Delivered),
+            Ok(Err(e)) if e.is_transient() || e.is_permanent() => Ok(classify(&e)),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(Outcome::Temporary(
+                "the smarthost did not answer in time".into(),
+            )),
+        }
+    }
+
     /// Runs one step with the configured timeout, classifying its failure.
     async fn timed<T>(
         &self,
@@ -259,13 +278,7 @@ impl Smarthost {
         for rcpt in rcpt_to {
             let outcome = match rcpt.parse::<Address>() {
                 Err(e) => Outcome::Permanent(format!("invalid recipient address: {e}")),
-                Ok(address) => match self
-                    .timed(conn.command(Rcpt::new(address, Vec::new())))
-                    .await
-                {
-                    Ok(_) => Outcome::Delivered,
-                    Err(refused) => refused,
-                },
+                Ok(address) => self.rcpt(conn, address).await?,
             };
             outcomes.push(outcome);
         }
@@ -334,7 +347,7 @@ impl Transport for Smarthost {
                     return outcomes;
                 }
                 Err(failure) => {
-                    c.abort().await;
+                    self.quit(c).await;
                     if tries == 0 {
                         return vec![failure; rcpt_to.len()];
                     }
@@ -459,6 +472,54 @@ mod tests {
                 "b@kent.police.uk".to_owned()
             ]]
         );
+    }
+
+    #[tokio::test]
+    async fn a_smarthost_that_stops_answering_defers_instead_of_hanging() {
+        // answers the greeting, EHLO and MAIL, then reads without answering;
+        // counts the RCPT commands until the client closes the connection
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"220 fake ESMTP\r\n").await.expect("greet");
+            let mut rcpts = 0;
+            while let Ok(Some(line)) = lines.next_line().await {
+                let upper = line.to_ascii_uppercase();
+                if upper.starts_with("EHLO") {
+                    write.write_all(b"250 fake\r\n").await.expect("ehlo");
+                } else if upper.starts_with("MAIL") {
+                    write.write_all(b"250 ok\r\n").await.expect("mail");
+                } else if upper.starts_with("RCPT") {
+                    rcpts += 1;
+                }
+            }
+            rcpts
+        });
+        let smarthost = Smarthost::new(SmarthostConfig {
+            timeout: Duration::from_secs(1),
+            ..config(port)
+        })
+        .expect("smarthost");
+        let rcpt = ["a@kent.police.uk".to_owned(), "b@kent.police.uk".to_owned()];
+        let outcomes = tokio::time::timeout(
+            Duration::from_secs(60),
+            smarthost.deliver("s@northshire.police.uk", &rcpt, b"x\r\n"),
+        )
+        .await
+        .expect("the delivery hung on a silent smarthost");
+        assert_eq!(
+            outcomes,
+            vec![Outcome::Temporary("the smarthost did not answer in time".into()); 2]
+        );
+        // a late reply to the first RCPT must not be read as the second's
+        let rcpts = tokio::time::timeout(Duration::from_secs(60), server)
+            .await
+            .expect("the connection was left open")
+            .expect("server");
+        assert_eq!(rcpts, 1, "RCPT sent after an unanswered one");
     }
 
     #[tokio::test]
