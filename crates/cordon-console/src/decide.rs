@@ -179,6 +179,10 @@ pub(crate) async fn decide(
     if record.state != QuarantineState::Held {
         return Err(already_decided(&record));
     }
+    // Refused before any proposal: a second officer could not release it either.
+    if verb == Verb::Release && is_damaged(console, &record).await {
+        return Err(Refusal::Damaged);
+    }
     let four_eyes = verb == Verb::Release && !four_eyes_rules(console, &record).is_empty();
     let mut detail = json!({ "note": note });
     if four_eyes {
