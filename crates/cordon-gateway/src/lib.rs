@@ -20,7 +20,7 @@
 //!    checked; a damaged one is logged, counted in `cordon_spool_damaged`
 //!    and flagged on its quarantine entry, and its release is refused.
 //!
-//! Each message is queued for the workers once at a time ([`work`]): the
+//! Each message is queued for the workers once at a time (see `work.rs`): the
 //! delivery loop, decisions and notices ask for it as often as they like.
 
 mod metrics;
@@ -30,7 +30,7 @@ mod quarantine;
 mod retry;
 mod work;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -110,9 +110,9 @@ pub struct Gateway<T: Transport> {
     metrics: Arc<Metrics>,
     /// The messages waiting for a worker or being processed.
     work: WorkQueue,
-    /// Messages whose spool file is damaged, with the problem: reported, not
-    /// queued again by the delivery loop (that would only repeat the error).
-    damaged: Mutex<HashMap<QueueId, String>>,
+    /// Messages whose spool file is damaged: reported once, not queued again
+    /// by the delivery loop (that would only repeat the error).
+    damaged: Mutex<HashSet<QueueId>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -168,7 +168,7 @@ impl<T: Transport> Gateway<T> {
             transport,
             metrics,
             work,
-            damaged: Mutex::new(HashMap::new()),
+            damaged: Mutex::new(HashSet::new()),
         });
         gateway.recover()?;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
@@ -233,11 +233,10 @@ impl<T: Transport> Gateway<T> {
         let Ok(mut damaged) = self.damaged.lock() else {
             return;
         };
-        if damaged.contains_key(&id) {
+        if !damaged.insert(id) {
             return;
         }
         tracing::error!(queue_id = %id, %problem, "damaged spool file: the message cannot be delivered or released; its record and quarantine entry are kept for the operator");
-        damaged.insert(id, problem);
         self.metrics
             .spool_damaged
             .set(i64::try_from(damaged.len()).unwrap_or(i64::MAX));
@@ -245,7 +244,7 @@ impl<T: Transport> Gateway<T> {
 
     /// Whether message `id` is known to have a damaged spool file.
     fn is_damaged(&self, id: &QueueId) -> bool {
-        self.damaged.lock().is_ok_and(|d| d.contains_key(id))
+        self.damaged.lock().is_ok_and(|d| d.contains(id))
     }
 
     /// Runs the workers and the delivery loop until shutdown.
