@@ -216,6 +216,11 @@ fn print_entry(body: &Value) {
         "Subject:    {}",
         entry["subject"].as_str().unwrap_or("(no subject)")
     );
+    if body["damaged"].as_bool() == Some(true) {
+        println!(
+            "Damaged:    the stored copy is damaged and cannot be released (see the gateway's log)"
+        );
+    }
     if let Some(by) = entry["decided_by"].as_str() {
         println!("Decided by: {by}: {}", entry["note"].as_str().unwrap_or(""));
     }

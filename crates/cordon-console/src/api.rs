@@ -9,11 +9,13 @@
 //!   `{"items": [...]}`, newest first (filters as on the queue page; the
 //!   state defaults to `held`, `all` for every state).
 //! - `GET /api/quarantine/{id}`: the entry with `findings`, `reasons` and
-//!   `audit` (audited as a `view`).
+//!   `audit` (audited as a `view`); `damaged` is true for a held entry
+//!   whose held copy is damaged (it cannot be released).
 //! - `POST /api/quarantine/{id}/release` and `/reject` with
 //!   `{"note": "..."}`: the updated entry (200), or for the first half of a
 //!   four-eyes release the entry with `"waiting_for_second_officer": true`
-//!   (202); 400 bad note, 403 not allowed, 404 unknown, 409 already decided.
+//!   (202); 400 bad note, 403 not allowed, 404 unknown, 409 already decided
+//!   or (release) the held copy is damaged.
 //! - `GET /api/audit?subject=ID`: `{"entries": [...]}`, oldest first.
 
 use std::sync::Arc;
@@ -110,6 +112,8 @@ pub(crate) async fn show(
     };
     let mut detail = model::detail_json(&record);
     model::set_field(&mut detail, "audit", json!(entries));
+    let damaged = decide::is_damaged(&console, &record).await;
+    model::set_field(&mut detail, "damaged", json!(damaged));
     Json(detail).into_response()
 }
 

@@ -92,6 +92,12 @@ pub(crate) enum Refusal {
     /// No such entry.
     #[error("there is no quarantined message {0}")]
     NotFound(String),
+    /// The held copy is damaged: a release could deliver nothing. (What is
+    /// wrong is in the gateway's log, as for any damaged spool file.)
+    #[error(
+        "the stored copy of this message is damaged: it cannot be released and stays held; reject it and ask the sender to send it again"
+    )]
+    Damaged,
     /// Someone decided first.
     #[error("this message has already been {state} by {by}; nothing was changed")]
     AlreadyDecided {
@@ -112,7 +118,7 @@ impl Refusal {
             Refusal::BadNote(_) => StatusCode::BAD_REQUEST,
             Refusal::NotAllowed(_) | Refusal::OwnProposal => StatusCode::FORBIDDEN,
             Refusal::NotFound(_) => StatusCode::NOT_FOUND,
-            Refusal::AlreadyDecided { .. } => StatusCode::CONFLICT,
+            Refusal::AlreadyDecided { .. } | Refusal::Damaged => StatusCode::CONFLICT,
             Refusal::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +179,10 @@ pub(crate) async fn decide(
     if record.state != QuarantineState::Held {
         return Err(already_decided(&record));
     }
+    // Refused before any proposal: a second officer could not release it either.
+    if verb == Verb::Release && is_damaged(console, &record).await {
+        return Err(Refusal::Damaged);
+    }
     let four_eyes = verb == Verb::Release && !four_eyes_rules(console, &record).is_empty();
     let mut detail = json!({ "note": note });
     if four_eyes {
@@ -212,6 +222,27 @@ pub(crate) async fn decide(
     }
 }
 
+/// Whether entry `record` is held and its held copy is damaged
+/// ([`cordon_store::verify_spooled`]; what is wrong is in the gateway's
+/// log): the entry is flagged, and a release would be refused. A failure to
+/// check is logged and flags nothing.
+pub(crate) async fn is_damaged(console: &Arc<Console>, record: &QuarantineRecord) -> bool {
+    if record.state != QuarantineState::Held {
+        return false;
+    }
+    let (spool, store) = (console.spool.clone(), Arc::clone(&console.store));
+    let message_id = record.message_id;
+    match blocking(move || cordon_store::verify_spooled(&spool, store.as_ref(), &message_id)).await
+    {
+        Ok(()) => false,
+        Err(ConsoleError::Store(StoreError::DamagedSpool { .. })) => true,
+        Err(e) => {
+            tracing::error!(quarantine_id = %record.id, error = %e, "cannot check a held message's copy");
+            false
+        }
+    }
+}
+
 /// The refusal for an entry that is no longer held.
 fn already_decided(record: &QuarantineRecord) -> Refusal {
     Refusal::AlreadyDecided {
@@ -237,6 +268,7 @@ async fn refusal(error: ConsoleError, id: QueueId, console: &Arc<Console>) -> Re
                 },
             }
         }
+        ConsoleError::Store(StoreError::DamagedSpool { .. }) => Refusal::Damaged,
         ConsoleError::Store(e) if e.is_not_found() => Refusal::NotFound(id.to_string()),
         e => {
             tracing::error!(quarantine_id = %id, error = %e, "a decision failed");
@@ -322,5 +354,13 @@ mod tests {
             "this message has already been released by officer.k; nothing was changed"
         );
         assert_eq!(capitalised("rejected"), "Rejected");
+        let damaged = Refusal::Damaged;
+        assert_eq!(damaged.status(), StatusCode::CONFLICT);
+        assert!(
+            damaged
+                .to_string()
+                .contains("damaged: it cannot be released and stays held"),
+            "{damaged}"
+        );
     }
 }

@@ -13,17 +13,24 @@
 //! 3. **Retry** (the delivery loop): deferred recipients are tried again with
 //!    exponential backoff until they are delivered, fail permanently, or the
 //!    message is older than the give-up age; the sender is told of failures.
-//! 4. **Recover** (on start): every spooled message without a final state is
-//!    processed again. A crash at any point may deliver a copy twice, never
-//!    lose one.
+//! 4. **Recover** (on start): every spooled message without a final state,
+//!    and every message whose sender is still owed a notice, is processed
+//!    again. A crash at any point may deliver a copy or repeat a notice,
+//!    never lose one. The spool file of every message still in the store is
+//!    checked; a damaged one is logged, counted in `cordon_spool_damaged`
+//!    and flagged on its quarantine entry, and its release is refused.
+//!
+//! Each message is queued for the workers once at a time (see `work.rs`): the
+//! delivery loop, decisions and notices ask for it as often as they like.
 
 mod metrics;
 mod notices;
 mod pipeline;
 mod quarantine;
 mod retry;
+mod work;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,8 +40,9 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{QueueId, SledStore, Spool, Store, StoreError};
+use cordon_store::{QueueId, RecipientStatus, SledStore, Spool, Store, StoreError};
 use tokio::sync::{mpsc, watch};
+use work::WorkQueue;
 
 pub use metrics::Metrics;
 pub use retry::RetryPolicy;
@@ -100,9 +108,11 @@ pub struct Gateway<T: Transport> {
     inspector: Arc<Inspector>,
     transport: T,
     metrics: Arc<Metrics>,
-    work: mpsc::UnboundedSender<QueueId>,
-    /// Messages being processed, and whether each was asked for again meanwhile.
-    in_progress: Mutex<HashMap<QueueId, bool>>,
+    /// The messages waiting for a worker or being processed.
+    work: WorkQueue,
+    /// Messages whose spool file is damaged: reported once, not queued again
+    /// by the delivery loop (that would only repeat the error).
+    damaged: Mutex<HashSet<QueueId>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -149,7 +159,7 @@ impl<T: Transport> Gateway<T> {
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
-        let (work, queue) = mpsc::unbounded_channel();
+        let (work, queue) = WorkQueue::new(work::CHANNEL_CAPACITY);
         let gateway = Arc::new(Gateway {
             config,
             spool,
@@ -158,7 +168,7 @@ impl<T: Transport> Gateway<T> {
             transport,
             metrics,
             work,
-            in_progress: Mutex::new(HashMap::new()),
+            damaged: Mutex::new(HashSet::new()),
         });
         gateway.recover()?;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
@@ -180,8 +190,9 @@ impl<T: Transport> Gateway<T> {
         &self.spool
     }
 
-    /// Brings spool and store back into agreement after a crash and queues
-    /// every message that still needs work.
+    /// Brings spool and store back into agreement after a crash, checks
+    /// the spool file of every message still in the store and queues every
+    /// message that still needs work (including notices a crash left owed).
     fn recover(&self) -> Result<(), GatewayError> {
         let plan = cordon_store::reconcile(&self.spool, self.store.as_ref())?;
         for id in &plan.to_delete {
@@ -191,10 +202,18 @@ impl<T: Transport> Gateway<T> {
         for id in &plan.stale_records {
             self.store.remove_message(id)?;
         }
-        for id in &plan.missing_spool {
-            tracing::error!(queue_id = %id, "the spool file of an unfinished message is missing; its record is kept for the operator");
+        for id in self.store.message_ids()? {
+            match cordon_store::verify_spooled(&self.spool, self.store.as_ref(), &id) {
+                Ok(()) => {}
+                Err(StoreError::DamagedSpool { problem, .. }) => self.report_damaged(id, problem),
+                Err(e) => return Err(e.into()),
+            }
         }
-        let ids = plan.to_process();
+        let ids: Vec<QueueId> = plan
+            .to_process()
+            .into_iter()
+            .filter(|id| !self.is_damaged(id))
+            .collect();
         if !ids.is_empty() {
             tracing::info!(
                 count = ids.len(),
@@ -202,15 +221,36 @@ impl<T: Transport> Gateway<T> {
             );
         }
         for id in ids {
-            let _ = self.work.send(id);
+            self.work.push(id);
         }
         Ok(())
+    }
+
+    /// Logs and counts a message whose spool file is damaged (see
+    /// [`cordon_store::verify_spooled`]), once; the delivery loop leaves it
+    /// alone from then on, and a release of it is refused.
+    pub(crate) fn report_damaged(&self, id: QueueId, problem: String) {
+        let Ok(mut damaged) = self.damaged.lock() else {
+            return;
+        };
+        if !damaged.insert(id) {
+            return;
+        }
+        tracing::error!(queue_id = %id, %problem, "damaged spool file: the message cannot be delivered or released; its record and quarantine entry are kept for the operator");
+        self.metrics
+            .spool_damaged
+            .set(i64::try_from(damaged.len()).unwrap_or(i64::MAX));
+    }
+
+    /// Whether message `id` is known to have a damaged spool file.
+    fn is_damaged(&self, id: &QueueId) -> bool {
+        self.damaged.lock().is_ok_and(|d| d.contains(id))
     }
 
     /// Runs the workers and the delivery loop until shutdown.
     async fn run(
         self: Arc<Self>,
-        queue: mpsc::UnboundedReceiver<QueueId>,
+        queue: mpsc::Receiver<QueueId>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
@@ -240,6 +280,7 @@ impl<T: Transport> Gateway<T> {
                 }
                 _ = expiry.tick() => {
                     tokio::spawn(Arc::clone(&self).expire_due());
+                    self.sweep_owed_notices();
                 }
                 _ = shutdown.wait_for(|s| *s) => break,
             }
@@ -275,17 +316,19 @@ impl<T: Transport> Gateway<T> {
         }
     }
 
-    /// Queues the messages with a deferred recipient that is due, and
-    /// refreshes the queue gauges.
+    /// Queues the messages with a deferred recipient that is due (each
+    /// once: one already queued or being processed is not queued again),
+    /// and refreshes the queue gauges.
     fn poll_due(&self) {
         match self.store.due_messages(now()) {
             Ok(due) => {
-                for record in due {
-                    let _ = self.work.send(record.id);
+                for record in due.into_iter().filter(|r| !self.is_damaged(&r.id)) {
+                    self.work.push(record.id);
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot read the queue"),
         }
+        self.work.refill();
         if let Ok(counts) = self.store.counts() {
             self.metrics
                 .queue_depth
@@ -293,6 +336,45 @@ impl<T: Transport> Gateway<T> {
             self.metrics
                 .quarantine_held
                 .set(i64::try_from(counts.quarantine_held).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Queues every message whose sender is still owed a notice: a
+    /// recipient rejected or failed and not yet told, or a quarantine entry
+    /// whose state the sender has not been told of. Processing sends what is
+    /// due; one already told is left as it is. (A notice is normally sent in
+    /// the same run as the step that calls for it; this catches one whose
+    /// step stopped on an error.)
+    fn sweep_owed_notices(&self) {
+        let owed = cordon_store::notices_owed(self.store.as_ref()).and_then(|mut owed| {
+            for record in self.store.unfinished_messages()? {
+                if record.recipients.iter().any(|r| {
+                    matches!(
+                        r.status,
+                        RecipientStatus::Rejected {
+                            notified: false,
+                            ..
+                        } | RecipientStatus::Failed {
+                            notified: false,
+                            ..
+                        }
+                    )
+                }) {
+                    owed.insert(record.id);
+                }
+            }
+            Ok(owed)
+        });
+        match owed {
+            Ok(owed) => {
+                for id in owed {
+                    // An entry whose message is gone has nothing to send.
+                    if !self.is_damaged(&id) && matches!(self.store.get_message(&id), Ok(Some(_))) {
+                        self.work.push(id);
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot look for notices owed"),
         }
     }
 
@@ -313,40 +395,8 @@ impl<T: Transport> Gateway<T> {
             received_at: now(),
         };
         self.spool.write(&id, &envelope, message)?;
-        let _ = self.work.send(id);
+        self.work.push(id);
         Ok(id)
-    }
-
-    /// Marks `id` as being processed; false if another worker has it, which
-    /// then processes it once more when done (a decision may have arrived
-    /// while it was busy).
-    fn claim(&self, id: QueueId) -> bool {
-        let Ok(mut busy) = self.in_progress.lock() else {
-            return false;
-        };
-        match busy.get_mut(&id) {
-            Some(again) => {
-                *again = true;
-                false
-            }
-            None => {
-                busy.insert(id, false);
-                true
-            }
-        }
-    }
-
-    /// Ends the processing of `id`, queueing it again if it was asked for
-    /// meanwhile.
-    fn release(&self, id: QueueId) {
-        let again = self
-            .in_progress
-            .lock()
-            .map(|mut busy| busy.remove(&id).unwrap_or(false))
-            .unwrap_or(false);
-        if again {
-            let _ = self.work.send(id);
-        }
     }
 }
 
@@ -396,7 +446,7 @@ impl<T: Transport> MessageSink for Gateway<T> {
         match stored {
             Ok(Ok(())) => {
                 self.metrics.accepted.inc();
-                let _ = self.work.send(id);
+                self.work.push(id);
                 Ok(id.to_string())
             }
             Ok(Err(e)) => {

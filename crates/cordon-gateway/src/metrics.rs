@@ -46,6 +46,10 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     /// Messages held in quarantine.
     pub quarantine_held: Gauge,
+    /// Messages whose spool file was found damaged (missing, unreadable,
+    /// malformed or truncated) since the start: they cannot be delivered or
+    /// released.
+    pub spool_damaged: Gauge,
     registry: Registry,
 }
 
@@ -68,6 +72,7 @@ impl Metrics {
         let inspection_seconds = Histogram::new(buckets);
         let queue_depth = Gauge::default();
         let quarantine_held = Gauge::default();
+        let spool_damaged = Gauge::default();
         let mut registry = Registry::with_prefix("cordon");
         registry.register(
             "messages_accepted",
@@ -104,6 +109,11 @@ impl Metrics {
             "Messages held in quarantine",
             quarantine_held.clone(),
         );
+        registry.register(
+            "spool_damaged",
+            "Messages whose spool file is damaged (missing, unreadable, malformed or truncated): they cannot be delivered or released",
+            spool_damaged.clone(),
+        );
         Metrics {
             accepted,
             decisions,
@@ -112,6 +122,7 @@ impl Metrics {
             inspection_seconds,
             queue_depth,
             quarantine_held,
+            spool_damaged,
             registry,
         }
     }

@@ -20,24 +20,43 @@ impl<T: Transport> Gateway<T> {
     /// message stays in the queue and is picked up again by the delivery loop
     /// or the next start.
     pub(crate) async fn process(self: &Arc<Self>, id: QueueId) {
-        if !self.claim(id) {
+        if !self.work.claim(id) {
             return;
         }
-        if let Err(e) = self.process_claimed(id).await {
-            tracing::error!(queue_id = %id, error = %e, "processing stopped; the message stays queued");
+        match self.process_claimed(id).await {
+            Ok(()) => {}
+            Err(StoreError::DamagedSpool { problem, .. }) => self.report_damaged(id, problem),
+            Err(e) => {
+                tracing::error!(queue_id = %id, error = %e, "processing stopped; the message stays queued");
+            }
         }
-        self.release(id);
+        self.work.finish(id);
     }
 
     async fn process_claimed(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
         let gateway = Arc::clone(self);
-        let (envelope, message) = tokio::task::spawn_blocking(move || gateway.spool.read(&id))
+        let read = tokio::task::spawn_blocking(move || gateway.spool.read(&id))
             .await
             .map_err(|e| StoreError::Io {
                 path: self.spool.path_of(&id),
                 source: std::io::Error::other(e),
-            })??;
+            })?;
         let stored = self.store.get_message(&id)?;
+        let (envelope, message) = match read {
+            Ok(read) => read,
+            // Finished and removed since it was asked for: nothing to do.
+            Err(StoreError::NotFound { .. }) if stored.is_none() => {
+                tracing::debug!(queue_id = %id, "already finished");
+                return Ok(());
+            }
+            Err(StoreError::NotFound { .. }) => {
+                return Err(StoreError::DamagedSpool {
+                    id,
+                    problem: "the spool file is missing".to_owned(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let recorded = stored.is_some();
         // Without a record the spool file is the record: a message not yet
         // processed, or accepted just before a crash.

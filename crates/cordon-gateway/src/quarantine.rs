@@ -17,7 +17,10 @@ pub const EXPIRY_ACTOR: &str = "gateway (quarantine expiry)";
 impl<T: Transport> Gateway<T> {
     /// Decides held entry `id` and queues its message so that the decision
     /// is carried out and the sender told. [`StoreError::AlreadyDecided`] if
-    /// someone decided first: a decision is made once.
+    /// someone decided first: a decision is made once. A release of a
+    /// message whose spool file is damaged is refused with
+    /// [`StoreError::DamagedSpool`] and the entry stays held: nothing could
+    /// be delivered.
     pub async fn decide(
         self: &Arc<Self>,
         id: QueueId,
@@ -25,6 +28,9 @@ impl<T: Transport> Gateway<T> {
         by: &str,
         note: Option<&str>,
     ) -> Result<QuarantineRecord, StoreError> {
+        if decision == Decision::Release {
+            self.check_releasable(id).await?;
+        }
         let store = Arc::clone(&self.store);
         let (by, note) = (by.to_owned(), note.map(str::to_owned));
         let record = tokio::task::spawn_blocking(move || {
@@ -50,8 +56,35 @@ impl<T: Transport> Gateway<T> {
                 .with_detail(serde_json::json!({ "recipients": record.recipients })),
             );
         }
-        let _ = self.work.send(record.message_id);
+        self.work.push(record.message_id);
         Ok(record)
+    }
+
+    /// Checks that held entry `id` can be released: its message's spool
+    /// file is whole. An entry that is unknown or no longer held passes
+    /// here and is refused by the decision itself.
+    async fn check_releasable(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
+        let gateway = Arc::clone(self);
+        let checked = tokio::task::spawn_blocking(move || {
+            let Some(entry) = gateway.store.get_quarantine(&id)? else {
+                return Ok(());
+            };
+            if entry.state != QuarantineState::Held {
+                return Ok(());
+            }
+            cordon_store::verify_spooled(&gateway.spool, gateway.store.as_ref(), &entry.message_id)
+                .inspect_err(|e| {
+                    if let StoreError::DamagedSpool { problem, .. } = e {
+                        gateway.report_damaged(entry.message_id, problem.clone());
+                    }
+                })
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        if let Err(StoreError::DamagedSpool { problem, .. }) = &checked {
+            tracing::error!(quarantine_id = %id, %problem, "release refused: the spool file is damaged; the message stays held");
+        }
+        checked
     }
 
     /// Expires every held entry past its expiry time.

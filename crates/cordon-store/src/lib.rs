@@ -28,4 +28,7 @@ pub use record::{
 };
 pub use sled_store::SledStore;
 pub use spool::{Envelope, SPOOL_MAGIC, Spool};
-pub use store::{EXPIRED_REASON, Reconciliation, Store, StoreCounts, apply_decision, reconcile};
+pub use store::{
+    EXPIRED_REASON, Reconciliation, Store, StoreCounts, apply_decision, notices_owed, reconcile,
+    verify_spooled,
+};

@@ -255,17 +255,19 @@ pub struct Reconciliation {
     /// Spooled with no record: accepted (250 sent) just before a crash.
     /// Read the spool file, create the record, inspect and act.
     pub unrecorded: Vec<QueueId>,
-    /// Spooled with an unfinished record: inspect (if not yet) and act on
-    /// the recipients that are not final.
+    /// Spooled with an unfinished record, or with a quarantine entry whose
+    /// sender has not been told of its state yet (a crash between the hold
+    /// or the decision and the notice): inspect (if not yet), act on the
+    /// recipients that are not final and send the notice that is due.
     pub unfinished: Vec<QueueId>,
-    /// Complete ([`MessageRecord::is_complete`]) with the spool file still
-    /// present: delete the spool file, then the record.
+    /// Complete ([`MessageRecord::is_complete`]), no notice owed, with the
+    /// spool file still present: delete the spool file, then the record.
     pub to_delete: Vec<QueueId>,
     /// Complete with no spool file (a crash between the two deletions):
     /// delete the record.
     pub stale_records: Vec<QueueId>,
-    /// Not complete, yet the spool file is gone: the message bytes are lost.
-    /// Never expected; report it to the operator.
+    /// Not complete (or a notice still owed), yet the spool file is gone:
+    /// the message bytes are lost. Never expected; report it to the operator.
     pub missing_spool: Vec<QueueId>,
 }
 
@@ -286,14 +288,21 @@ impl Reconciliation {
 
 /// Compares the spool with the index (see [`Reconciliation`]). Read-only:
 /// the caller acts on the result. A spool file without a record is never
-/// garbage: it was accepted and must be processed.
+/// garbage: it was accepted and must be processed. A message whose
+/// quarantine entry still owes the sender a notice
+/// ([`QuarantineRecord::sender_notified`] false) is not done either, even
+/// when every recipient is final: the notice goes out on the next run (a
+/// crash may repeat a notice, never lose one).
 pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, StoreError> {
     let spooled: BTreeSet<QueueId> = spool.list()?.into_iter().collect();
+    let owed = notices_owed(store)?;
     let mut result = Reconciliation::default();
     for id in &spooled {
         match store.get_message(id)? {
             None => result.unrecorded.push(*id),
-            Some(record) if !record.is_finished() => result.unfinished.push(*id),
+            Some(record) if !record.is_finished() || owed.contains(id) => {
+                result.unfinished.push(*id);
+            }
             Some(record) if record.is_complete() => result.to_delete.push(*id),
             // Finished for the queue but held in quarantine: keep the file.
             Some(_) => {}
@@ -307,13 +316,67 @@ pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, Sto
         let Some(record) = store.get_message(&id)? else {
             continue;
         };
-        if record.is_complete() {
+        if record.is_complete() && !owed.contains(&id) {
             result.stale_records.push(id);
         } else {
             result.missing_spool.push(id);
         }
     }
     Ok(result)
+}
+
+/// Checks that the spool file of message `id` is whole, so that it can
+/// still be delivered: `Ok(())`, or [`StoreError::DamagedSpool`] saying what
+/// is wrong. The spool format has no checksum; a file counts as damaged
+/// when it is missing, cannot be read, is not in the spool format or has an
+/// envelope that does not parse ([`Spool::read`]), or when it disagrees
+/// with the message's record: another envelope sender or recipients, or a
+/// message of another size than was accepted (truncated or grown). Other
+/// errors are the store's own.
+pub fn verify_spooled(spool: &Spool, store: &dyn Store, id: &QueueId) -> Result<(), StoreError> {
+    let record = store.get_message(id)?;
+    let damaged = |problem: String| StoreError::DamagedSpool { id: *id, problem };
+    let (envelope, message) = match spool.read(id) {
+        Ok(read) => read,
+        Err(StoreError::NotFound { .. }) => {
+            return Err(damaged("the spool file is missing".to_owned()));
+        }
+        Err(StoreError::Io { source, .. }) => {
+            return Err(damaged(format!("the spool file cannot be read: {source}")));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(record) = record else {
+        return Ok(());
+    };
+    if envelope.mail_from != record.envelope.mail_from
+        || envelope.rcpt_to != record.envelope.rcpt_to
+    {
+        return Err(damaged(
+            "its envelope is not the one recorded when the message was accepted".to_owned(),
+        ));
+    }
+    let size = u64::try_from(message.len()).unwrap_or(u64::MAX);
+    if size != record.size {
+        return Err(damaged(format!(
+            "the message is {size} bytes, but {} were accepted (truncated or altered)",
+            record.size
+        )));
+    }
+    Ok(())
+}
+
+/// The messages whose quarantine entry has not had its notice yet
+/// ([`QuarantineRecord::sender_notified`] false): held and not yet told, or
+/// decided and not yet told of the decision. The gateway sends these after
+/// a crash and sweeps for them while it runs.
+pub fn notices_owed(store: &dyn Store) -> Result<BTreeSet<QueueId>, StoreError> {
+    Ok(store
+        .list_quarantine(None)?
+        .into_iter()
+        .filter(|q| !q.sender_notified)
+        .map(|q| q.message_id)
+        .collect())
 }
 
 #[cfg(test)]
@@ -915,6 +978,96 @@ pub(crate) mod tests {
         assert_eq!(result.to_process(), vec![unrecorded, unfinished.id]);
     }
 
+    fn reconcile_resumes_notices_a_crash_left_owing(store: &dyn Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path().join("spool")).unwrap();
+        let env = envelope(&["x@gmail.com"]);
+        // Held, then a crash before the held notice: every recipient is
+        // final, but the entry says the sender was not told.
+        let mut held = message(&["x@gmail.com"]);
+        held.inspected = true;
+        held.recipients[0].action = Some(PlannedAction::Hold);
+        store.put_message(&held).unwrap();
+        let mut entry = quarantine(&held, &["x@gmail.com"], 50);
+        entry.id = held.id;
+        store.put_quarantine(&entry).unwrap();
+        spool.write(&held.id, &env, b"body").unwrap();
+        // Released and delivered, then a crash before the released notice:
+        // complete for the queue, but the spool file is still needed.
+        let mut released = message(&["x@gmail.com"]);
+        released.inspected = true;
+        store.put_message(&released).unwrap();
+        let mut entry = quarantine(&released, &["x@gmail.com"], 50);
+        entry.id = released.id;
+        store.put_quarantine(&entry).unwrap();
+        store
+            .decide_quarantine(&entry.id, Decision::Release, "officer.k", None, 60)
+            .unwrap();
+        store
+            .set_recipient_status(
+                &released.id,
+                "x@gmail.com",
+                RecipientStatus::Delivered { at: 61 },
+            )
+            .unwrap();
+        spool.write(&released.id, &env, b"body").unwrap();
+        // Held and told: nothing to do.
+        let mut told = message(&["x@gmail.com"]);
+        told.inspected = true;
+        store.put_message(&told).unwrap();
+        let mut entry = quarantine(&told, &["x@gmail.com"], 50);
+        entry.id = told.id;
+        store.put_quarantine(&entry).unwrap();
+        store
+            .set_quarantine_notified(&entry.id, QuarantineState::Held)
+            .unwrap();
+        spool.write(&told.id, &env, b"body").unwrap();
+
+        let result = reconcile(&spool, store).unwrap();
+        let mut owing = vec![held.id, released.id];
+        owing.sort_unstable();
+        assert_eq!(result.unfinished, owing);
+        assert!(result.to_delete.is_empty(), "{result:?}");
+        assert_eq!(result.to_process(), owing);
+        assert_eq!(
+            notices_owed(store).unwrap().into_iter().collect::<Vec<_>>(),
+            owing
+        );
+    }
+
+    fn damaged_spool_files_are_recognised(store: &dyn Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path().join("spool")).unwrap();
+        let env = envelope(&["x@gmail.com"]);
+        let whole = b"Subject: case\r\n\r\nThe whole message.\r\n";
+        let mut record = MessageRecord::new(QueueId::new(), env.clone(), whole.len() as u64);
+        record.inspected = true;
+        store.put_message(&record).unwrap();
+        let problem = |result: Result<(), StoreError>| match result {
+            Err(StoreError::DamagedSpool { problem, .. }) => problem,
+            other => panic!("expected a damaged spool file, got {other:?}"),
+        };
+        assert!(problem(verify_spooled(&spool, store, &record.id)).contains("missing"));
+        spool.write(&record.id, &env, whole).unwrap();
+        verify_spooled(&spool, store, &record.id).unwrap();
+        // Cut short after acceptance: only the record knows the size.
+        spool.write(&record.id, &env, &whole[..10]).unwrap();
+        assert!(
+            problem(verify_spooled(&spool, store, &record.id)).contains("truncated"),
+            "a short message is damaged"
+        );
+        let mut other = env.clone();
+        other.rcpt_to = vec!["y@gmail.com".into()];
+        spool.write(&record.id, &other, whole).unwrap();
+        assert!(problem(verify_spooled(&spool, store, &record.id)).contains("envelope"));
+        std::fs::write(spool.path_of(&record.id), b"cordon-spool 1\n{not json").unwrap();
+        assert!(problem(verify_spooled(&spool, store, &record.id)).contains("envelope"));
+        // Without a record, a readable file is all there is to check.
+        let unrecorded = QueueId::new();
+        spool.write(&unrecorded, &env, b"x").unwrap();
+        verify_spooled(&spool, store, &unrecorded).unwrap();
+    }
+
     macro_rules! for_every_backend {
         ($($name:ident),* $(,)?) => {
             mod memory {
@@ -943,5 +1096,7 @@ pub(crate) mod tests {
         list_quarantine_order_and_filter,
         counts_for_metrics,
         reconcile_spool_and_index,
+        reconcile_resumes_notices_a_crash_left_owing,
+        damaged_spool_files_are_recognised,
     );
 }

@@ -57,6 +57,8 @@ struct MessageView {
     attachments: Vec<AttachmentView>,
     stored: bool,
     unreadable: bool,
+    /// The held copy is damaged: it cannot be released.
+    damaged: bool,
     headers: String,
     headers_cut: bool,
     parts: Vec<PartView>,
@@ -164,6 +166,7 @@ pub(crate) async fn show(
     };
     let mut view = view(&console, &record, &user, loaded, entries);
     view.unreadable = unreadable;
+    view.damaged = crate::decide::is_damaged(&console, &record).await;
     render(
         &console,
         StatusCode::OK,
@@ -247,6 +250,7 @@ fn view(
         attachments: Vec::new(),
         stored: loaded.is_some(),
         unreadable: false,
+        damaged: false,
         headers: String::new(),
         headers_cut: false,
         parts: Vec::new(),
