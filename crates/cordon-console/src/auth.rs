@@ -113,6 +113,34 @@ pub(crate) fn cleared_cookie(secure: bool) -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
 }
 
+/// Whether a form was sent from a console page: its `Origin` (or, if the
+/// browser sent none, its `Referer`) names the host the request was sent
+/// to (`Host`). Browsers always send one of them with a form post; a
+/// request with neither, or from another site, is refused, so that another
+/// site cannot sign a browser in to the console (login CSRF) or use it to
+/// guess passwords.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    let Some(host) = header(axum::http::header::HOST).filter(|h| !h.is_empty()) else {
+        return false;
+    };
+    let source = header(axum::http::header::ORIGIN)
+        .filter(|origin| *origin != "null")
+        .or_else(|| header(axum::http::header::REFERER));
+    source
+        .and_then(|url| url.split_once("://"))
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        })
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
 /// An API request with a valid bearer token.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUser(pub User);
@@ -235,6 +263,46 @@ mod tests {
         assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
         assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
         assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn forms_must_come_from_the_console_itself() {
+        let host = ("host", "console.force.police.uk");
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://console.force.police.uk")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://CONSOLE.force.police.uk")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("referer", "https://console.force.police.uk/login?x=1")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("referer", "https://console.force.police.uk/login")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://console.force.police.uk.evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("referer", "https://evil.example/console.force.police.uk")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(!same_origin(&headers(&[host])));
+        assert!(!same_origin(&headers(&[(
+            "origin",
+            "https://console.force.police.uk"
+        )])));
     }
 
     #[test]

@@ -113,6 +113,8 @@ pub struct Console {
     users: Arc<UserStore>,
     sessions: Sessions,
     limiter: LoginLimiter,
+    /// Password checks (argon2) that may run at once: one per core.
+    hash_slots: Arc<tokio::sync::Semaphore>,
     config: ConsoleConfig,
     metrics: Arc<dyn Fn() -> String + Send + Sync>,
     templates: templates::Templates,
@@ -150,6 +152,9 @@ impl Console {
             users,
             sessions: Sessions::new(SessionConfig::default()),
             limiter: LoginLimiter::new(LimiterConfig::default()),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
             config,
             metrics,
             templates: templates::Templates::new(),
