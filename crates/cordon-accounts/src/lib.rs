@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod common_passwords;
 mod error;
 mod limiter;
 mod role;
