@@ -147,6 +147,40 @@ fn an_officer_reviews_from_the_cli_an_auditor_only_reads_and_the_audit_chain_hol
             "{action} in {about:?}"
         );
     }
+    // The accounts changed while the gateway ran are in the same chain
+    // (verified above), and so are the API's refusals.
+    let actions_about = |subject: &str| -> Vec<(String, String)> {
+        lines
+            .iter()
+            .filter(|e| e["subject"] == subject)
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap_or("").to_owned(),
+                    e["action"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let smith = actions_about("j.smith");
+    assert!(
+        smith
+            .iter()
+            .any(|(actor, a)| a == "user-added" && actor.starts_with("cli:")),
+        "{smith:?}"
+    );
+    assert!(smith.iter().any(|(_, a)| a == "user-changed"), "{smith:?}");
+    assert!(
+        lines.iter().any(|e| e["action"] == "refused"
+            && e["actor"] == "auditor:a.khan"
+            && e["detail"]["status"] == 403),
+        "the auditor's refused release is audited"
+    );
+    assert!(
+        lines.iter().any(|e| e["action"] == "refused"
+            && e["subject"] == "/api/quarantine"
+            && e["detail"]["status"] == 401),
+        "the bad token is audited"
+    );
     assert!(
         about
             .iter()

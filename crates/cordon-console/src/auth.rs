@@ -177,7 +177,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// The API's answer to a request without a valid token.
+/// The API's answer to a request without a valid token (audited).
 fn unauthorized() -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,
@@ -187,7 +187,7 @@ fn unauthorized() -> Response {
     response
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    crate::refusals::Refused::mark(response, None, "no valid API token")
 }
 
 /// The client's IP address (from the connection; unspecified if the

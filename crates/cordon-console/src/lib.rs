@@ -4,7 +4,8 @@
 //! with filters, each held message as escaped text with its findings
 //! highlighted, and (officers only) release and reject with a mandatory
 //! note, under the four-eyes rule where the policy asks for it. Every view,
-//! download, decision and sign-in is written to the audit log.
+//! download, decision and sign-in is written to the audit log, and so is
+//! every request refused for want of authority (`refused`).
 //!
 //! - Pages are rendered on the server ([minijinja] templates embedded in the
 //!   binary, HTML auto-escaped) and need no JavaScript. A message's own HTML
@@ -48,6 +49,7 @@ mod html;
 mod message;
 mod model;
 mod pages;
+mod refusals;
 mod runtime;
 mod templates;
 mod time;
@@ -186,6 +188,10 @@ impl Console {
             .route("/metrics", get(pages::assets::metrics))
             .route("/static/console.css", get(pages::assets::stylesheet))
             .fallback(pages::assets::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self),
+                refusals::audit_refusals,
+            ))
             .layer(axum::middleware::map_response(headers::secure))
             .with_state(self)
     }

@@ -26,6 +26,7 @@ use crate::auth::{
     ClientIp, PageUser, cleared_cookie, current_session, same_origin, session_cookie,
 };
 use crate::error::ConsoleError;
+use crate::refusals::Refused;
 use crate::runtime::{blocking, now};
 
 /// The one message for a wrong name or password: it does not say which.
@@ -76,13 +77,11 @@ pub(crate) async fn submit(
     // What the audit log records of the name given: bounded.
     let shown: String = name.chars().take(MAX_NAME_LEN).collect();
     if !same_origin(&headers) {
-        audit(
-            &console,
-            Event::new(format!("client:{ip}"), Action::Refused, "/login")
-                .with_detail(json!({ "ip": ip.to_string(), "name": shown, "reason": "login form not sent from the console (Origin/Referer)" })),
-        )
-        .await;
-        return login_page(&console, StatusCode::FORBIDDEN, "", Some(FOREIGN));
+        return Refused::mark(
+            login_page(&console, StatusCode::FORBIDDEN, "", Some(FOREIGN)),
+            None,
+            "login form not sent from the console's own page (Origin/Referer)",
+        );
     }
     let now = now();
     let attempt = match console.limiter.reserve(&name, ip, now) {

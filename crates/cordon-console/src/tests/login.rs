@@ -228,7 +228,8 @@ async fn a_login_form_from_another_site_is_refused_and_audited() {
     let refused = h.audit_for("/login");
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert_eq!(refused[0].action, "refused");
-    assert_eq!(refused[0].detail["name"], OFFICER);
+    assert_eq!(refused[0].actor, "client:192.0.2.10");
+    assert_eq!(refused[0].detail["status"], 403);
     // From the console's own page it works.
     h.login(OFFICER).await;
 }
