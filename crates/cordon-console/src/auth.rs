@@ -190,24 +190,78 @@ fn unauthorized() -> Response {
     crate::refusals::Refused::mark(response, None, "no valid API token")
 }
 
-/// The client's IP address (from the connection; unspecified if the
-/// router is not served with connect info).
+/// The client's IP address: the connection's peer, or, when the peer is
+/// a trusted proxy, the address it forwarded (see [`client_address`]).
+/// Unspecified if the router is not served with connect info.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<Arc<Console>> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientIp, Self::Rejection> {
-        let ip = match ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<ClientIp, Self::Rejection> {
+        let peer = match ConnectInfo::<SocketAddr>::from_request_parts(parts, console).await {
             Ok(ConnectInfo(addr)) => addr.ip(),
             Err(_) => {
                 tracing::warn!("no client address: serve the console with connect info");
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED)
             }
         };
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_address(
+            peer,
+            &parts.headers,
+            &console.config.trusted_proxies,
+        )))
     }
+}
+
+/// The client's address for a request from `peer`: `peer` itself unless it
+/// is one of the `trusted` proxies; then the right-most `X-Forwarded-For`
+/// entry that is not a trusted proxy (each trusted proxy appends the
+/// address it received from, so entries to the left of the first untrusted
+/// one could have been written by the client). An entry that is not an
+/// address ends the walk at the last trusted hop.
+pub(crate) fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
+    let peer = peer.to_canonical();
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let Some(ip) = forwarded_ip(entry) else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// The address of one `X-Forwarded-For` entry: an IP address, optionally
+/// with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -303,6 +357,60 @@ mod tests {
             "origin",
             "https://console.force.police.uk"
         )])));
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/24".parse().unwrap(),
+            "2001:db8:feed::/48".parse().unwrap(),
+        ];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.0.0.5");
+        let xff = |v: &str| headers(&[("x-forwarded-for", v)]);
+        // From the proxy: the right-most entry that is not a proxy.
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_address(proxy, &xff("6.6.6.6, 192.0.2.7, 10.0.0.9"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_address(
+                proxy,
+                &headers(&[
+                    ("x-forwarded-for", "6.6.6.6"),
+                    ("x-forwarded-for", "[2001:db8::7]:4711")
+                ]),
+                &trusted
+            ),
+            ip("2001:db8::7")
+        );
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7, junk"), &trusted),
+            proxy
+        );
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7, junk, 10.0.0.9"), &trusted),
+            ip("10.0.0.9")
+        );
+        // No header: the proxy itself.
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // A mapped IPv4 peer is the IPv4 address.
+        assert_eq!(
+            client_address(ip("::ffff:10.0.0.5"), &xff("192.0.2.8"), &trusted),
+            ip("192.0.2.8")
+        );
+        // From anyone else, or with no trusted proxies, the header is ignored.
+        let stranger = ip("192.0.2.66");
+        assert_eq!(
+            client_address(stranger, &xff("192.0.2.7"), &trusted),
+            stranger
+        );
+        assert_eq!(client_address(proxy, &xff("192.0.2.7"), &[]), proxy);
     }
 
     #[test]

@@ -51,6 +51,7 @@ mod model;
 mod pages;
 mod refusals;
 mod runtime;
+mod server;
 mod templates;
 mod time;
 
@@ -69,6 +70,7 @@ use cordon_store::{Decision, QuarantineRecord, QueueId, Spool, Store, StoreError
 
 pub use decide::MAX_NOTE_CHARS;
 pub use headers::CONTENT_SECURITY_POLICY;
+pub use server::{ServeLimits, serve};
 
 /// Carries out decisions (implemented by the gateway: it records them
 /// atomically and queues delivery / the sender's notice).
@@ -103,6 +105,12 @@ pub struct ConsoleConfig {
     /// How many days a message stays held before it expires (for the
     /// wording of the pages).
     pub hold_days: u64,
+    /// Reverse proxies (say, the TLS terminator) whose `X-Forwarded-For`
+    /// is believed: for a request from one of them, the client's address
+    /// (for the login limiter and the audit log) is the right-most entry of
+    /// `X-Forwarded-For` that is not itself a trusted proxy. From any other
+    /// peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The web console and JSON API over one gateway's quarantine. Build it

@@ -233,3 +233,57 @@ async fn a_login_form_from_another_site_is_refused_and_audited() {
     // From the console's own page it works.
     h.login(OFFICER).await;
 }
+
+/// A login from behind the proxy, for the client `forwarded_for`.
+async fn login_via_proxy(h: &Harness, forwarded_for: &str, name: &str, password: &str) -> Reply {
+    let body = format!(
+        "name={}&password={}",
+        encode_component(name),
+        encode_component(password)
+    );
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("host", HOST)
+        .header("origin", format!("http://{HOST}"))
+        .header("x-forwarded-for", forwarded_for)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    h.send(request).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_officer_is_limited_by_their_own_address() {
+    // Every request reaches the console from the proxy, 192.0.2.10.
+    let h = Harness::with_config(ConsoleConfig {
+        trusted_proxies: vec!["192.0.2.0/24".parse().unwrap()],
+        ..ConsoleConfig::default()
+    });
+    for i in 0..20 {
+        let reply = login_via_proxy(
+            &h,
+            "198.51.100.66",
+            &format!("guess{i}"),
+            "wrong password!!",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = login_via_proxy(&h, "198.51.100.66", OFFICER, PASSWORD).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is locked out"
+    );
+    // Another officer behind the same proxy still signs in.
+    let reply = login_via_proxy(&h, "203.0.113.5, 198.51.100.7", OFFICER, PASSWORD).await;
+    reply.assert_redirect("/");
+    let entries = h.audit_for("guess0");
+    assert_eq!(entries[0].actor, "client:198.51.100.66");
+    // A client that is not the proxy cannot choose its address.
+    let untrusted = Harness::new();
+    let reply = login_via_proxy(&untrusted, "203.0.113.9", "nobody", "wrong password!!").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(untrusted.audit_for("nobody")[0].actor, "client:192.0.2.10");
+}
