@@ -75,6 +75,15 @@ pub struct Console {
     /// Mark the session cookie `Secure` (only sent over HTTPS): set it when
     /// officers reach the console through a TLS-terminating proxy.
     pub secure_cookies: bool,
+    /// Most simultaneous console connections (lowered at start if the
+    /// open-file limit leaves less after SMTP's connections).
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's header, and that an
+    /// idle connection stays open.
+    pub header_timeout_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (the client is
+    /// its right-most entry that is not a trusted proxy).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Console {
@@ -82,6 +91,9 @@ impl Default for Console {
         Console {
             listen: SocketAddr::from(([127, 0, 0, 1], 8025)),
             secure_cookies: false,
+            max_connections: 512,
+            header_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -198,6 +210,8 @@ mod tests {
         for key in [
             "listen",
             "secure_cookies",
+            "header_timeout_secs",
+            "trusted_proxies",
             "hostname",
             "max_message_size",
             "max_recipients",

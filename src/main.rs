@@ -2,6 +2,8 @@
 
 mod commands;
 mod config;
+mod descriptors;
+mod terminal;
 mod tls;
 
 use std::process::ExitCode;

@@ -85,6 +85,8 @@ pub struct Gateway {
     pub data: PathBuf,
     config: PathBuf,
     log: PathBuf,
+    /// The process's open-file limit (soft and hard), if the test sets one.
+    open_files: Option<u64>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
@@ -99,6 +101,12 @@ impl Gateway {
     /// Starts a gateway in `dir` with the shipped rules and `extra` appended to
     /// its cordon.toml (server, relay and queue sections are written by the test).
     pub fn start(dir: &Path, extra: &str) -> Gateway {
+        Gateway::start_with_open_files(dir, extra, None)
+    }
+
+    /// [`Gateway::start`], with the process's open-file limit (soft and
+    /// hard, as a service manager would set it) at `open_files` if given.
+    pub fn start_with_open_files(dir: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
         let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let console = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let config = dir.join("cordon.toml");
@@ -121,6 +129,7 @@ impl Gateway {
             data,
             config,
             log: dir.join("gateway.log"),
+            open_files,
         };
         gateway.spawn();
         gateway
@@ -133,14 +142,31 @@ impl Gateway {
             .append(true)
             .open(&self.log)
             .expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_cordon"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cordon"));
+        command
             .arg("serve")
             .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info")
-            .stderr(log)
-            .spawn()
-            .expect("spawn cordon serve");
+            .stderr(log);
+        if let Some(open_files) = self.open_files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: open_files,
+                rlim_max: open_files,
+            };
+            // SAFETY: setrlimit is async-signal-safe and only reads `limit`.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = command.spawn().expect("spawn cordon serve");
         self.child = Some(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::net::TcpStream::connect(self.smtp).is_err() {

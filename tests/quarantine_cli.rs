@@ -147,6 +147,40 @@ fn an_officer_reviews_from_the_cli_an_auditor_only_reads_and_the_audit_chain_hol
             "{action} in {about:?}"
         );
     }
+    // The accounts changed while the gateway ran are in the same chain
+    // (verified above), and so are the API's refusals.
+    let actions_about = |subject: &str| -> Vec<(String, String)> {
+        lines
+            .iter()
+            .filter(|e| e["subject"] == subject)
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap_or("").to_owned(),
+                    e["action"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let smith = actions_about("j.smith");
+    assert!(
+        smith
+            .iter()
+            .any(|(actor, a)| a == "user-added" && actor.starts_with("cli:")),
+        "{smith:?}"
+    );
+    assert!(smith.iter().any(|(_, a)| a == "user-changed"), "{smith:?}");
+    assert!(
+        lines.iter().any(|e| e["action"] == "refused"
+            && e["actor"] == "auditor:a.khan"
+            && e["detail"]["status"] == 403),
+        "the auditor's refused release is audited"
+    );
+    assert!(
+        lines.iter().any(|e| e["action"] == "refused"
+            && e["subject"] == "/api/quarantine"
+            && e["detail"]["status"] == 401),
+        "the bad token is audited"
+    );
     assert!(
         about
             .iter()
@@ -163,4 +197,58 @@ fn an_officer_reviews_from_the_cli_an_auditor_only_reads_and_the_audit_chain_hol
     let verify = cordon(&["audit", "verify", "--data", &data], "", &[]);
     assert!(!verify.status.success(), "tampering is detected");
     assert!(text(&verify).contains("altered"), "{}", text(&verify));
+}
+
+#[test]
+fn the_cli_strips_escape_sequences_and_bidi_controls_from_held_mail() {
+    let dir = tempfile::tempdir().expect("temp");
+    let gateway = Gateway::start(dir.path(), "");
+    let data = gateway.data.display().to_string();
+    let out = cordon(
+        &[
+            "users", "add", "j.smith", "--role", "officer", "--data", &data,
+        ],
+        "a long enough passphrase\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cordon(&["users", "token", "j.smith", "--data", &data], "", &[]);
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let server = format!("http://{}", gateway.console);
+    let message = b"From: sam.okafor@northshire.police.uk\r\nTo: claims@insurer-example.co.uk\r\nSubject: =?utf-8?q?invoice=E2=80=AEfdp=2Eexe_=1B]0;pwned=07=1B[2J?=\r\n\r\nNI number JM 41 29 87 B.\r\n";
+    let id = send(
+        gateway.smtp,
+        "sam.okafor@northshire.police.uk",
+        &["claims@insurer-example.co.uk".to_owned()],
+        message,
+    )
+    .expect("accepted");
+    let run = |args: &[&str]| {
+        let mut all = vec!["quarantine", "--server", &server];
+        all.extend_from_slice(args);
+        cordon(&all, "", &[("CORDON_TOKEN", &token)])
+    };
+    assert!(
+        wait_until(30, || text(&run(&["list"])).contains(&id)),
+        "the held message is listed: {}",
+        gateway.log()
+    );
+    let json = run(&["--json", "show", &id]);
+    assert!(
+        text(&json).contains("\\u202e"),
+        "the JSON keeps the character, escaped: {}",
+        text(&json)
+    );
+    for args in [vec!["list"], vec!["show", &id], vec!["--json", "show", &id]] {
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let shown = text(&out);
+        assert!(
+            !shown.contains('\u{202E}') && !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{args:?} prints raw controls: {shown:?}"
+        );
+        if args[0] != "--json" {
+            assert!(shown.contains("invoicefdp.exe"), "{args:?}: {shown}");
+        }
+    }
 }

@@ -9,6 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use cordon_inspect::{Envelope, Extraction, Inspector};
 
+use crate::terminal;
+
 /// Arguments of `cordon check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -63,12 +65,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         rcpt_to: args.rcpt.clone(),
     };
     let verdict = inspector.check(&message, &envelope);
-    if args.compact {
-        serde_json::to_writer(&mut stdout, &verdict)?;
+    let json = if args.compact {
+        serde_json::to_string(&verdict)?
     } else {
-        serde_json::to_writer_pretty(&mut stdout, &verdict)?;
-    }
-    writeln!(stdout)?;
+        serde_json::to_string_pretty(&verdict)?
+    };
+    writeln!(stdout, "{}", terminal::json(&json))?;
     Ok(())
 }
 
@@ -76,8 +78,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 /// its sniffed type, then each part that could not be inspected under `!!`.
 fn write_text(out: &mut impl Write, extraction: &Extraction) -> std::io::Result<()> {
     for part in &extraction.parts {
-        writeln!(out, "== {} ({})", part.location, part.kind.as_str())?;
-        writeln!(out, "{}", part.text)?;
+        let location = terminal::field(&part.location.to_string());
+        writeln!(out, "== {location} ({})", part.kind.as_str())?;
+        writeln!(out, "{}", terminal::block(&part.text))?;
     }
     for file in &extraction.attachments {
         let executable = match &file.executable {
@@ -86,12 +89,20 @@ fn write_text(out: &mut impl Write, extraction: &Extraction) -> std::io::Result<
         };
         writeln!(
             out,
-            "-- file {} ({:?}, {} bytes{executable})",
-            file.location, file.file_type, file.size
+            "-- file {} ({:?}, {} bytes{})",
+            terminal::field(&file.location.to_string()),
+            file.file_type,
+            file.size,
+            terminal::field(&executable)
         )?;
     }
     for problem in &extraction.problems {
-        writeln!(out, "!! {}: {}", problem.location, problem.reason)?;
+        writeln!(
+            out,
+            "!! {}: {}",
+            terminal::field(&problem.location.to_string()),
+            terminal::field(&problem.reason.to_string())
+        )?;
     }
     Ok(())
 }

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use crate::terminal;
+
 /// Arguments of `cordon quarantine`.
 #[derive(Debug, Args)]
 pub struct QuarantineArgs {
@@ -130,10 +132,13 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<()> {
     };
     if !(200..300).contains(&status) {
         let message = body["error"].as_str().unwrap_or("no reason given");
-        bail!("the gateway refused ({status}): {message}");
+        bail!(
+            "the gateway refused ({status}): {}",
+            terminal::field(message)
+        );
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        println!("{}", terminal::json(&serde_json::to_string_pretty(&body)?));
         return Ok(());
     }
     match &args.command {
@@ -143,7 +148,10 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<()> {
             if body["waiting_for_second_officer"].as_bool() == Some(true) {
                 println!("{id}: release proposed; a second officer must confirm it");
             } else {
-                println!("{id}: {}", body["state"].as_str().unwrap_or("decided"));
+                println!(
+                    "{id}: {}",
+                    terminal::field(body["state"].as_str().unwrap_or("decided"))
+                );
             }
         }
     }
@@ -192,12 +200,12 @@ fn print_list(body: &Value) {
             .unwrap_or_default();
         println!(
             "{}  {:<8}  {}  -> {}  [{}]  {}",
-            item["id"].as_str().unwrap_or("?"),
-            item["state"].as_str().unwrap_or("?"),
-            item["sender"].as_str().unwrap_or(""),
-            join(&item["recipients"]),
-            rules.join(","),
-            item["subject"].as_str().unwrap_or("(no subject)")
+            terminal::field(item["id"].as_str().unwrap_or("?")),
+            terminal::field(item["state"].as_str().unwrap_or("?")),
+            terminal::field(item["sender"].as_str().unwrap_or("")),
+            terminal::field(&join(&item["recipients"])),
+            terminal::field(&rules.join(",")),
+            terminal::field(item["subject"].as_str().unwrap_or("(no subject)"))
         );
     }
 }
@@ -208,13 +216,25 @@ fn print_entry(body: &Value) {
     } else {
         body
     };
-    println!("Reference:  {}", entry["id"].as_str().unwrap_or("?"));
-    println!("State:      {}", entry["state"].as_str().unwrap_or("?"));
-    println!("From:       {}", entry["sender"].as_str().unwrap_or(""));
-    println!("Held for:   {}", join(&entry["recipients"]));
+    println!(
+        "Reference:  {}",
+        terminal::field(entry["id"].as_str().unwrap_or("?"))
+    );
+    println!(
+        "State:      {}",
+        terminal::field(entry["state"].as_str().unwrap_or("?"))
+    );
+    println!(
+        "From:       {}",
+        terminal::field(entry["sender"].as_str().unwrap_or(""))
+    );
+    println!(
+        "Held for:   {}",
+        terminal::field(&join(&entry["recipients"]))
+    );
     println!(
         "Subject:    {}",
-        entry["subject"].as_str().unwrap_or("(no subject)")
+        terminal::field(entry["subject"].as_str().unwrap_or("(no subject)"))
     );
     if body["damaged"].as_bool() == Some(true) {
         println!(
@@ -222,15 +242,19 @@ fn print_entry(body: &Value) {
         );
     }
     if let Some(by) = entry["decided_by"].as_str() {
-        println!("Decided by: {by}: {}", entry["note"].as_str().unwrap_or(""));
+        let by = terminal::field(by);
+        println!(
+            "Decided by: {by}: {}",
+            terminal::field(entry["note"].as_str().unwrap_or(""))
+        );
     }
     println!("\nFindings:");
     for f in body["findings"].as_array().into_iter().flatten() {
         println!(
             "  {:<16} {:<40} {}",
-            f["detector"].as_str().unwrap_or("?"),
-            f["where"].as_str().unwrap_or(""),
-            f["sample"].as_str().unwrap_or("")
+            terminal::field(f["detector"].as_str().unwrap_or("?")),
+            terminal::field(f["where"].as_str().unwrap_or("")),
+            terminal::field(f["sample"].as_str().unwrap_or(""))
         );
     }
     println!("\nReasons:");
@@ -238,9 +262,9 @@ fn print_entry(body: &Value) {
         for reason in r["reasons"].as_array().into_iter().flatten() {
             println!(
                 "  {} {}: {}",
-                r["address"].as_str().unwrap_or("?"),
-                reason["action"].as_str().unwrap_or(""),
-                reason["rule"].as_str().unwrap_or("?")
+                terminal::field(r["address"].as_str().unwrap_or("?")),
+                terminal::field(reason["action"].as_str().unwrap_or("")),
+                terminal::field(reason["rule"].as_str().unwrap_or("?"))
             );
         }
     }
@@ -250,8 +274,8 @@ fn print_entry(body: &Value) {
             "  #{} {} {} {}",
             e["seq"],
             e["at"],
-            e["actor"].as_str().unwrap_or(""),
-            e["action"].as_str().unwrap_or("")
+            terminal::field(e["actor"].as_str().unwrap_or("")),
+            terminal::field(e["action"].as_str().unwrap_or(""))
         );
     }
 }

@@ -13,7 +13,7 @@ use std::pin::Pin;
 
 use cordon_accounts::UserStore;
 use cordon_audit::AuditLog;
-use cordon_console::{Console, ConsoleConfig, Decisions};
+use cordon_console::{Console, ConsoleConfig, Decisions, ServeLimits};
 use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
 use cordon_inspect::Inspector;
 use cordon_notify::Templates;
@@ -24,6 +24,7 @@ use tokio::sync::watch;
 
 use super::location::{audit_file, users_file};
 use crate::config::Config;
+use crate::descriptors;
 
 /// Arguments of `cordon serve`; flags override the configuration file.
 #[derive(Debug, Args)]
@@ -84,6 +85,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Before anything opens a file: as many descriptors as we may have.
+    let open_files = descriptors::raise_open_file_limit();
     let inspector = Arc::new(Inspector::load(&config.paths.rules)?);
     let limits = inspector.policy().limits.clone();
     let four_eyes_rules: Vec<String> = inspector
@@ -159,19 +162,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             secure_cookies: config.console.secure_cookies,
             limits: limits.clone(),
             hold_days: config.queue.hold_days,
+            trusted_proxies: config.console.trusted_proxies.clone(),
         },
         Arc::new(move || metrics.encode()),
     ))
-    .router()
-    .into_make_service_with_connect_info::<SocketAddr>();
-    let mut console_stop = stopped.clone();
-    let console_task = tokio::spawn(async move {
-        axum::serve(console, console_app)
-            .with_graceful_shutdown(async move {
-                let _ = console_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    .router();
+    let console_limits = ServeLimits {
+        max_connections: descriptors::console_connections(
+            open_files,
+            config.server.max_connections,
+            config.console.max_connections,
+        ),
+        header_timeout: Duration::from_secs(config.console.header_timeout_secs.max(1)),
+    };
+    tracing::info!(open_files = ?open_files, console_connections = console_limits.max_connections, "console connection cap");
+    let console_task = tokio::spawn(cordon_console::serve(
+        console,
+        console_app,
+        console_limits,
+        stopped.clone(),
+    ));
     let smtp_task = tokio::spawn(cordon_smtp::serve(listener, smtp, gateway, stopped));
 
     wait_for_signal().await;
@@ -182,10 +192,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("the SMTP server failed")?
         .context("the SMTP server failed")?;
     pipeline.await.context("the pipeline failed")?;
-    console_task
-        .await
-        .context("the console failed")?
-        .context("the console failed")?;
+    console_task.await.context("the console failed")?;
     tracing::info!("stopped");
     Ok(())
 }

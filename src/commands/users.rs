@@ -1,14 +1,21 @@
 //! `cordon users`: security officers' and auditors' accounts, managed offline
 //! on the gateway's accounts file. A running gateway sees changes at the next
 //! request: a removed user or a changed password ends their sessions.
+//!
+//! Every change is written to the gateway's audit log (`user-added`,
+//! `user-removed`, `user-changed`), in the same chain, also while the
+//! gateway runs and appends to it (see [`cordon_audit::AuditLog`]). The
+//! actor is `cli:` and the name of the operating-system user who ran it.
 
 use std::io::BufRead;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use cordon_accounts::{Role, UserStore};
+use cordon_audit::{Action, AuditLog, Event};
+use serde_json::json;
 
-use super::location::{DataArgs, users_file};
+use super::location::{DataArgs, audit_file, users_file};
 
 /// Arguments of `cordon users`.
 #[derive(Debug, Args)]
@@ -62,10 +69,27 @@ pub fn run(args: &UsersArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data directory {}", data.display()))?;
     let users = UserStore::open(users_file(&data))?;
+    let audit = match &args.command {
+        UsersCommand::List => None,
+        _ => Some(AuditLog::open(audit_file(&data))?),
+    };
+    let record = |action: Action, name: &str, detail: serde_json::Value| -> anyhow::Result<()> {
+        if let Some(audit) = &audit {
+            audit
+                .append_durable(Event::new(actor(), action, name).with_detail(detail))
+                .context("the change was made but could not be written to the audit log")?;
+        }
+        Ok(())
+    };
     match &args.command {
         UsersCommand::Add { name, role } => {
             let password = read_password()?;
             let account = users.add(name, *role, &password)?;
+            record(
+                Action::UserAdded,
+                &account.name,
+                json!({ "role": account.role.to_string() }),
+            )?;
             println!("added {} ({})", account.name, account.role);
         }
         UsersCommand::List => {
@@ -84,24 +108,58 @@ pub fn run(args: &UsersArgs) -> anyhow::Result<()> {
         }
         UsersCommand::Remove { name } => {
             let account = users.remove(name)?;
+            record(
+                Action::UserRemoved,
+                &account.name,
+                json!({ "role": account.role.to_string() }),
+            )?;
             println!("removed {}", account.name);
         }
         UsersCommand::Passwd { name } => {
             let password = read_password()?;
             users.set_password(name, &password)?;
+            record(Action::UserChanged, name, json!({ "change": "password" }))?;
             println!("password changed for {name}");
         }
         UsersCommand::Token { name, label } => {
             let token = users.issue_token(name, label)?;
+            record(
+                Action::UserChanged,
+                name,
+                json!({ "change": "token-issued", "label": label }),
+            )?;
             eprintln!("API token for {name} ({label}); it is shown only this once:");
             println!("{token}");
         }
         UsersCommand::RevokeTokens { name } => {
             let count = users.revoke_tokens(name)?;
+            record(
+                Action::UserChanged,
+                name,
+                json!({ "change": "tokens-revoked", "count": count }),
+            )?;
             println!("revoked {count} token(s) of {name}");
         }
     }
     Ok(())
+}
+
+/// How the audit log names whoever ran the command: `cli:` and the
+/// operating-system user (`$USER`, else `$LOGNAME`, else `unknown`).
+fn actor() -> String {
+    let user = ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|key| std::env::var(key).ok())
+        .map(|name| {
+            name.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("cli:{user}")
 }
 
 /// The first line of stdin, without its line ending.

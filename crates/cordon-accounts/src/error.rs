@@ -50,6 +50,15 @@ pub enum AccountsError {
         /// The minimum number of characters.
         min: usize,
     },
+    /// A new password made only of whitespace.
+    #[error("password is only spaces: use a passphrase of several words")]
+    PasswordBlank,
+    /// A new password on (or made from one on) the list of the commonest
+    /// passwords.
+    #[error(
+        "password too common: it is (or is made from) one of the passwords people use most; use a passphrase of several unrelated words"
+    )]
+    PasswordTooCommon,
     /// A new password longer than [`crate::MAX_PASSWORD_CHARS`].
     #[error("password too long: use at most {max} characters")]
     PasswordTooLong {

@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod common_passwords;
 mod error;
 mod limiter;
 mod role;
@@ -36,7 +37,7 @@ mod users;
 
 pub use error::AccountsError;
 pub use limiter::{
-    DEFAULT_LOCKOUT, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_FAILURES_PER_IP,
+    Attempt, DEFAULT_LOCKOUT, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_FAILURES_PER_IP,
     DEFAULT_MAX_FAILURES_PER_NAME, DEFAULT_WINDOW, LimiterConfig, LoginLimiter, RetryAfter,
 };
 pub use role::{Role, UnknownRole};

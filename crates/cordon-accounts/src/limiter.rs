@@ -71,10 +71,13 @@ pub struct RetryAfter(pub u64);
 /// holds at most [`LimiterConfig::max_entries`] keys. Thread-safe: share it
 /// in an `Arc`. Time is passed in (`now`, Unix seconds).
 ///
-/// The console's login handler: [`LoginLimiter::check`] first (refuse with
-/// the error if locked, without looking at the password), then on a wrong
-/// password [`LoginLimiter::record_failure`], on a right one
-/// [`LoginLimiter::record_success`].
+/// The console's login handler: [`LoginLimiter::reserve`] first (refuse
+/// with the error if locked or if every remaining attempt is already being
+/// checked, without looking at the password), then check the password and
+/// settle the [`Attempt`]: [`Attempt::failed`] or [`Attempt::succeeded`].
+/// The attempt is counted when it is reserved, under the same lock as the
+/// check, so that concurrent guesses cannot all pass the check before any
+/// of them is counted.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     config: LimiterConfig,
@@ -108,8 +111,43 @@ impl LoginLimiter {
         }
     }
 
+    /// Reserves a login attempt for `name` from `ip` at `now`: refused
+    /// while either is locked, or while the failures within the window plus
+    /// the attempts still being checked have reached either limit (then
+    /// for a second: an attempt in flight settles quickly). Settle the
+    /// attempt when the password has been checked; an attempt dropped
+    /// unsettled (say, the client went away) counts as a failure.
+    pub fn reserve(&self, name: &str, ip: IpAddr, now: u64) -> Result<Attempt<'_>, RetryAfter> {
+        let config = self.config;
+        let (name_key, ip_key) = (name_key(name), ip_key(ip));
+        let mut tables = self.lock();
+        let by_name = tables.names.retry_after(&name_key, now);
+        let by_ip = tables.ips.retry_after(&ip_key, now);
+        if let Some(seconds) = by_name.max(by_ip) {
+            return Err(RetryAfter(seconds));
+        }
+        let name_full = tables
+            .names
+            .is_full(&name_key, now, config.max_failures_per_name, &config);
+        let ip_full = tables
+            .ips
+            .is_full(&ip_key, now, config.max_failures_per_ip, &config);
+        if name_full || ip_full {
+            return Err(RetryAfter(1));
+        }
+        tables.names.reserve(name_key.clone(), now, &config);
+        tables.ips.reserve(ip_key, now, &config);
+        Ok(Attempt {
+            limiter: self,
+            name_key,
+            ip_key,
+            now,
+            settled: false,
+        })
+    }
+
     /// Records a failed login for `name` from `ip` at `now` (a wrong
-    /// password or an unknown name alike).
+    /// password or an unknown name alike) that was not reserved.
     pub fn record_failure(&self, name: &str, ip: IpAddr, now: u64) {
         let config = self.config;
         let mut tables = self.lock();
@@ -144,12 +182,70 @@ impl LoginLimiter {
     }
 }
 
+/// A login attempt reserved by [`LoginLimiter::reserve`]: it counts
+/// against the name and the address until settled. Dropped unsettled, it
+/// counts as a failure.
+#[derive(Debug)]
+#[must_use = "settle the attempt with `failed` or `succeeded`"]
+pub struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    name_key: String,
+    ip_key: IpAddr,
+    now: u64,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The password was wrong (or the name unknown): the attempt becomes a
+    /// failure of the name and of the address, which may lock them.
+    pub fn failed(mut self) {
+        self.fail();
+    }
+
+    /// The password was right: the name's failures are forgotten and the
+    /// attempt no longer counts against the address (its earlier failures
+    /// still do, see [`LoginLimiter::record_success`]).
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        let mut tables = self.limiter.lock();
+        tables.names.records.remove(&self.name_key);
+        if let Some(record) = tables.ips.records.get_mut(&self.ip_key) {
+            record.pending = record.pending.saturating_sub(1);
+        }
+    }
+
+    fn fail(&mut self) {
+        if std::mem::replace(&mut self.settled, true) {
+            return;
+        }
+        let config = self.limiter.config;
+        let mut tables = self.limiter.lock();
+        tables.names.settle_failure(
+            self.name_key.clone(),
+            self.now,
+            config.max_failures_per_name,
+            &config,
+        );
+        tables
+            .ips
+            .settle_failure(self.ip_key, self.now, config.max_failures_per_ip, &config);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.fail();
+    }
+}
+
 /// The failures of one name or address.
 #[derive(Debug, Default)]
 struct Record {
     /// Times of the failures within the window, oldest first (never more
     /// than the limit).
     failures: VecDeque<u64>,
+    /// Attempts reserved and not yet settled.
+    pending: u32,
     /// Locked while `now < locked_until`.
     locked_until: u64,
 }
@@ -157,6 +253,17 @@ struct Record {
 impl Record {
     fn retry_after(&self, now: u64) -> Option<u64> {
         (self.locked_until > now).then(|| self.locked_until - now)
+    }
+
+    /// Whether the failures within the window and the pending attempts
+    /// together have reached `max_failures`.
+    fn is_full(&self, now: u64, max_failures: u32, window: u64) -> bool {
+        let recent = self
+            .failures
+            .iter()
+            .filter(|&&t| now.saturating_sub(t) < window)
+            .count();
+        recent.saturating_add(self.pending as usize) >= max_failures.max(1) as usize
     }
 
     fn fail(&mut self, now: u64, max_failures: u32, config: &LimiterConfig) {
@@ -172,9 +279,11 @@ impl Record {
         }
     }
 
-    /// Nothing left to remember: not locked, no failure within the window.
+    /// Nothing left to remember: not locked, nothing pending, no failure
+    /// within the window.
     fn is_stale(&self, now: u64, window: u64) -> bool {
         self.locked_until <= now
+            && self.pending == 0
             && self
                 .failures
                 .iter()
@@ -208,7 +317,31 @@ impl<K: Hash + Eq + Clone> Table<K> {
         self.records.get(key)?.retry_after(now)
     }
 
+    fn is_full(&self, key: &K, now: u64, max_failures: u32, config: &LimiterConfig) -> bool {
+        self.records
+            .get(key)
+            .is_some_and(|record| record.is_full(now, max_failures, config.window))
+    }
+
+    fn reserve(&mut self, key: K, now: u64, config: &LimiterConfig) {
+        let record = self.entry(key, now, config);
+        record.pending = record.pending.saturating_add(1);
+    }
+
+    /// A reserved attempt failed: it is pending no more, and a failure.
+    fn settle_failure(&mut self, key: K, now: u64, max_failures: u32, config: &LimiterConfig) {
+        let record = self.entry(key, now, config);
+        record.pending = record.pending.saturating_sub(1);
+        record.fail(now, max_failures, config);
+    }
+
     fn fail(&mut self, key: K, now: u64, max_failures: u32, config: &LimiterConfig) {
+        self.entry(key, now, config).fail(now, max_failures, config);
+    }
+
+    /// The record of `key`, made (evicting another if the table is full)
+    /// if there is none.
+    fn entry(&mut self, key: K, now: u64, config: &LimiterConfig) -> &mut Record {
         let capacity = config.max_entries.max(1);
         if !self.records.contains_key(&key) && self.records.len() >= capacity {
             self.prune(now, config.window);
@@ -224,10 +357,7 @@ impl<K: Hash + Eq + Clone> Table<K> {
                 };
             }
         }
-        self.records
-            .entry(key)
-            .or_default()
-            .fail(now, max_failures, config);
+        self.records.entry(key).or_default()
     }
 
     fn prune(&mut self, now: u64, window: u64) -> usize {
@@ -305,6 +435,57 @@ mod tests {
         let later = T0 + 4 + DEFAULT_LOCKOUT;
         limiter.record_failure("sam", client, later);
         assert_eq!(limiter.check("sam", client, later), Ok(()));
+    }
+
+    #[test]
+    fn attempts_count_from_their_reservation_so_concurrent_guesses_cannot_pass_the_limit() {
+        let limiter = LoginLimiter::default();
+        let client = ip("10.0.0.7");
+        // Five guesses for one name in flight at once: the sixth is refused
+        // before any of them has been settled.
+        let name_attempts: Vec<_> = (0..5)
+            .map(|_| limiter.reserve("sam", client, T0).unwrap())
+            .collect();
+        assert_eq!(
+            limiter.reserve("sam", ip("192.0.2.1"), T0).err(),
+            Some(RetryAfter(1))
+        );
+        name_attempts.into_iter().for_each(Attempt::failed);
+        assert_eq!(
+            limiter.reserve("sam", client, T0).err(),
+            Some(RetryAfter(DEFAULT_LOCKOUT))
+        );
+        // Twenty names from one address in flight: the twenty-first name
+        // is refused; an attempt dropped unsettled counts as a failure.
+        let attacker = ip("198.51.100.9");
+        let mut ip_attempts: Vec<_> = (0..DEFAULT_MAX_FAILURES_PER_IP)
+            .map(|i| limiter.reserve(&format!("user{i}"), attacker, T0).unwrap())
+            .collect();
+        assert!(limiter.reserve("other", attacker, T0).is_err());
+        ip_attempts.pop().unwrap().succeeded();
+        let last = limiter.reserve("other", attacker, T0).unwrap();
+        drop(ip_attempts);
+        drop(last);
+        assert_eq!(
+            limiter.reserve("kim", attacker, T0 + 1).err(),
+            Some(RetryAfter(DEFAULT_LOCKOUT - 1))
+        );
+    }
+
+    #[test]
+    fn a_successful_attempt_frees_its_slot_and_the_name() {
+        let limiter = LoginLimiter::default();
+        let client = ip("10.0.0.7");
+        for _ in 0..4 {
+            limiter.reserve("sam", client, T0).unwrap().failed();
+        }
+        limiter.reserve("sam", client, T0).unwrap().succeeded();
+        assert_eq!(limiter.check("sam", client, T0), Ok(()));
+        for _ in 0..4 {
+            limiter.reserve("sam", client, T0).unwrap().failed();
+        }
+        assert_eq!(limiter.check("sam", client, T0), Ok(()));
+        assert!(limiter.prune(T0 + DEFAULT_WINDOW) > 0);
     }
 
     #[test]

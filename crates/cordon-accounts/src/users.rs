@@ -599,11 +599,16 @@ pub fn validate_name(name: &str) -> Result<(), AccountsError> {
 }
 
 /// Checks a new password: [`MIN_PASSWORD_CHARS`] to [`MAX_PASSWORD_CHARS`]
-/// characters. Any characters are allowed: length is what makes a password
-/// strong, and rules about character classes make them weaker in practice.
+/// characters, not only whitespace, and not one of the commonest passwords
+/// (a shipped list, compared case-insensitively, also with digits and
+/// punctuation added at either end). Any characters are allowed: length is
+/// what makes a password strong, and rules about character classes make
+/// them weaker in practice.
 pub fn validate_password(password: &str) -> Result<(), AccountsError> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
+    if password.chars().all(char::is_whitespace) && chars > 0 {
+        Err(AccountsError::PasswordBlank)
+    } else if chars < MIN_PASSWORD_CHARS {
         Err(AccountsError::PasswordTooShort {
             min: MIN_PASSWORD_CHARS,
         })
@@ -611,6 +616,8 @@ pub fn validate_password(password: &str) -> Result<(), AccountsError> {
         Err(AccountsError::PasswordTooLong {
             max: MAX_PASSWORD_CHARS,
         })
+    } else if crate::common_passwords::is_common(password) {
+        Err(AccountsError::PasswordTooCommon)
     } else {
         Ok(())
     }
@@ -914,6 +921,32 @@ mod tests {
         assert!(store.list().unwrap().is_empty());
         store.add("sam", Role::Officer, "twelve chars").unwrap();
         store.add("kim", Role::Officer, &"ü".repeat(12)).unwrap();
+    }
+
+    #[test]
+    fn blank_and_common_passwords_are_refused() {
+        let (_dir, store) = store();
+        for blank in [" ".repeat(16), "\t".repeat(12), "\u{3000}".repeat(13)] {
+            let err = store.add("sam", Role::Officer, &blank).unwrap_err();
+            assert!(matches!(err, AccountsError::PasswordBlank), "{err}");
+        }
+        for common in [
+            "password1234",
+            "Password1234",
+            "QAZWSXEDCRFV",
+            "123456789012",
+        ] {
+            let err = store.add("sam", Role::Officer, common).unwrap_err();
+            assert!(
+                matches!(err, AccountsError::PasswordTooCommon),
+                "{common}: {err}"
+            );
+            assert!(err.to_string().contains("too common"), "{err}");
+        }
+        store.add("sam", Role::Officer, PASSWORD).unwrap();
+        let err = store.set_password("sam", "PASSWORD1234").unwrap_err();
+        assert!(matches!(err, AccountsError::PasswordTooCommon), "{err}");
+        assert!(store.list().unwrap().len() == 1);
     }
 
     #[test]

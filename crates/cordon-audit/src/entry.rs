@@ -70,11 +70,18 @@ pub enum Action {
     UserAdded,
     /// A console account was removed.
     UserRemoved,
+    /// A console account's password or API tokens changed (the detail
+    /// says which).
+    UserChanged,
+    /// A request was refused for want of authority: no or a bad token
+    /// (API 401), a role that may not (403), a missing or wrong CSRF token,
+    /// a login form from another site (subject: the path asked for).
+    Refused,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::Started,
         Action::Stopped,
         Action::RulesLoaded,
@@ -93,6 +100,8 @@ impl Action {
         Action::Logout,
         Action::UserAdded,
         Action::UserRemoved,
+        Action::UserChanged,
+        Action::Refused,
     ];
 
     /// The name written in the log, e.g. `"login-failed"`.
@@ -116,6 +125,8 @@ impl Action {
             Action::Logout => "logout",
             Action::UserAdded => "user-added",
             Action::UserRemoved => "user-removed",
+            Action::UserChanged => "user-changed",
+            Action::Refused => "refused",
         }
     }
 }

@@ -23,13 +23,6 @@ pub enum AuditError {
     /// Writing an export to its destination failed.
     #[error("cannot write the export: {0}")]
     Output(#[source] std::io::Error),
-    /// Another `AuditLog` (in this or another process) has the log open for
-    /// appending; two writers would fork the chain.
-    #[error("audit log {} is already open for appending by another writer", path.display())]
-    Locked {
-        /// The log file.
-        path: PathBuf,
-    },
     /// The event's detail is not a JSON object (or is nested too deeply to
     /// be read back).
     #[error("invalid audit detail: {0}")]

@@ -26,10 +26,12 @@ use crate::lines::{BackLines, complete_end};
 /// - Every fsync also replaces the head file (see [`crate::head_path`]), so
 ///   that [`crate::verify`] notices entries cut from the end.
 ///
-/// One writer per log: `open` takes an exclusive lock on the file and fails
-/// with [`AuditError::Locked`] while another `AuditLog` holds it. Readers
-/// ([`crate::verify`], [`crate::export`], [`crate::entries_for`]) need no
-/// lock and may run while the gateway appends. Share the log between threads
+/// Several writers may share a log, in one process or several (the running
+/// gateway and an offline `cordon users`): every append takes an exclusive
+/// lock on the file (`flock`), reads the chain's last entry again if
+/// another writer has appended since, appends, and lets go; so the chain
+/// never forks. Readers ([`crate::verify`], [`crate::export`],
+/// [`crate::entries_for`]) need no lock and may run while writers append. Share the log between threads
 /// and tasks in an `Arc`: every method takes `&self`. Appends block on file
 /// I/O briefly; call them from `spawn_blocking` or accept a short write.
 ///
@@ -116,11 +118,8 @@ impl AuditLog {
             sync_dir(dir.parent())?;
         }
         let (file, created) = open_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(AuditError::Locked { path }),
-            Err(fs::TryLockError::Error(e)) => return Err(AuditError::io(&path)(e)),
-        }
+        let sync_handle = file.try_clone().map_err(AuditError::io(&path))?;
+        let lock = FileLock::take(&sync_handle, &path)?;
         if created {
             sync_dir(parent)?;
         }
@@ -147,7 +146,7 @@ impl AuditLog {
             }
             Some(Ok(_)) => {}
         }
-        let sync_handle = file.try_clone().map_err(AuditError::io(&path))?;
+        drop(lock);
         Ok(AuditLog {
             head_path: head_path(&path),
             path,
@@ -191,6 +190,8 @@ impl AuditLog {
     /// the time given, for tests and imports.
     pub fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
         let mut state = self.lock_state();
+        let _lock = FileLock::take(&self.sync_handle, &self.path)?;
+        self.catch_up(&mut state)?;
         if state.needs_repair {
             let len = state.len;
             state
@@ -246,7 +247,13 @@ impl AuditLog {
         self.sync_handle
             .sync_data()
             .map_err(AuditError::io(&self.path))?;
-        write_head(&self.head_path, &head)?;
+        // Another writer may have recorded a later entry as the head.
+        let _lock = FileLock::take(&self.sync_handle, &self.path)?;
+        let newer =
+            matches!(read_head(&self.head_path)?, Some(Ok(on_disk)) if on_disk.seq >= head.seq);
+        if !newer {
+            write_head(&self.head_path, &head)?;
+        }
         *head_written = head.seq;
         Ok(())
     }
@@ -274,10 +281,54 @@ impl AuditLog {
         crate::read::entries_for(&self.path, subject)
     }
 
+    /// Under the file lock: if another writer has appended since this one
+    /// last did, cuts off a line it left torn (it crashed mid-write) and
+    /// continues the chain from the log's last entry.
+    fn catch_up(&self, state: &mut State) -> Result<(), AuditError> {
+        let len = state
+            .file
+            .metadata()
+            .map_err(AuditError::io(&self.path))?
+            .len();
+        if len == state.len {
+            return Ok(());
+        }
+        let mut report = OpenReport::default();
+        let len = repair_tail(&state.file, &self.path, &mut report)?;
+        let (seq, hash) = last_entry(&state.file, &self.path, len, &mut report)?;
+        state.len = len;
+        state.needs_repair = false;
+        // A gap the head file showed at open stays numbered past.
+        if seq >= state.last_seq {
+            state.last_seq = seq;
+            state.last_hash = hash;
+        }
+        Ok(())
+    }
+
     fn lock_state(&self) -> MutexGuard<'_, State> {
         // No code panics while holding the lock, and the state is updated
         // only after a successful write, so a poisoned lock is still sound.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An exclusive lock on the log file (`flock`), held while one writer
+/// appends; let go when dropped.
+struct FileLock<'a>(&'a File);
+
+impl<'a> FileLock<'a> {
+    /// Waits for the lock on `file`.
+    fn take(file: &'a File, path: &Path) -> Result<FileLock<'a>, AuditError> {
+        file.lock().map_err(AuditError::io(path))?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        // Closing the file lets go too; an error here leaves nothing to do.
+        let _ = self.0.unlock();
     }
 }
 
@@ -410,15 +461,31 @@ mod tests {
     }
 
     #[test]
-    fn second_writer_is_refused() {
+    fn two_writers_share_one_chain() {
         let (_dir, path) = temp_log();
-        let log = AuditLog::open(&path).unwrap();
-        assert!(matches!(
-            AuditLog::open(&path),
-            Err(AuditError::Locked { .. })
-        ));
-        drop(log);
-        AuditLog::open(&path).unwrap();
+        let gateway = Arc::new(write_log(&path, 2));
+        // A second writer (as `cordon users` opens it while the gateway
+        // runs), appending in turn and at once with the first.
+        let offline = Arc::new(AuditLog::open(&path).unwrap());
+        assert_eq!(offline.append(event(3)).unwrap().seq, 3);
+        assert_eq!(gateway.append(event(4)).unwrap().seq, 4);
+        let threads: Vec<_> = [Arc::clone(&gateway), Arc::clone(&offline)]
+            .into_iter()
+            .map(|log| {
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        log.append_durable(event(i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        offline.sync().unwrap();
+        gateway.sync().unwrap();
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.entries, 104);
+        assert_eq!(report.head.unwrap().seq, 104);
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::decide::{self, Outcome, Refusal, Verb};
 use crate::error::ConsoleError;
 use crate::filters::Filter;
 use crate::model;
+use crate::refusals::Refused;
 use crate::runtime::blocking;
 
 /// `{"error": message}` with `status`.
@@ -152,7 +153,7 @@ async fn decide_one(
     body: Bytes,
 ) -> Response {
     if let Err(refusal) = decide::check_role(&user) {
-        return refused(&refusal);
+        return refused(&user, &refusal);
     }
     let Ok(id) = id.parse::<QueueId>() else {
         return not_found();
@@ -173,15 +174,20 @@ async fn decide_one(
             model::set_field(&mut item, "waiting_for_second_officer", json!(true));
             (StatusCode::ACCEPTED, Json(item)).into_response()
         }
-        Err(refusal) => refused(&refusal),
+        Err(refusal) => refused(&user, &refusal),
     }
 }
 
-/// The answer for a refused decision.
-fn refused(refusal: &Refusal) -> Response {
+/// The answer for a refused decision (a 403 is audited).
+fn refused(user: &crate::auth::User, refusal: &Refusal) -> Response {
     match refusal {
         Refusal::Internal(_) => internal_error(),
         Refusal::NotFound(_) => not_found(),
+        other if other.status() == StatusCode::FORBIDDEN => Refused::mark(
+            error(other.status(), &other.to_string()),
+            Some(user.actor()),
+            other.reason(),
+        ),
         other => error(other.status(), &other.to_string()),
     }
 }

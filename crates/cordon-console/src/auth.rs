@@ -113,6 +113,34 @@ pub(crate) fn cleared_cookie(secure: bool) -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
 }
 
+/// Whether a form was sent from a console page: its `Origin` (or, if the
+/// browser sent none, its `Referer`) names the host the request was sent
+/// to (`Host`). Browsers always send one of them with a form post; a
+/// request with neither, or from another site, is refused, so that another
+/// site cannot sign a browser in to the console (login CSRF) or use it to
+/// guess passwords.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    let Some(host) = header(axum::http::header::HOST).filter(|h| !h.is_empty()) else {
+        return false;
+    };
+    let source = header(axum::http::header::ORIGIN)
+        .filter(|origin| *origin != "null")
+        .or_else(|| header(axum::http::header::REFERER));
+    source
+        .and_then(|url| url.split_once("://"))
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        })
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
 /// An API request with a valid bearer token.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUser(pub User);
@@ -149,7 +177,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// The API's answer to a request without a valid token.
+/// The API's answer to a request without a valid token (audited).
 fn unauthorized() -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,
@@ -159,27 +187,81 @@ fn unauthorized() -> Response {
     response
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    crate::refusals::Refused::mark(response, None, "no valid API token")
 }
 
-/// The client's IP address (from the connection; unspecified if the
-/// router is not served with connect info).
+/// The client's IP address: the connection's peer, or, when the peer is
+/// a trusted proxy, the address it forwarded (see [`client_address`]).
+/// Unspecified if the router is not served with connect info.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<Arc<Console>> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientIp, Self::Rejection> {
-        let ip = match ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<ClientIp, Self::Rejection> {
+        let peer = match ConnectInfo::<SocketAddr>::from_request_parts(parts, console).await {
             Ok(ConnectInfo(addr)) => addr.ip(),
             Err(_) => {
                 tracing::warn!("no client address: serve the console with connect info");
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED)
             }
         };
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_address(
+            peer,
+            &parts.headers,
+            &console.config.trusted_proxies,
+        )))
     }
+}
+
+/// The client's address for a request from `peer`: `peer` itself unless it
+/// is one of the `trusted` proxies; then the right-most `X-Forwarded-For`
+/// entry that is not a trusted proxy (each trusted proxy appends the
+/// address it received from, so entries to the left of the first untrusted
+/// one could have been written by the client). An entry that is not an
+/// address ends the walk at the last trusted hop.
+pub(crate) fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
+    let peer = peer.to_canonical();
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let Some(ip) = forwarded_ip(entry) else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// The address of one `X-Forwarded-For` entry: an IP address, optionally
+/// with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -235,6 +317,100 @@ mod tests {
         assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
         assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
         assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn forms_must_come_from_the_console_itself() {
+        let host = ("host", "console.force.police.uk");
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://console.force.police.uk")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://CONSOLE.force.police.uk")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("referer", "https://console.force.police.uk/login?x=1")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("referer", "https://console.force.police.uk/login")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://console.force.police.uk.evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("referer", "https://evil.example/console.force.police.uk")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(!same_origin(&headers(&[host])));
+        assert!(!same_origin(&headers(&[(
+            "origin",
+            "https://console.force.police.uk"
+        )])));
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/24".parse().unwrap(),
+            "2001:db8:feed::/48".parse().unwrap(),
+        ];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.0.0.5");
+        let xff = |v: &str| headers(&[("x-forwarded-for", v)]);
+        // From the proxy: the right-most entry that is not a proxy.
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_address(proxy, &xff("6.6.6.6, 192.0.2.7, 10.0.0.9"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_address(
+                proxy,
+                &headers(&[
+                    ("x-forwarded-for", "6.6.6.6"),
+                    ("x-forwarded-for", "[2001:db8::7]:4711")
+                ]),
+                &trusted
+            ),
+            ip("2001:db8::7")
+        );
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7, junk"), &trusted),
+            proxy
+        );
+        assert_eq!(
+            client_address(proxy, &xff("192.0.2.7, junk, 10.0.0.9"), &trusted),
+            ip("10.0.0.9")
+        );
+        // No header: the proxy itself.
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // A mapped IPv4 peer is the IPv4 address.
+        assert_eq!(
+            client_address(ip("::ffff:10.0.0.5"), &xff("192.0.2.8"), &trusted),
+            ip("192.0.2.8")
+        );
+        // From anyone else, or with no trusted proxies, the header is ignored.
+        let stranger = ip("192.0.2.66");
+        assert_eq!(
+            client_address(stranger, &xff("192.0.2.7"), &trusted),
+            stranger
+        );
+        assert_eq!(client_address(proxy, &xff("192.0.2.7"), &[]), proxy);
     }
 
     #[test]

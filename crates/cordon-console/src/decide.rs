@@ -112,6 +112,18 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// Why, in a few words, for the audit log.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Refusal::BadNote(_) => "bad note",
+            Refusal::NotAllowed(_) => "role may not decide",
+            Refusal::OwnProposal => "confirming own release proposal",
+            Refusal::NotFound(_) => "no such message",
+            Refusal::AlreadyDecided { .. } => "already decided",
+            Refusal::Internal(_) => "internal error",
+        }
+    }
+
     /// The HTTP status that goes with it.
     pub(crate) fn status(&self) -> StatusCode {
         match self {

@@ -1,8 +1,35 @@
-//! Escaping for the little HTML and SVG the console builds outside the
-//! templates (highlighted text, charts), and for query strings in links.
+//! Escaping for everything the console shows: the templates' values (see
+//! [`crate::templates`]), the little HTML and SVG the console builds
+//! outside them (highlighted text, charts), and query strings in links.
+//!
+//! Mail-derived text may hold characters that change what the officer
+//! reads without being seen: bidirectional overrides (`invoice\u{202E}fdp.exe`
+//! reads as "invoiceexe.pdf"), invisible marks and control characters. They
+//! are shown as a visible `[U+XXXX]` instead, so nothing is reordered or
+//! hidden.
 
-/// `text` with `& < > " ' /` replaced by entities: safe as element content
-/// and inside a quoted attribute value.
+/// Whether `c` is shown as `[U+XXXX]` rather than as itself: a control
+/// character other than line feed, carriage return and tab, a
+/// bidirectional embedding, override or isolate, a directional mark, or an
+/// invisible zero-width character.
+pub(crate) fn is_hidden_or_reordering(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `text` with `& < > " ' /` replaced by entities (safe as element content
+/// and inside a quoted attribute value) and every character
+/// [`is_hidden_or_reordering`] names shown as `[U+XXXX]`.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     escape_into(text, &mut out);
@@ -19,6 +46,9 @@ pub(crate) fn escape_into(text: &str, out: &mut String) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#x27;"),
             '/' => out.push_str("&#x2f;"),
+            c if is_hidden_or_reordering(c) => {
+                out.push_str(&format!("[U+{:04X}]", u32::from(c)));
+            }
             c => out.push(c),
         }
     }
@@ -52,6 +82,16 @@ mod tests {
             "&lt;img src=&quot;x&quot; onerror=&#x27;a()&#x27;&gt;&amp;amp;&lt;&#x2f;b&gt;"
         );
         assert_eq!(escape("plain text é"), "plain text é");
+    }
+
+    #[test]
+    fn bidi_and_control_characters_are_shown_not_obeyed() {
+        assert_eq!(escape("invoice\u{202E}fdp.exe"), "invoice[U+202E]fdp.exe");
+        assert_eq!(
+            escape("a\u{1b}[2J\u{2067}b\u{200B}c\u{9b}\u{7f}"),
+            "a[U+001B][2J[U+2067]b[U+200B]c[U+009B][U+007F]"
+        );
+        assert_eq!(escape("line\r\n\tnext 👮‍♀️"), "line\r\n\tnext 👮‍♀️");
     }
 
     #[test]

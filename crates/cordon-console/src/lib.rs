@@ -4,7 +4,8 @@
 //! with filters, each held message as escaped text with its findings
 //! highlighted, and (officers only) release and reject with a mandatory
 //! note, under the four-eyes rule where the policy asks for it. Every view,
-//! download, decision and sign-in is written to the audit log.
+//! download, decision and sign-in is written to the audit log, and so is
+//! every request refused for want of authority (`refused`).
 //!
 //! - Pages are rendered on the server ([minijinja] templates embedded in the
 //!   binary, HTML auto-escaped) and need no JavaScript. A message's own HTML
@@ -48,7 +49,9 @@ mod html;
 mod message;
 mod model;
 mod pages;
+mod refusals;
 mod runtime;
+mod server;
 mod templates;
 mod time;
 
@@ -67,6 +70,7 @@ use cordon_store::{Decision, QuarantineRecord, QueueId, Spool, Store, StoreError
 
 pub use decide::MAX_NOTE_CHARS;
 pub use headers::CONTENT_SECURITY_POLICY;
+pub use server::{ServeLimits, serve};
 
 /// Carries out decisions (implemented by the gateway: it records them
 /// atomically and queues delivery / the sender's notice).
@@ -101,6 +105,12 @@ pub struct ConsoleConfig {
     /// How many days a message stays held before it expires (for the
     /// wording of the pages).
     pub hold_days: u64,
+    /// Reverse proxies (say, the TLS terminator) whose `X-Forwarded-For`
+    /// is believed: for a request from one of them, the client's address
+    /// (for the login limiter and the audit log) is the right-most entry of
+    /// `X-Forwarded-For` that is not itself a trusted proxy. From any other
+    /// peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The web console and JSON API over one gateway's quarantine. Build it
@@ -113,6 +123,8 @@ pub struct Console {
     users: Arc<UserStore>,
     sessions: Sessions,
     limiter: LoginLimiter,
+    /// Password checks (argon2) that may run at once: one per core.
+    hash_slots: Arc<tokio::sync::Semaphore>,
     config: ConsoleConfig,
     metrics: Arc<dyn Fn() -> String + Send + Sync>,
     templates: templates::Templates,
@@ -150,6 +162,9 @@ impl Console {
             users,
             sessions: Sessions::new(SessionConfig::default()),
             limiter: LoginLimiter::new(LimiterConfig::default()),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
             config,
             metrics,
             templates: templates::Templates::new(),
@@ -181,6 +196,10 @@ impl Console {
             .route("/metrics", get(pages::assets::metrics))
             .route("/static/console.css", get(pages::assets::stylesheet))
             .fallback(pages::assets::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self),
+                refusals::audit_refusals,
+            ))
             .layer(axum::middleware::map_response(headers::secure))
             .with_state(self)
     }

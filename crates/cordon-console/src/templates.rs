@@ -6,6 +6,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::ConsoleError;
+use crate::html;
 use crate::time;
 
 /// Every template: (name, source).
@@ -34,6 +35,16 @@ impl Templates {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.add_filter("datetime", |seconds: u64| time::format(seconds));
+        env.set_formatter(|out, state, value| match value.as_str() {
+            // Text is escaped as everywhere in the console, which also shows
+            // bidi and control characters visibly; values marked safe were
+            // built from text escaped so.
+            Some(text) if !value.is_safe() => {
+                out.write_str(&html::escape(text))?;
+                Ok(())
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        });
         for (name, source) in TEMPLATES {
             if let Err(e) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %e, "a console template does not compile");

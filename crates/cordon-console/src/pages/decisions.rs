@@ -15,6 +15,7 @@ use super::{UserView, field, problem, render};
 use crate::Console;
 use crate::auth::PageUser;
 use crate::decide::{self, Refusal, Verb, capitalised};
+use crate::refusals::Refused;
 
 /// The most messages one bulk form may decide.
 const MAX_BULK: usize = 500;
@@ -74,27 +75,37 @@ fn refused(
         return super::internal(console, Some(&user.session), e);
     }
     let message = capitalised(&refusal.to_string()) + ".";
-    problem(
+    let page = problem(
         console,
         Some(&user.session),
         refusal.status(),
         "Nothing was decided",
         &message,
         back,
-    )
+    );
+    if refusal.status() == StatusCode::FORBIDDEN {
+        Refused::mark(page, Some(user.user().actor()), refusal.reason())
+    } else {
+        page
+    }
 }
 
-/// The page for a form without this session's CSRF token (403): nothing
-/// was changed.
+/// The page for a form without this session's CSRF token (403, audited):
+/// nothing was changed.
 pub(crate) fn csrf_refused(console: &Console, user: &PageUser) -> Response {
     tracing::warn!(user = %user.session.name, "form refused: missing or wrong CSRF token");
-    problem(
+    let page = problem(
         console,
         Some(&user.session),
         StatusCode::FORBIDDEN,
         "Form not accepted",
         "This form was not sent from your current console session, so nothing was changed. Reload the page and try again.",
         Some("/quarantine".to_owned()),
+    );
+    Refused::mark(
+        page,
+        Some(user.user().actor()),
+        "missing or wrong CSRF token",
     )
 }
 

@@ -1,11 +1,15 @@
 //! Signing in and out.
 //!
-//! `POST /login` checks the limiter first (a locked name or address is
-//! refused without looking at the password), then the password (argon2, on
-//! the blocking pool); every failure counts against the name and the
+//! `POST /login` reserves an attempt with the limiter first (a locked name
+//! or address is refused without looking at the password; the attempt
+//! counts from then on, so concurrent guesses cannot outrun the limit),
+//! then checks the password (argon2, on the blocking pool, at most one
+//! check per core at once); every failure counts against the name and the
 //! address and is audited as `login-failed`, every success as `login`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Form;
 use axum::extract::State;
@@ -18,12 +22,25 @@ use serde_json::json;
 
 use super::{UserView, field, internal, render};
 use crate::Console;
-use crate::auth::{ClientIp, PageUser, cleared_cookie, current_session, session_cookie};
+use crate::auth::{
+    ClientIp, PageUser, cleared_cookie, current_session, same_origin, session_cookie,
+};
 use crate::error::ConsoleError;
+use crate::refusals::Refused;
 use crate::runtime::{blocking, now};
 
 /// The one message for a wrong name or password: it does not say which.
 const WRONG: &str = "The user name or password is not right. Check them and try again.";
+
+/// The answer to a login form not sent from the console's own page.
+const FOREIGN: &str = "This sign-in form was not sent from the console's own page, so it was not accepted. Open the console's address and sign in there.";
+
+/// The answer when every password check slot stayed busy for [`HASH_WAIT`].
+const BUSY: &str = "The console is busy signing people in. Try again in a moment.";
+
+/// How long a login waits for a password check slot before it is answered
+/// 503.
+const HASH_WAIT: Duration = Duration::from_secs(10);
 
 /// `GET /login`: the sign-in form (or the overview, if already signed in).
 pub(crate) async fn form(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
@@ -52,37 +69,25 @@ fn login_page(console: &Console, status: StatusCode, name: &str, error: Option<&
 pub(crate) async fn submit(
     State(console): State<Arc<Console>>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let name = field(&form, "name").unwrap_or_default().trim().to_owned();
     let password = field(&form, "password").unwrap_or_default().to_owned();
     // What the audit log records of the name given: bounded.
     let shown: String = name.chars().take(MAX_NAME_LEN).collect();
-    let now = now();
-    if let Err(retry) = console.limiter.check(&name, ip, now) {
-        let minutes = retry.0.div_ceil(60).max(1);
-        audit(
-            &console,
-            Event::new(format!("client:{ip}"), Action::LoginFailed, shown.clone())
-                .with_detail(json!({ "ip": ip.to_string(), "reason": "too many failed attempts" })),
-        )
-        .await;
-        let unit = if minutes == 1 { "minute" } else { "minutes" };
-        let mut response = login_page(
-            &console,
-            StatusCode::TOO_MANY_REQUESTS,
-            &shown,
-            Some(&format!(
-                "Too many failed attempts to sign in. Try again in {minutes} {unit}."
-            )),
+    if !same_origin(&headers) {
+        return Refused::mark(
+            login_page(&console, StatusCode::FORBIDDEN, "", Some(FOREIGN)),
+            None,
+            "login form not sent from the console's own page (Origin/Referer)",
         );
-        if let Ok(value) = retry.0.to_string().parse() {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, value);
-        }
-        return response;
     }
+    let now = now();
+    let attempt = match console.limiter.reserve(&name, ip, now) {
+        Ok(attempt) => attempt,
+        Err(retry) => return locked_out(&console, ip, &shown, retry.0).await,
+    };
     let account = if name.is_empty()
         || name.len() > MAX_NAME_LEN
         || password.is_empty()
@@ -90,15 +95,39 @@ pub(crate) async fn submit(
     {
         None
     } else {
+        // At most one argon2 check per core at once (each takes ~19 MiB and
+        // a core for a while): later logins wait their turn, and are
+        // answered 503 if the wait is long.
+        let permit =
+            match tokio::time::timeout(HASH_WAIT, Arc::clone(&console.hash_slots).acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) | Err(_) => {
+                    drop(attempt);
+                    return login_page(
+                        &console,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &shown,
+                        Some(BUSY),
+                    );
+                }
+            };
         let users = Arc::clone(&console.users);
         let (n, p) = (name.clone(), password);
-        match blocking(move || users.verify_password(&n, &p)).await {
+        let checked = blocking(move || {
+            let result = users.verify_password(&n, &p);
+            drop(permit);
+            result
+        })
+        .await;
+        match checked {
             Ok(account) => account,
             Err(e) => return internal(&console, None, &e),
         }
     };
     let Some(account) = account else {
-        console.limiter.record_failure(&name, ip, now);
+        attempt.failed();
         audit(
             &console,
             Event::new(format!("client:{ip}"), Action::LoginFailed, shown.clone())
@@ -107,7 +136,7 @@ pub(crate) async fn submit(
         .await;
         return login_page(&console, StatusCode::UNAUTHORIZED, &shown, Some(WRONG));
     };
-    console.limiter.record_success(&name);
+    attempt.succeeded();
     let session = match console.sessions.create(&account, now) {
         Ok(session) => session,
         Err(e) => return internal(&console, None, &ConsoleError::Accounts(e)),
@@ -124,6 +153,36 @@ pub(crate) async fn submit(
     .await;
     let cookie = session_cookie(&session.id, console.config.secure_cookies);
     ([(SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// The answer to a login refused by the limiter (audited).
+async fn locked_out(console: &Arc<Console>, ip: IpAddr, shown: &str, seconds: u64) -> Response {
+    let minutes = seconds.div_ceil(60).max(1);
+    audit(
+        console,
+        Event::new(
+            format!("client:{ip}"),
+            Action::LoginFailed,
+            shown.to_owned(),
+        )
+        .with_detail(json!({ "ip": ip.to_string(), "reason": "too many failed attempts" })),
+    )
+    .await;
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    let mut response = login_page(
+        console,
+        StatusCode::TOO_MANY_REQUESTS,
+        shown,
+        Some(&format!(
+            "Too many failed attempts to sign in. Try again in {minutes} {unit}."
+        )),
+    );
+    if let Ok(value) = seconds.to_string().parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// `POST /logout` (form: `csrf`).

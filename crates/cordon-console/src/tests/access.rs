@@ -262,3 +262,90 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
     reply.assert_redirect(&format!("/quarantine/{id}"));
     assert_eq!(h.entry(id).state, QuarantineState::Rejected);
 }
+
+#[tokio::test]
+async fn refused_requests_are_audited() {
+    let h = Harness::new();
+    let id = h.hold_default();
+    let officer = h.login(OFFICER).await;
+    let auditor = h.login(AUDITOR).await;
+    // A form without the session's CSRF token.
+    let path = format!("/quarantine/{id}/release");
+    let reply = h
+        .post_form(&path, Some(&officer), &[("note", "no token")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // An auditor's decision, from the page and from the API.
+    let reply = h
+        .post_form(
+            &path,
+            Some(&auditor),
+            &[("csrf", &auditor.csrf), ("note", "auditors may not")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let token = h.token(AUDITOR);
+    let api_path = format!("/api/quarantine/{id}/reject");
+    let reply = h
+        .api(
+            Method::POST,
+            &api_path,
+            Some(&token),
+            Some(json!({"note": "no"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // The API without a valid token.
+    let reply = h
+        .api(Method::GET, "/api/quarantine", Some("cordon_0000"), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    let refused = |subject: &str| -> Vec<(String, String, String)> {
+        h.audit_for(subject)
+            .into_iter()
+            .filter(|e| e.action == "refused")
+            .map(|e| {
+                (
+                    e.actor,
+                    e.detail["reason"].as_str().unwrap_or("").to_owned(),
+                    e.detail["status"].to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        refused(&path),
+        vec![
+            (
+                format!("officer:{OFFICER}"),
+                "missing or wrong CSRF token".to_owned(),
+                "403".to_owned()
+            ),
+            (
+                format!("auditor:{AUDITOR}"),
+                "role may not decide".to_owned(),
+                "403".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        refused(&api_path),
+        vec![(
+            format!("auditor:{AUDITOR}"),
+            "role may not decide".to_owned(),
+            "403".to_owned()
+        )]
+    );
+    assert_eq!(
+        refused("/api/quarantine"),
+        vec![(
+            "client:192.0.2.10".to_owned(),
+            "no valid API token".to_owned(),
+            "401".to_owned()
+        )]
+    );
+    // Nothing else is audited as refused: a wrong password is a failed login.
+    let all = h.audit.recent(1000).unwrap();
+    assert_eq!(all.iter().filter(|e| e.action == "refused").count(), 4);
+}

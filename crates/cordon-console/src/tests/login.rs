@@ -142,3 +142,148 @@ async fn a_removed_account_is_signed_out() {
         .await
         .assert_redirect("/login");
 }
+
+/// Sends `count` wrong-password logins at once, the `i`-th for `name(i)`;
+/// returns how many of them had their password checked (audited as a wrong
+/// name or password rather than refused by the limiter).
+async fn concurrent_wrong_logins(
+    h: &Harness,
+    count: usize,
+    name: impl Fn(usize) -> String,
+) -> usize {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let app = h.app.clone();
+        let body = format!("name={}&password=wrong+password+{i}", name(i));
+        tasks.spawn(async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/login")
+                .header("host", HOST)
+                .header("origin", format!("http://{HOST}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap();
+            app.oneshot(request).await.unwrap().status()
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        let status = status.unwrap();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
+    let entries = h.audit.recent(10 * count).unwrap();
+    entries
+        .iter()
+        .filter(|e| e.action == "login-failed" && e.detail["reason"] == "wrong name or password")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_for_one_name_cannot_pass_the_limit() {
+    let h = Harness::new();
+    let checked = concurrent_wrong_logins(&h, 40, |_| OFFICER.to_owned()).await;
+    assert!(
+        checked <= 5,
+        "{checked} of 40 concurrent guesses were checked"
+    );
+    assert!(checked >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_across_names_cannot_pass_the_address_limit() {
+    let h = Harness::new();
+    let checked = concurrent_wrong_logins(&h, 60, |i| format!("name{i}")).await;
+    assert!(
+        checked <= 20,
+        "{checked} of 60 concurrent guesses were checked"
+    );
+    assert!(checked >= 1);
+}
+
+#[tokio::test]
+async fn a_login_form_from_another_site_is_refused_and_audited() {
+    let h = Harness::new();
+    for origin in [Some("https://evil.example"), None] {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/login")
+            .header("host", HOST)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let body = format!("name={OFFICER}&password={}", encode_component(PASSWORD));
+        let reply = h.send(request.body(Body::from(body)).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        assert!(reply.header("set-cookie").is_empty());
+        assert!(
+            reply.body.contains("not sent from the console"),
+            "{}",
+            reply.body
+        );
+    }
+    let refused = h.audit_for("/login");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0].action, "refused");
+    assert_eq!(refused[0].actor, "client:192.0.2.10");
+    assert_eq!(refused[0].detail["status"], 403);
+    // From the console's own page it works.
+    h.login(OFFICER).await;
+}
+
+/// A login from behind the proxy, for the client `forwarded_for`.
+async fn login_via_proxy(h: &Harness, forwarded_for: &str, name: &str, password: &str) -> Reply {
+    let body = format!(
+        "name={}&password={}",
+        encode_component(name),
+        encode_component(password)
+    );
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("host", HOST)
+        .header("origin", format!("http://{HOST}"))
+        .header("x-forwarded-for", forwarded_for)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    h.send(request).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_officer_is_limited_by_their_own_address() {
+    // Every request reaches the console from the proxy, 192.0.2.10.
+    let h = Harness::with_config(ConsoleConfig {
+        trusted_proxies: vec!["192.0.2.0/24".parse().unwrap()],
+        ..ConsoleConfig::default()
+    });
+    for i in 0..20 {
+        let reply = login_via_proxy(
+            &h,
+            "198.51.100.66",
+            &format!("guess{i}"),
+            "wrong password!!",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = login_via_proxy(&h, "198.51.100.66", OFFICER, PASSWORD).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is locked out"
+    );
+    // Another officer behind the same proxy still signs in.
+    let reply = login_via_proxy(&h, "203.0.113.5, 198.51.100.7", OFFICER, PASSWORD).await;
+    reply.assert_redirect("/");
+    let entries = h.audit_for("guess0");
+    assert_eq!(entries[0].actor, "client:198.51.100.66");
+    // A client that is not the proxy cannot choose its address.
+    let untrusted = Harness::new();
+    let reply = login_via_proxy(&untrusted, "203.0.113.9", "nobody", "wrong password!!").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(untrusted.audit_for("nobody")[0].actor, "client:192.0.2.10");
+}

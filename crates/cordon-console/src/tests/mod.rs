@@ -40,6 +40,9 @@ pub(crate) const OFFICER: &str = "officer.k";
 pub(crate) const SECOND: &str = "officer.m";
 /// The read-only auditor.
 pub(crate) const AUDITOR: &str = "auditor.a";
+/// The host name the browser reaches the console by (its `Host` and, for
+/// forms, its `Origin`).
+pub(crate) const HOST: &str = "console.test:8025";
 /// The client address every request comes from.
 pub(crate) const CLIENT: [u8; 4] = [192, 0, 2, 10];
 /// The rule the default test message is held by.
@@ -360,6 +363,8 @@ impl Harness {
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
+            .header("host", HOST)
+            .header("origin", format!("http://{HOST}"))
             .header("content-type", "application/x-www-form-urlencoded");
         if let Some(login) = login {
             request = request.header("cookie", &login.cookie);

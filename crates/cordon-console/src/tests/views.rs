@@ -484,3 +484,42 @@ async fn the_queue_lists_newest_first_and_filters() {
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn bidi_overrides_and_control_characters_are_shown_not_obeyed() {
+    let h = Harness::new();
+    let raw = "From: sam.okafor@northshire.police.uk\r\n\
+To: claims@insurer-example.co.uk\r\n\
+Subject: =?utf-8?q?invoice=E2=80=AEfdp.exe?=\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Pay \u{2067}now\u{2069} \u{1b}[2J please.\r\n\
+--b\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\r\n\
+\r\n\
+MZ\r\n\
+--b--\r\n";
+    let id = h.hold(Held {
+        subject: "invoice\u{202E}fdp.exe".into(),
+        raw: raw.as_bytes().to_vec(),
+        ..Held::default()
+    });
+    let login = h.login(OFFICER).await;
+    for path in [format!("/quarantine/{id}"), "/quarantine".to_owned()] {
+        let page = h.get(&path, Some(&login)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(
+            page.body.contains("invoice[U+202E]fdp.exe"),
+            "{path}: {}",
+            page.body
+        );
+        for hidden in ['\u{202E}', '\u{2067}', '\u{2069}', '\u{1b}'] {
+            assert!(!page.body.contains(hidden), "{path} shows {hidden:?} raw");
+        }
+    }
+}
