@@ -119,6 +119,7 @@ impl Refusal {
             Refusal::NotAllowed(_) => "role may not decide",
             Refusal::OwnProposal => "confirming own release proposal",
             Refusal::NotFound(_) => "no such message",
+            Refusal::Damaged => "stored copy damaged",
             Refusal::AlreadyDecided { .. } => "already decided",
             Refusal::Internal(_) => "internal error",
         }
