@@ -143,10 +143,9 @@ async fn open_message(client: &Client, gateway: &Gateway, subject: &str) {
         .goto(&format!("http://{}/quarantine", gateway.console))
         .await
         .expect("queue");
-    client
-        .find(Locator::LinkText(subject))
-        .await
-        .unwrap_or_else(|e| panic!("no link to {subject:?} in the queue: {e}"))
+    let link = client.find(Locator::LinkText(subject)).await;
+    let page = client.source().await.unwrap_or_default();
+    link.unwrap_or_else(|e| panic!("no link to {subject:?} in the queue: {e}\n{page}"))
         .click()
         .await
         .expect("open the message");

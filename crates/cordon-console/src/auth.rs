@@ -113,12 +113,15 @@ pub(crate) fn cleared_cookie(secure: bool) -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
 }
 
-/// Whether a form was sent from a console page: its `Origin` (or, if the
-/// browser sent none, its `Referer`) names the host the request was sent
-/// to (`Host`). Browsers always send one of them with a form post; a
-/// request with neither, or from another site, is refused, so that another
-/// site cannot sign a browser in to the console (login CSRF) or use it to
-/// guess passwords.
+/// Whether a form was sent from a console page. Browsers say so in
+/// `Sec-Fetch-Site` (`same-origin`), whatever the referrer policy; where a
+/// browser sends no such header, the `Origin` (or else the `Referer`) must
+/// name the host the request was sent to (`Host`). The console's own pages
+/// send `Referrer-Policy: no-referrer`, under which a browser sends
+/// `Origin: null`, so that value proves nothing either way. A request with
+/// none of them, or from another site, is refused, so that another site
+/// cannot sign a browser in to the console (login CSRF) or use it to guess
+/// passwords.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let header = |name| {
         headers
@@ -126,6 +129,9 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
     };
+    if let Some(site) = header(axum::http::HeaderName::from_static("sec-fetch-site")) {
+        return site.eq_ignore_ascii_case("same-origin");
+    }
     let Some(host) = header(axum::http::header::HOST).filter(|h| !h.is_empty()) else {
         return false;
     };
@@ -353,6 +359,22 @@ mod tests {
         ])));
         assert!(!same_origin(&headers(&[host, ("origin", "null")])));
         assert!(!same_origin(&headers(&[host])));
+        // What Chromium sends from a page with `Referrer-Policy: no-referrer`.
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://console.force.police.uk"),
+            ("sec-fetch-site", "same-site")
+        ])));
         assert!(!same_origin(&headers(&[(
             "origin",
             "https://console.force.police.uk"

@@ -80,7 +80,7 @@ pub(crate) async fn submit(
         return Refused::mark(
             login_page(&console, StatusCode::FORBIDDEN, "", Some(FOREIGN)),
             None,
-            "login form not sent from the console's own page (Origin/Referer)",
+            "login form not sent from the console's own page (Sec-Fetch-Site/Origin/Referer)",
         );
     }
     let now = now();
