@@ -7,21 +7,11 @@
 //! `invoiceexe.pdf`. So the commands strip them before printing.
 
 /// Whether `c` must not reach a terminal: a control character (C0, DEL,
-/// C1, which start escape sequences), a bidirectional embedding, override
-/// or isolate, a directional mark, or an invisible zero-width character.
+/// C1, which start escape sequences) or a character a renderer shows as
+/// nothing (bidi controls, directional marks, zero-width characters: the
+/// inspection's own [`cordon_inspect::is_unseen`]).
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
+    c.is_control() || cordon_inspect::is_unseen(c)
 }
 
 /// `text` on one line without what [`is_unsafe`] names: for a field

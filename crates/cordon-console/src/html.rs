@@ -9,22 +9,11 @@
 //! hidden.
 
 /// Whether `c` is shown as `[U+XXXX]` rather than as itself: a control
-/// character other than line feed, carriage return and tab, a
-/// bidirectional embedding, override or isolate, a directional mark, or an
-/// invisible zero-width character.
+/// character other than line feed, carriage return and tab, or a character
+/// a renderer shows as nothing (bidi controls, directional marks, zero-width
+/// characters: the inspection's own [`cordon_extract::is_unseen`]).
 pub(crate) fn is_hidden_or_reordering(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || cordon_extract::is_unseen(c)
 }
 
 /// `text` with `& < > " ' /` replaced by entities (safe as element content

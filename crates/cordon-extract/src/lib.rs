@@ -25,7 +25,7 @@ mod yenc;
 use serde::Serialize;
 
 pub use limits::Limits;
-pub use normalize::normalize;
+pub use normalize::{is_unseen, normalize};
 pub use sniff::FileType;
 
 /// Where in a message a piece of text stands, which decides what counts as a

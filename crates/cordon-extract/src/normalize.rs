@@ -133,6 +133,17 @@ fn is_default_ignorable(c: char) -> bool {
         | '\u{E0000}'..='\u{E0FFF}')
 }
 
+/// Whether a reader cannot see `c` although it is there: a default-ignorable
+/// character (bidi controls, directional marks, zero-width spaces, tag
+/// characters ...) other than the joiners and variation selectors that shape
+/// the visible text (emoji sequences, Indic and Arabic joining). The console
+/// shows these as `[U+XXXX]` and the CLI strips them, so mail-derived text
+/// cannot hide or reorder what an officer reads.
+pub fn is_unseen(c: char) -> bool {
+    is_default_ignorable(c)
+        && !matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
 /// The zero of every run of non-ASCII decimal digits (general category Nd,
 /// Unicode 18.0); each run holds 0 to 9 in order. Generated with Python's
 /// `unicodedata2`: every code point above U+007F with category `Nd` and

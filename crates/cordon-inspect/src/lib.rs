@@ -9,7 +9,7 @@ use std::path::Path;
 use cordon_detect::{Classification, Detection, Detectors, Finding};
 use cordon_extract::{Attachment, extract};
 
-pub use cordon_extract::{Extraction, PartKind, TextPart};
+pub use cordon_extract::{Extraction, PartKind, TextPart, is_unseen};
 use cordon_policy::{Facts, Policy, RecipientVerdict, RulesError};
 use serde::Serialize;
 
