@@ -179,6 +179,14 @@ impl Gateway {
         }
     }
 
+    /// The last `lines` lines of the gateway's log, oldest first: for
+    /// failure messages that would drown in the whole log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// The gateway's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -387,4 +395,36 @@ pub fn envelope_of(case: &serde_json::Value, message: &[u8]) -> (String, Vec<Str
         }
     }
     (from, rcpt)
+}
+
+/// Runs `cordon` with `args`, `stdin` on its standard input and `env` added
+/// to its environment; returns what it printed and its status.
+pub fn cordon(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cordon"));
+    command
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("cordon");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// What a command printed, standard output then standard error.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

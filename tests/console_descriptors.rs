@@ -79,25 +79,13 @@ fn idle_console_connections_starve_neither_smtp_nor_the_console() {
     assert!(
         sent.is_ok(),
         "SMTP accepts a message while the console is flooded: {sent:?}\n{}",
-        gateway
-            .log()
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .join("\n")
+        gateway.log_tail(20)
     );
     assert!(
         wait_until(60, || login_page_status(gateway.console)
             .is_ok_and(|status| status.contains("200"))),
         "the console answers again once idle connections time out: {}",
-        gateway
-            .log()
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .join("\n")
+        gateway.log_tail(20)
     );
     assert!(
         !gateway.log().contains("Too many open files"),

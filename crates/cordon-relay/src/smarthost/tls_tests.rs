@@ -32,6 +32,17 @@ struct Seen {
 }
 
 impl Seen {
+    /// Asserts no AUTH command and no message reached the smarthost.
+    fn assert_no_auth_and_nothing_delivered(&self) {
+        assert_eq!(
+            self.saw("AUTH"),
+            0,
+            "AUTH sent in clear: {:?}",
+            self.commands
+        );
+        assert!(self.deliveries.is_empty());
+    }
+
     fn saw(&self, verb: &str) -> usize {
         self.commands
             .iter()
@@ -171,8 +182,12 @@ fn config(port: u16, starttls: StartTls) -> SmarthostConfig {
     }
 }
 
-fn credentials() -> Option<(String, String)> {
-    Some(("cordon".into(), "secret".into()))
+/// [`config`] with AUTH credentials (user `cordon`, password `secret`).
+fn config_with_auth(port: u16, starttls: StartTls) -> SmarthostConfig {
+    SmarthostConfig {
+        credentials: Some(("cordon".into(), "secret".into())),
+        ..config(port, starttls)
+    }
 }
 
 async fn deliver(config: SmarthostConfig) -> Outcome {
@@ -235,33 +250,18 @@ async fn verify_defers_a_smarthost_without_starttls() {
 #[tokio::test]
 async fn credentials_are_never_sent_to_a_smarthost_without_starttls() {
     let smarthost = TestSmarthost::start(Offer::NoTls).await;
-    let outcome = deliver(SmarthostConfig {
-        credentials: credentials(),
-        ..config(smarthost.port, StartTls::Opportunistic)
-    })
-    .await;
+    let outcome = deliver(config_with_auth(smarthost.port, StartTls::Opportunistic)).await;
     assert!(
         matches!(&outcome, Outcome::Temporary(m) if m.contains("not sending AUTH in clear text")),
         "{outcome:?}"
     );
-    let seen = smarthost.seen();
-    assert_eq!(
-        seen.saw("AUTH"),
-        0,
-        "AUTH sent in clear: {:?}",
-        seen.commands
-    );
-    assert!(seen.deliveries.is_empty());
+    smarthost.seen().assert_no_auth_and_nothing_delivered();
 }
 
 #[tokio::test]
 async fn credentials_are_sent_after_starttls() {
     let smarthost = TestSmarthost::start(Offer::Tls).await;
-    let outcome = deliver(SmarthostConfig {
-        credentials: credentials(),
-        ..config(smarthost.port, StartTls::Opportunistic)
-    })
-    .await;
+    let outcome = deliver(config_with_auth(smarthost.port, StartTls::Opportunistic)).await;
     assert_eq!(outcome, Outcome::Delivered);
     let seen = smarthost.seen();
     let starttls = seen.commands.iter().position(|c| c == "STARTTLS");
@@ -287,32 +287,17 @@ async fn opportunistic_delivers_in_clear_text_when_the_handshake_fails() {
 #[tokio::test]
 async fn a_failed_handshake_with_credentials_defers_without_auth() {
     let smarthost = TestSmarthost::start(Offer::BrokenTls).await;
-    let outcome = deliver(SmarthostConfig {
-        credentials: credentials(),
-        ..config(smarthost.port, StartTls::Opportunistic)
-    })
-    .await;
+    let outcome = deliver(config_with_auth(smarthost.port, StartTls::Opportunistic)).await;
     assert!(
         matches!(&outcome, Outcome::Temporary(m) if m.contains("STARTTLS failed") && m.contains("not sending AUTH in clear text")),
         "{outcome:?}"
     );
-    let seen = smarthost.seen();
-    assert_eq!(
-        seen.saw("AUTH"),
-        0,
-        "AUTH sent in clear: {:?}",
-        seen.commands
-    );
-    assert!(seen.deliveries.is_empty());
+    smarthost.seen().assert_no_auth_and_nothing_delivered();
 }
 
 #[test]
 fn credentials_with_never_are_refused_at_start() {
-    let error = Smarthost::new(SmarthostConfig {
-        credentials: credentials(),
-        ..config(25, StartTls::Never)
-    })
-    .expect_err("refused");
+    let error = Smarthost::new(config_with_auth(25, StartTls::Never)).expect_err("refused");
     assert!(
         matches!(error, TlsSetupError::CredentialsWithoutTls),
         "{error}"
@@ -321,11 +306,8 @@ fn credentials_with_never_are_refused_at_start() {
 
 #[test]
 fn the_password_is_not_in_debug_output() {
-    let smarthost = Smarthost::new(SmarthostConfig {
-        credentials: credentials(),
-        ..config(25, StartTls::Opportunistic)
-    })
-    .expect("smarthost");
+    let smarthost =
+        Smarthost::new(config_with_auth(25, StartTls::Opportunistic)).expect("smarthost");
     let shown = format!("{smarthost:?}");
     assert!(shown.contains("cordon"), "{shown}");
     assert!(!shown.contains("secret"), "{shown}");
