@@ -40,7 +40,7 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{QueueId, RecipientStatus, SledStore, Spool, Store, StoreError};
+use cordon_store::{QueueId, SledStore, Spool, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use work::WorkQueue;
 
@@ -272,17 +272,33 @@ impl<T: Transport> Gateway<T> {
         }
         let mut tick = tokio::time::interval(self.config.poll_interval);
         let mut expiry = tokio::time::interval(self.config.expiry_interval);
+        /// What woke the loop.
+        enum Wake {
+            Poll,
+            Expiry,
+            Stop,
+        }
         loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    self.poll_due();
-                    self.sync_audit();
+            let wake = tokio::select! {
+                _ = tick.tick() => Wake::Poll,
+                _ = expiry.tick() => Wake::Expiry,
+                _ = shutdown.wait_for(|s| *s) => Wake::Stop,
+            };
+            // Store reads and the audit log's fsync run off the runtime.
+            let gateway = Arc::clone(&self);
+            match wake {
+                Wake::Poll => {
+                    let _ = tokio::task::spawn_blocking(move || {
+                        gateway.poll_due();
+                        gateway.sync_audit();
+                    })
+                    .await;
                 }
-                _ = expiry.tick() => {
+                Wake::Expiry => {
                     tokio::spawn(Arc::clone(&self).expire_due());
-                    self.sweep_owed_notices();
+                    let _ = tokio::task::spawn_blocking(move || gateway.sweep_owed_notices()).await;
                 }
-                _ = shutdown.wait_for(|s| *s) => break,
+                Wake::Stop => break,
             }
         }
         // Messages in flight finish their current step; all state is durable,
@@ -339,32 +355,13 @@ impl<T: Transport> Gateway<T> {
         }
     }
 
-    /// Queues every message whose sender is still owed a notice: a
-    /// recipient rejected or failed and not yet told, or a quarantine entry
-    /// whose state the sender has not been told of. Processing sends what is
+    /// Queues every message whose sender is still owed a notice
+    /// ([`cordon_store::notices_owed`]). Processing sends what is
     /// due; one already told is left as it is. (A notice is normally sent in
     /// the same run as the step that calls for it; this catches one whose
     /// step stopped on an error.)
     fn sweep_owed_notices(&self) {
-        let owed = cordon_store::notices_owed(self.store.as_ref()).and_then(|mut owed| {
-            for record in self.store.unfinished_messages()? {
-                if record.recipients.iter().any(|r| {
-                    matches!(
-                        r.status,
-                        RecipientStatus::Rejected {
-                            notified: false,
-                            ..
-                        } | RecipientStatus::Failed {
-                            notified: false,
-                            ..
-                        }
-                    )
-                }) {
-                    owed.insert(record.id);
-                }
-            }
-            Ok(owed)
-        });
+        let owed = cordon_store::notices_owed(self.store.as_ref());
         match owed {
             Ok(owed) => {
                 for id in owed {

@@ -77,6 +77,21 @@ impl RecipientStatus {
             RecipientStatus::Pending | RecipientStatus::Deferred { .. } => false,
         }
     }
+
+    /// True when the recipient was rejected or failed and the sender has
+    /// not been sent the notice saying so.
+    pub fn owes_notice(&self) -> bool {
+        matches!(
+            self,
+            RecipientStatus::Failed {
+                notified: false,
+                ..
+            } | RecipientStatus::Rejected {
+                notified: false,
+                ..
+            }
+        )
+    }
 }
 
 /// One envelope recipient of a message and its handling.

@@ -366,17 +366,26 @@ pub fn verify_spooled(spool: &Spool, store: &dyn Store, id: &QueueId) -> Result<
     Ok(())
 }
 
-/// The messages whose quarantine entry has not had its notice yet
-/// ([`QuarantineRecord::sender_notified`] false): held and not yet told, or
-/// decided and not yet told of the decision. The gateway sends these after
-/// a crash and sweeps for them while it runs.
+/// The messages whose sender is owed a notice: a quarantine entry not yet
+/// told of ([`QuarantineRecord::sender_notified`] false: held and not yet
+/// told, or decided and not yet told of the decision), or a recipient
+/// rejected or failed and not yet told ([`RecipientStatus::owes_notice`]).
+/// The gateway sends these after a crash and sweeps for them while it runs.
 pub fn notices_owed(store: &dyn Store) -> Result<BTreeSet<QueueId>, StoreError> {
-    Ok(store
+    let mut owed: BTreeSet<QueueId> = store
         .list_quarantine(None)?
         .into_iter()
         .filter(|q| !q.sender_notified)
         .map(|q| q.message_id)
-        .collect())
+        .collect();
+    owed.extend(
+        store
+            .unfinished_messages()?
+            .into_iter()
+            .filter(|m| m.recipients.iter().any(|r| r.status.owes_notice()))
+            .map(|m| m.id),
+    );
+    Ok(owed)
 }
 
 #[cfg(test)]
