@@ -5,7 +5,9 @@
 //! one, so an empty message is just `.<CRLF>`). A CR is a line end only when the next byte is
 //! LF; any other CR, and any LF not preceded by CR, is "bare": it never ends a line, so no
 //! variant such as `<LF>.<LF>`, `<CR>.<CR>` or `<LF>.<CR><LF>` can end the data, and it
-//! marks the message for rejection once the real end is reached.
+//! marks the message for rejection once the real end is reached. A NUL octet, which no
+//! RFC 5322 message may contain and which ends strings in many downstream tools, marks it for
+//! rejection the same way.
 
 /// Longest text line allowed in a message, including its CRLF (RFC 5321 4.5.3.1.6).
 pub const MAX_TEXT_LINE: usize = 1000;
@@ -15,6 +17,8 @@ pub const MAX_TEXT_LINE: usize = 1000;
 pub enum DataReject {
     /// A bare CR or bare LF occurred somewhere in the data.
     BareLineEnding,
+    /// A NUL octet occurred somewhere in the data.
+    Nul,
     /// More octets than the configured maximum message size.
     TooBig,
     /// A text line longer than [`MAX_TEXT_LINE`] octets.
@@ -45,6 +49,7 @@ pub struct DataReader {
     line_len: usize,
     pos: Pos,
     bare: bool,
+    nul: bool,
     too_big: bool,
     too_long: bool,
 }
@@ -59,6 +64,7 @@ impl DataReader {
             line_len: 0,
             pos: Pos::Start,
             bare: false,
+            nul: false,
             too_big: false,
             too_long: false,
         }
@@ -144,6 +150,8 @@ impl DataReader {
     pub fn finish(self) -> Result<Vec<u8>, DataReject> {
         if self.bare {
             Err(DataReject::BareLineEnding)
+        } else if self.nul {
+            Err(DataReject::Nul)
         } else if self.too_big {
             Err(DataReject::TooBig)
         } else if self.too_long {
@@ -162,6 +170,9 @@ impl DataReader {
         self.line_len = self.line_len.saturating_add(bytes.len());
         if self.line_len > MAX_TEXT_LINE - 2 {
             self.too_long = true;
+        }
+        if bytes.contains(&0) {
+            self.nul = true;
         }
         self.store(bytes);
     }
@@ -275,6 +286,13 @@ mod tests {
                 Err(DataReject::BareLineEnding),
                 "{body:?}"
             );
+        }
+    }
+
+    #[test]
+    fn nul_rejects_after_real_end() {
+        for body in [&b"a\0b\r\n.\r\n"[..], b"\0\r\n.\r\n", b"x\r\n.\0\r\n.\r\n"] {
+            assert_eq!(read(body, 100).0, Err(DataReject::Nul), "{body:?}");
         }
     }
 

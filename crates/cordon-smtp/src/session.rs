@@ -328,6 +328,11 @@ impl Session {
                         "5.6.0",
                         "Message contains bare CR or LF (SMTP smuggling protection)",
                     ),
+                    DataReject::Nul => self.reply(
+                        550,
+                        "5.6.0",
+                        "Message contains NUL octets, which no mail message may contain",
+                    ),
                     DataReject::TooBig => self.reply(
                         552,
                         "5.3.4",
