@@ -8,10 +8,15 @@
 //!
 //! The protocol lives in a sans-I/O state machine, [`session::Session`], which can be unit
 //! tested and fuzzed without sockets; [`serve`] is the thin tokio driver around it that owns
-//! sockets, timeouts, the STARTTLS upgrade and the connection limit.
+//! sockets, timeouts, the STARTTLS upgrade and the connection limits.
+//!
+//! Connections are limited in total and per client address, and when most slots are taken
+//! the timeouts shrink so idle clients are dropped (see [`ServerConfig::max_connections_per_client`]
+//! and [`ServerConfig::stress_timeout`]), as Postfix does.
 
 mod address;
 mod data;
+mod limits;
 mod server;
 pub mod session;
 
@@ -20,6 +25,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use limits::STRESS_PERCENT;
 pub use server::serve;
 pub use session::{Event, Session};
 
@@ -34,6 +40,15 @@ pub struct ServerConfig {
     pub max_recipients: usize,
     /// Most concurrent connections; above it a client gets `421 4.7.0` and is closed. Default 200.
     pub max_connections: usize,
+    /// Most concurrent connections from one client address (like Postfix's
+    /// `smtpd_client_connection_count_limit`); above it the client gets `421 4.7.0` and is
+    /// closed, so one host cannot take every slot. Applies to relay clients too: the force's
+    /// mail servers are few addresses and must fit under it. Default 50.
+    pub max_connections_per_client: usize,
+    /// While the server is under stress (at least [`STRESS_PERCENT`] per cent of
+    /// `max_connections` in use), the longest wait for a client, replacing the command and
+    /// data timeouts when they are longer, also for clients already waiting. Default 10 s.
+    pub stress_timeout: Duration,
     /// How long the server waits for a command; default 5 minutes (RFC 5321 4.5.3.2).
     pub command_timeout: Duration,
     /// How long the server waits for each read during DATA; default 3 minutes.
@@ -56,6 +71,8 @@ impl Default for ServerConfig {
             max_message_size: 50 * 1024 * 1024,
             max_recipients: 100,
             max_connections: 200,
+            max_connections_per_client: 50,
+            stress_timeout: Duration::from_secs(10),
             command_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(3 * 60),
             relay_networks: vec![

@@ -324,6 +324,81 @@ async fn connection_limit() {
     server.stop().await;
 }
 
+/// A client connecting from another loopback address, as another host would.
+async fn connect_from(server: &TestServer, source: [u8; 4]) -> Client<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::from((source, 0)))
+        .expect("bind the source address");
+    Client::new(socket.connect(server.addr).await.expect("connect"))
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_slot() {
+    let server = TestServer::start(ServerConfig {
+        max_connections: 10,
+        max_connections_per_client: 3,
+        ..config()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.connect().await;
+        greet(&mut client).await;
+        idle.push(client);
+    }
+    let mut over = server.connect().await;
+    assert_eq!(
+        over.reply().await,
+        "421 4.7.0 gw.test Too many connections from 127.0.0.1, try again later\r\n"
+    );
+    over.closed().await;
+    // Another host still gets in and delivers.
+    let mut other = connect_from(&server, [127, 0, 0, 2]).await;
+    greet(&mut other).await;
+    let reply = transaction(&mut other, "Subject: hi\r\n\r\nbody\r\n").await;
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert_eq!(
+        server.sink.messages()[0].0.client_ip.to_string(),
+        "127.0.0.2"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn under_stress_idle_connections_are_dropped_sooner() {
+    // 4 of 5 slots is 80 %: stress. The normal timeout (10 minutes) would outlast the test.
+    let server = TestServer::start(ServerConfig {
+        max_connections: 5,
+        command_timeout: Duration::from_secs(600),
+        stress_timeout: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
+    // The first connection is already waiting when the stress begins.
+    let mut clients = vec![server.connect().await];
+    greet(&mut clients[0]).await;
+    for _ in 0..3 {
+        let mut client = server.connect().await;
+        greet(&mut client).await;
+        clients.push(client);
+    }
+    // Idle connections are dropped after the stress timeout (until fewer than 80 % of the
+    // slots are in use, when the rest keep the normal timeout again).
+    let mut waiting = tokio::task::JoinSet::new();
+    for mut client in clients {
+        waiting.spawn(async move { client.reply().await });
+    }
+    let first = timeout(WAIT, waiting.join_next())
+        .await
+        .expect("an idle connection dropped in time")
+        .expect("clients waiting")
+        .expect("reply read");
+    assert_eq!(first, "421 4.4.2 gw.test Error: timeout exceeded\r\n");
+    waiting.abort_all();
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn graceful_shutdown_finishes_transaction_in_progress() {
     let server = TestServer::start(config()).await;
