@@ -112,3 +112,32 @@ fn a_thousand_idle_connections_from_one_address_do_not_lock_out_another_client()
     assert!((49..=50).contains(&admitted), "{admitted} admitted");
     drop(idle);
 }
+
+#[test]
+fn refused_messages_leave_nothing_in_the_spool() {
+    let dir = tempfile::tempdir().expect("temp");
+    let gateway = Gateway::start(dir.path(), "[server]\nmax_message_size = 100000\n");
+    let line = "x".repeat(998);
+    let too_big = format!(
+        "Subject: big\r\n\r\n{}.\r\n",
+        format!("{line}\r\n").repeat(200)
+    );
+    for (data, expected) in [
+        (
+            &b"Subject: nul\r\n\r\nbefore\0after\r\n.\r\n"[..],
+            "550 5.6.0 Message contains NUL",
+        ),
+        (
+            b"Subject: bare\r\n\r\nbare\nline feed\r\n.\r\n",
+            "550 5.6.0 Message contains bare CR or LF",
+        ),
+        (too_big.as_bytes(), "552 5.3.4"),
+    ] {
+        let replies = deliver(connect_from([127, 0, 0, 1], gateway.smtp), data);
+        assert!(replies[5].starts_with(expected), "{replies:?}");
+    }
+    let spooled = std::fs::read_dir(gateway.data.join("spool"))
+        .expect("spool")
+        .count();
+    assert_eq!(spooled, 0, "{}", gateway.log());
+}

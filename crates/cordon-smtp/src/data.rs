@@ -40,10 +40,12 @@ enum Pos {
     Cr,
 }
 
-/// Incremental, allocation-bounded reader of one message's DATA stream.
+/// Incremental, allocation-bounded reader of one message's DATA stream. The unstuffed message
+/// collects in a buffer the caller empties with [`DataReader::take_chunk`] as it goes, so the
+/// reader holds no more than what one [`DataReader::ingest`] produced.
 #[derive(Debug)]
 pub struct DataReader {
-    message: Vec<u8>,
+    chunk: Vec<u8>,
     max_size: usize,
     size: usize,
     line_len: usize,
@@ -55,10 +57,10 @@ pub struct DataReader {
 }
 
 impl DataReader {
-    /// A reader that keeps at most `max_size` octets of (unstuffed) message.
+    /// A reader of a message of at most `max_size` octets (unstuffed).
     pub fn new(max_size: usize) -> Self {
         Self {
-            message: Vec::new(),
+            chunk: Vec::new(),
             max_size,
             size: 0,
             line_len: 0,
@@ -146,7 +148,8 @@ impl DataReader {
         (i, false)
     }
 
-    /// The message once the end of data was reached, or why it is refused.
+    /// The last chunk of the message once the end of data was reached, or why the message is
+    /// refused.
     pub fn finish(self) -> Result<Vec<u8>, DataReject> {
         if self.bare {
             Err(DataReject::BareLineEnding)
@@ -157,8 +160,24 @@ impl DataReader {
         } else if self.too_long {
             Err(DataReject::LineTooLong)
         } else {
-            Ok(self.message)
+            Ok(self.chunk)
         }
+    }
+
+    /// Octets of message read but not yet taken.
+    pub fn buffered(&self) -> usize {
+        self.chunk.len()
+    }
+
+    /// Takes the message octets read so far. Once the message is bound to be refused nothing
+    /// more collects, so a refused message is not stored further.
+    pub fn take_chunk(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.chunk)
+    }
+
+    /// Whether the message is already bound to be refused at its end.
+    fn refused(&self) -> bool {
+        self.bare || self.nul || self.too_big || self.too_long
     }
 
     /// Octets of message seen so far (after unstuffing), counting those not kept.
@@ -185,16 +204,15 @@ impl DataReader {
 
     fn store(&mut self, bytes: &[u8]) {
         self.size = self.size.saturating_add(bytes.len());
-        if self.too_big {
-            return;
-        }
         if self.size > self.max_size {
-            // Keep reading to the end, but stop storing and give the memory back.
             self.too_big = true;
-            self.message = Vec::new();
+        }
+        if self.refused() {
+            // Keep reading to the end, but stop collecting and give the memory back.
+            self.chunk = Vec::new();
             return;
         }
-        self.message.extend_from_slice(bytes);
+        self.chunk.extend_from_slice(bytes);
     }
 }
 
@@ -294,6 +312,28 @@ mod tests {
         for body in [&b"a\0b\r\n.\r\n"[..], b"\0\r\n.\r\n", b"x\r\n.\0\r\n.\r\n"] {
             assert_eq!(read(body, 100).0, Err(DataReject::Nul), "{body:?}");
         }
+    }
+
+    #[test]
+    fn chunks_are_taken_as_the_data_arrives() {
+        let mut r = DataReader::new(1 << 20);
+        let (_, done) = r.ingest(b"first line\r\n..second");
+        assert!(!done);
+        assert_eq!(r.take_chunk(), b"first line\r\n.second");
+        assert_eq!(r.buffered(), 0);
+        let (_, done) = r.ingest(b" half\r\n.\r\n");
+        assert!(done);
+        assert_eq!(r.finish(), Ok(b" half\r\n".to_vec()));
+    }
+
+    #[test]
+    fn nothing_collects_once_refused() {
+        let mut r = DataReader::new(1 << 20);
+        r.ingest(b"a\nb and more");
+        assert_eq!(r.buffered(), 0);
+        let mut r = DataReader::new(10);
+        r.ingest(b"0123456789abc");
+        assert_eq!(r.buffered(), 0);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 pub use limits::STRESS_PERCENT;
 pub use server::serve;
-pub use session::{Event, Session};
+pub use session::{Event, MESSAGE_CHUNK, Session};
 
 /// Settings of the inbound SMTP server; [`Default`] gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -104,16 +104,51 @@ pub struct Envelope {
 }
 
 /// Where accepted messages go.
+///
+/// A message is stored as it arrives, so memory does not grow with message size times
+/// sessions: at `DATA` the server [opens](MessageSink::open) a [`MessageWriter`] (before it
+/// says `354`), hands it the message in bounded chunks as they are read, and
+/// [commits](MessageWriter::commit) it once the data ended well. A message refused at the end
+/// of data (too big, bare CR or LF, NUL, over-long line) or left unfinished (client gone,
+/// timeout, shutdown) is never committed: its writer is dropped, which must leave nothing
+/// behind.
 pub trait MessageSink: Send + Sync + 'static {
-    /// Store one message. Must return `Ok` only once the message is durably stored, because
-    /// the client is then told `250` and forgets it; the `Ok` value is the queue id quoted in
-    /// the reply. `message` is exactly what the client sent after dot-unstuffing, CRLF line
-    /// ends, nothing added.
+    /// Storage for one message being received.
+    type Writer: MessageWriter;
+
+    /// Starts storing a message for `envelope`. An error is told to the client instead of
+    /// `354`.
+    fn open(
+        &self,
+        envelope: Envelope,
+    ) -> impl Future<Output = Result<Self::Writer, AcceptError>> + Send;
+
+    /// Stores a whole message at once: open, one write, commit.
     fn accept(
         &self,
         envelope: Envelope,
         message: Vec<u8>,
-    ) -> impl Future<Output = Result<String, AcceptError>> + Send;
+    ) -> impl Future<Output = Result<String, AcceptError>> + Send {
+        async move {
+            let mut writer = self.open(envelope).await?;
+            writer.write(message).await?;
+            writer.commit().await
+        }
+    }
+}
+
+/// One message being stored by a [`MessageSink`]. Dropping it without
+/// [`commit`](MessageWriter::commit) discards the message and whatever was written of it.
+pub trait MessageWriter: Send + 'static {
+    /// Appends the next chunk of the message: exactly what the client sent after
+    /// dot-unstuffing, CRLF line ends, nothing added. An error means the message cannot be
+    /// stored; the client is told so at the end of its data.
+    fn write(&mut self, chunk: Vec<u8>) -> impl Future<Output = Result<(), AcceptError>> + Send;
+
+    /// The message is complete: store it durably. Must return `Ok` only once it is, because
+    /// the client is then told `250` and forgets it; the `Ok` value is the queue id quoted in
+    /// the reply.
+    fn commit(self) -> impl Future<Output = Result<String, AcceptError>> + Send;
 }
 
 /// Why a [`MessageSink`] did not take a message; the text is quoted to the client.

@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::limits::{ConnectionLimits, Refusal, Slot};
 use crate::session::{Event, Session};
-use crate::{MessageSink, ServerConfig};
+use crate::{AcceptError, MessageSink, MessageWriter, ServerConfig};
 
 /// Size of one socket read.
 const READ_BUFFER: usize = 64 * 1024;
@@ -190,6 +190,11 @@ impl<S: MessageSink> Connection<S> {
         T: AsyncRead + AsyncWrite + Unpin,
     {
         let mut buffer = vec![0; READ_BUFFER];
+        // The message being received, and why it cannot be stored if a write failed. Dropped
+        // (discarding it) when the session ends before the message does.
+        let mut writer: Option<S::Writer> = None;
+        let mut write_failed: Option<AcceptError> = None;
+        let mut size = 0usize;
         loop {
             match session.next_event() {
                 Event::NeedInput => {
@@ -217,19 +222,52 @@ impl<S: MessageSink> Connection<S> {
                         Received::ShutdownSignal => {}
                     }
                 }
-                Event::Message { envelope, message } => {
+                Event::MessageBegin { envelope } => {
                     let recipients = envelope.rcpt_to.len();
-                    let size = message.len();
-                    let result = self.sink.accept(envelope, message).await;
-                    match &result {
-                        Ok(id) => {
-                            tracing::info!(peer = %self.peer, queue_id = %id, recipients, size, "message accepted");
+                    writer = None;
+                    write_failed = None;
+                    size = 0;
+                    match self.sink.open(envelope).await {
+                        Ok(opened) => {
+                            writer = Some(opened);
+                            session.message_begun(Ok(()));
                         }
                         Err(error) => {
-                            tracing::warn!(peer = %self.peer, %error, "message not stored");
+                            tracing::warn!(peer = %self.peer, %error, recipients, "cannot store a message now");
+                            session.message_begun(Err(error));
+                        }
+                    }
+                }
+                Event::MessageData(chunk) => {
+                    size = size.saturating_add(chunk.len());
+                    if write_failed.is_none()
+                        && let Some(open) = writer.as_mut()
+                        && let Err(error) = open.write(chunk).await
+                    {
+                        write_failed = Some(error);
+                    }
+                }
+                Event::MessageEnd => {
+                    let result = match (writer.take(), write_failed.take()) {
+                        (_, Some(error)) => Err(error),
+                        (Some(open), None) => open.commit().await,
+                        (None, None) => Err(AcceptError::Temporary(
+                            "no storage open for the message".to_owned(),
+                        )),
+                    };
+                    match &result {
+                        Ok(id) => {
+                            tracing::info!(peer = %self.peer, queue_id = %id, size, "message accepted");
+                        }
+                        Err(error) => {
+                            tracing::warn!(peer = %self.peer, %error, size, "message not stored");
                         }
                     }
                     session.message_stored(result);
+                }
+                Event::MessageAbort => {
+                    writer = None;
+                    write_failed = None;
                 }
                 Event::StartTls => {
                     self.flush(stream, session).await?;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cordon_smtp::{AcceptError, Envelope, MessageSink, ServerConfig, serve};
+use cordon_smtp::{AcceptError, Envelope, MessageSink, MessageWriter, ServerConfig, serve};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -17,10 +17,13 @@ use tokio::time::timeout;
 /// Upper bound on any single wait in these tests, so a bug fails instead of hanging.
 const WAIT: Duration = Duration::from_secs(15);
 
+/// Messages stored, with their envelopes.
+type Stored = Arc<Mutex<Vec<(Envelope, Vec<u8>)>>>;
+
 /// Keeps accepted messages in memory.
 #[derive(Default)]
 struct MemorySink {
-    messages: Mutex<Vec<(Envelope, Vec<u8>)>>,
+    messages: Stored,
 }
 
 impl MemorySink {
@@ -30,13 +33,36 @@ impl MemorySink {
 }
 
 impl MessageSink for MemorySink {
-    fn accept(
+    type Writer = MemoryWriter;
+
+    fn open(
         &self,
         envelope: Envelope,
-        message: Vec<u8>,
-    ) -> impl Future<Output = Result<String, AcceptError>> + Send {
+    ) -> impl Future<Output = Result<MemoryWriter, AcceptError>> + Send {
+        std::future::ready(Ok(MemoryWriter {
+            envelope,
+            message: Vec::new(),
+            messages: Arc::clone(&self.messages),
+        }))
+    }
+}
+
+/// One message being received into a [`MemorySink`].
+struct MemoryWriter {
+    envelope: Envelope,
+    message: Vec<u8>,
+    messages: Stored,
+}
+
+impl MessageWriter for MemoryWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> impl Future<Output = Result<(), AcceptError>> + Send {
+        self.message.extend_from_slice(&chunk);
+        std::future::ready(Ok(()))
+    }
+
+    fn commit(self) -> impl Future<Output = Result<String, AcceptError>> + Send {
         let mut messages = self.messages.lock().expect("sink lock");
-        messages.push((envelope, message));
+        messages.push((self.envelope, self.message));
         std::future::ready(Ok(format!("Q{}", messages.len())))
     }
 }
