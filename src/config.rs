@@ -37,6 +37,11 @@ pub struct Server {
     pub max_recipients: usize,
     /// Most simultaneous connections.
     pub max_connections: usize,
+    /// Most simultaneous connections from one client address.
+    pub max_connections_per_client: usize,
+    /// Seconds a client may stay silent while the server is under stress
+    /// (80 % of `max_connections` in use).
+    pub stress_timeout_secs: u64,
     /// Client networks allowed to relay (the force's mail servers).
     pub relay_networks: Vec<ipnet::IpNet>,
     /// Seconds a client may stay silent before the connection is closed.
@@ -55,6 +60,8 @@ impl Default for Server {
             max_message_size: 50 << 20,
             max_recipients: 100,
             max_connections: 200,
+            max_connections_per_client: 50,
+            stress_timeout_secs: 10,
             relay_networks: vec![
                 "127.0.0.0/8".parse().expect("static network"),
                 "::1/128".parse().expect("static network"),
@@ -216,6 +223,8 @@ mod tests {
             "max_message_size",
             "max_recipients",
             "max_connections",
+            "max_connections_per_client",
+            "stress_timeout_secs",
             "relay_networks",
             "command_timeout_secs",
             "tls_certificate",

@@ -1,9 +1,11 @@
 //! Fuzz the SMTP session state machine: any bytes from a client, in any chunking.
 //! Run: `cargo +nightly fuzz run smtp_session -- -max_total_time=300`.
 //!
-//! Byte 0 picks the options (STARTTLS offered, client allowed to relay, sink result),
-//! byte 1 the size of the chunks the rest is fed in. Checks: no panic, no message larger
-//! than the limit, every reply line is `NNN` + space or hyphen, and ends with CRLF.
+//! Byte 0 picks the options (STARTTLS offered, client allowed to relay, sink results),
+//! byte 1 the size of the chunks the rest is fed in. Checks: no panic, message events in
+//! order (begin, data, end or abort), no message larger than the limit, the session never
+//! holding more than one chunk plus one read, every reply line is `NNN` + space or hyphen,
+//! and ends with CRLF.
 
 #![no_main]
 
@@ -11,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::OnceLock;
 
-use cordon_smtp::{AcceptError, Event, ServerConfig, Session};
+use cordon_smtp::{AcceptError, Event, MESSAGE_CHUNK, ServerConfig, Session};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_MESSAGE: usize = 4096;
@@ -43,14 +45,34 @@ fuzz_target!(|data: &[u8]| {
     session.offer_starttls(options & 1 != 0);
     let mut output = session.take_output();
     let mut stored = 0u32;
+    // The size of the message being received, while one is.
+    let mut open: Option<usize> = None;
     'feed: for piece in input.chunks(chunk) {
         session.feed(piece);
         loop {
+            assert!(session.buffered() <= MESSAGE_CHUNK + 2 * 64);
             match session.next_event() {
                 Event::NeedInput => break,
                 Event::Close => break 'feed,
-                Event::Message { message, .. } => {
-                    assert!(message.len() <= MAX_MESSAGE);
+                Event::MessageBegin { .. } => {
+                    assert!(open.is_none(), "message begun twice");
+                    if options & 0x20 != 0 {
+                        session.message_begun(Err(AcceptError::Temporary("full".into())));
+                    } else {
+                        open = Some(0);
+                        session.message_begun(Ok(()));
+                    }
+                }
+                Event::MessageData(data) => {
+                    let size = open.as_mut().expect("data without a message");
+                    *size += data.len();
+                    assert!(*size <= MAX_MESSAGE);
+                }
+                Event::MessageAbort => {
+                    open.take().expect("abort without a message");
+                }
+                Event::MessageEnd => {
+                    open.take().expect("end without a message");
                     stored += 1;
                     let result = match (options >> 2) % 3 {
                         0 => Ok(format!("Q{stored}")),

@@ -287,11 +287,18 @@ fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
         (None, None) => None,
         _ => anyhow::bail!("server.tls_certificate and server.tls_key go together"),
     };
+    if s.max_connections_per_client == 0 || s.stress_timeout_secs == 0 {
+        anyhow::bail!(
+            "server.max_connections_per_client and server.stress_timeout_secs must be at least 1"
+        );
+    }
     Ok(ServerConfig {
         hostname: s.hostname.clone(),
         max_message_size: s.max_message_size,
         max_recipients: s.max_recipients,
         max_connections: s.max_connections,
+        max_connections_per_client: s.max_connections_per_client,
+        stress_timeout: Duration::from_secs(s.stress_timeout_secs),
         command_timeout: Duration::from_secs(s.command_timeout_secs),
         relay_networks: s.relay_networks.clone(),
         tls,

@@ -40,7 +40,7 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{QueueId, SledStore, Spool, Store, StoreError};
+use cordon_store::{QueueId, SledStore, Spool, SpoolWriter, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use work::WorkQueue;
 
@@ -109,7 +109,7 @@ pub struct Gateway<T: Transport> {
     transport: T,
     metrics: Arc<Metrics>,
     /// The messages waiting for a worker or being processed.
-    work: WorkQueue,
+    work: Arc<WorkQueue>,
     /// Messages whose spool file is damaged: reported once, not queued again
     /// by the delivery loop (that would only repeat the error).
     damaged: Mutex<HashSet<QueueId>>,
@@ -167,7 +167,7 @@ impl<T: Transport> Gateway<T> {
             inspector,
             transport,
             metrics,
-            work,
+            work: Arc::new(work),
             damaged: Mutex::new(HashSet::new()),
         });
         gateway.recover()?;
@@ -398,11 +398,9 @@ impl<T: Transport> Gateway<T> {
 }
 
 impl<T: Transport> MessageSink for Gateway<T> {
-    async fn accept(
-        &self,
-        envelope: cordon_smtp::Envelope,
-        message: Vec<u8>,
-    ) -> Result<String, AcceptError> {
+    type Writer = Incoming;
+
+    async fn open(&self, envelope: cordon_smtp::Envelope) -> Result<Incoming, AcceptError> {
         let id = QueueId::new();
         let spooled = cordon_store::Envelope {
             mail_from: envelope.mail_from,
@@ -411,25 +409,86 @@ impl<T: Transport> MessageSink for Gateway<T> {
             helo: Some(envelope.helo),
             received_at: now(),
         };
-        // The spool file alone is the durable record of acceptance: the queue
+        let spool = self.spool.clone();
+        let created =
+            tokio::task::spawn_blocking(move || spool.create(&id, &spooled).map(|w| (w, spooled)))
+                .await;
+        match created {
+            Ok(Ok((file, envelope))) => Ok(Incoming {
+                id,
+                file: Some(file),
+                envelope,
+                audit: self.config.audit.clone(),
+                metrics: Arc::clone(&self.metrics),
+                work: Arc::clone(&self.work),
+            }),
+            Ok(Err(e)) => Err(spool_failed(&e)),
+            Err(e) => Err(spool_failed(&e)),
+        }
+    }
+}
+
+/// A message being received into the spool: the SMTP server's
+/// [`MessageWriter`](cordon_smtp::MessageWriter). The spool file is
+/// written as the data arrives, so memory does not grow with the message;
+/// dropped before [`commit`](cordon_smtp::MessageWriter::commit), it
+/// removes its temporary file.
+pub struct Incoming {
+    id: QueueId,
+    /// Taken while a write runs on the blocking pool (and lost, removing the
+    /// temporary file, if that write panics).
+    file: Option<SpoolWriter>,
+    envelope: cordon_store::Envelope,
+    audit: Option<Arc<AuditLog>>,
+    metrics: Arc<Metrics>,
+    work: Arc<WorkQueue>,
+}
+
+impl cordon_smtp::MessageWriter for Incoming {
+    async fn write(&mut self, chunk: Vec<u8>) -> Result<(), AcceptError> {
+        let Some(mut file) = self.file.take() else {
+            return Err(spool_failed(&"an earlier write failed"));
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let result = file.write(&chunk);
+            (file, result)
+        })
+        .await;
+        match written {
+            Ok((file, Ok(()))) => {
+                self.file = Some(file);
+                Ok(())
+            }
+            Ok((_, Err(e))) => Err(spool_failed(&e)),
+            Err(e) => Err(spool_failed(&e)),
+        }
+    }
+
+    async fn commit(mut self) -> Result<String, AcceptError> {
+        let Some(file) = self.file.take() else {
+            return Err(spool_failed(&"an earlier write failed"));
+        };
+        // The spool file is the durable record of acceptance: the queue
         // record is written only when a message needs one (held, rejected,
         // deferred), and a spooled message without one is processed again
         // after a crash.
-        let spool = self.spool.clone();
-        let audit = self.config.audit.clone();
+        let id = self.id;
+        let envelope = self.envelope;
+        let audit = self.audit;
         let stored = tokio::task::spawn_blocking(move || {
-            spool.write(&id, &spooled, &message)?;
+            let size = file.size();
+            file.commit()?;
             if let Some(audit) = audit {
                 let event = Event::new(
-                    format!("smtp:{}", spooled.client_ip.as_deref().unwrap_or("")),
+                    format!("smtp:{}", envelope.client_ip.as_deref().unwrap_or("")),
                     cordon_audit::Action::Accepted,
                     id.to_string(),
                 )
                 .with_detail(serde_json::json!({
-                    "mail_from": spooled.mail_from,
-                    "rcpt_to": spooled.rcpt_to,
-                    "size": message.len(),
-                    "helo": spooled.helo,
+                    "mail_from": envelope.mail_from,
+                    "rcpt_to": envelope.rcpt_to,
+                    "size": size,
+                    "helo": envelope.helo,
                 }));
                 // The spool file is the record of acceptance; an audit
                 // write that fails is logged, never a reason to refuse mail.
@@ -446,20 +505,17 @@ impl<T: Transport> MessageSink for Gateway<T> {
                 self.work.push(id);
                 Ok(id.to_string())
             }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot spool an incoming message");
-                Err(AcceptError::Temporary(
-                    "cannot store the message now, try again later".into(),
-                ))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the spool writer failed");
-                Err(AcceptError::Temporary(
-                    "cannot store the message now, try again later".into(),
-                ))
-            }
+            Ok(Err(e)) => Err(spool_failed(&e)),
+            Err(e) => Err(spool_failed(&e)),
         }
     }
+}
+
+/// Logs why an incoming message cannot be spooled and tells the client to
+/// try again later.
+fn spool_failed(error: &dyn std::fmt::Display) -> AcceptError {
+    tracing::error!(%error, "cannot spool an incoming message");
+    AcceptError::Temporary("cannot store the message now, try again later".into())
 }
 
 #[cfg(test)]

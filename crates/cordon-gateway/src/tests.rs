@@ -753,3 +753,33 @@ async fn a_damaged_held_message_is_reported_at_start_and_never_released() {
         .await
         .expect("rejected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_committed() {
+    use cordon_smtp::MessageWriter;
+    let h = harness(RetryPolicy::default());
+    let spool_dir = h._dir.path().join("spool");
+    let on_disk = || -> Vec<u64> {
+        std::fs::read_dir(&spool_dir)
+            .expect("spool")
+            .map(|e| e.expect("entry").metadata().expect("metadata").len())
+            .collect()
+    };
+    let mut incoming = h
+        .gateway
+        .open(envelope(&["x@kent.police.uk"]))
+        .await
+        .expect("open");
+    incoming.write(CLEAN.to_vec()).await.expect("write");
+    let files = on_disk();
+    assert_eq!(files.len(), 1);
+    assert!(files[0] > CLEAN.len() as u64, "the chunk is in the file");
+    assert!(
+        h.gateway.spool.list().expect("list").is_empty(),
+        "not accepted yet"
+    );
+    // The client went away (or the message was refused): nothing is left.
+    drop(incoming);
+    assert!(on_disk().is_empty());
+    assert!(h.relay.delivered.lock().expect("lock").is_empty());
+}

@@ -5,7 +5,9 @@
 //! one, so an empty message is just `.<CRLF>`). A CR is a line end only when the next byte is
 //! LF; any other CR, and any LF not preceded by CR, is "bare": it never ends a line, so no
 //! variant such as `<LF>.<LF>`, `<CR>.<CR>` or `<LF>.<CR><LF>` can end the data, and it
-//! marks the message for rejection once the real end is reached.
+//! marks the message for rejection once the real end is reached. A NUL octet, which no
+//! RFC 5322 message may contain and which ends strings in many downstream tools, marks it for
+//! rejection the same way.
 
 /// Longest text line allowed in a message, including its CRLF (RFC 5321 4.5.3.1.6).
 pub const MAX_TEXT_LINE: usize = 1000;
@@ -15,6 +17,8 @@ pub const MAX_TEXT_LINE: usize = 1000;
 pub enum DataReject {
     /// A bare CR or bare LF occurred somewhere in the data.
     BareLineEnding,
+    /// A NUL octet occurred somewhere in the data.
+    Nul,
     /// More octets than the configured maximum message size.
     TooBig,
     /// A text line longer than [`MAX_TEXT_LINE`] octets.
@@ -36,29 +40,33 @@ enum Pos {
     Cr,
 }
 
-/// Incremental, allocation-bounded reader of one message's DATA stream.
+/// Incremental, allocation-bounded reader of one message's DATA stream. The unstuffed message
+/// collects in a buffer the caller empties with [`DataReader::take_chunk`] as it goes, so the
+/// reader holds no more than what one [`DataReader::ingest`] produced.
 #[derive(Debug)]
 pub struct DataReader {
-    message: Vec<u8>,
+    chunk: Vec<u8>,
     max_size: usize,
     size: usize,
     line_len: usize,
     pos: Pos,
     bare: bool,
+    nul: bool,
     too_big: bool,
     too_long: bool,
 }
 
 impl DataReader {
-    /// A reader that keeps at most `max_size` octets of (unstuffed) message.
+    /// A reader of a message of at most `max_size` octets (unstuffed).
     pub fn new(max_size: usize) -> Self {
         Self {
-            message: Vec::new(),
+            chunk: Vec::new(),
             max_size,
             size: 0,
             line_len: 0,
             pos: Pos::Start,
             bare: false,
+            nul: false,
             too_big: false,
             too_long: false,
         }
@@ -140,17 +148,36 @@ impl DataReader {
         (i, false)
     }
 
-    /// The message once the end of data was reached, or why it is refused.
+    /// The last chunk of the message once the end of data was reached, or why the message is
+    /// refused.
     pub fn finish(self) -> Result<Vec<u8>, DataReject> {
         if self.bare {
             Err(DataReject::BareLineEnding)
+        } else if self.nul {
+            Err(DataReject::Nul)
         } else if self.too_big {
             Err(DataReject::TooBig)
         } else if self.too_long {
             Err(DataReject::LineTooLong)
         } else {
-            Ok(self.message)
+            Ok(self.chunk)
         }
+    }
+
+    /// Octets of message read but not yet taken.
+    pub fn buffered(&self) -> usize {
+        self.chunk.len()
+    }
+
+    /// Takes the message octets read so far. Once the message is bound to be refused nothing
+    /// more collects, so a refused message is not stored further.
+    pub fn take_chunk(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.chunk)
+    }
+
+    /// Whether the message is already bound to be refused at its end.
+    fn refused(&self) -> bool {
+        self.bare || self.nul || self.too_big || self.too_long
     }
 
     /// Octets of message seen so far (after unstuffing), counting those not kept.
@@ -163,6 +190,9 @@ impl DataReader {
         if self.line_len > MAX_TEXT_LINE - 2 {
             self.too_long = true;
         }
+        if bytes.contains(&0) {
+            self.nul = true;
+        }
         self.store(bytes);
     }
 
@@ -174,16 +204,15 @@ impl DataReader {
 
     fn store(&mut self, bytes: &[u8]) {
         self.size = self.size.saturating_add(bytes.len());
-        if self.too_big {
-            return;
-        }
         if self.size > self.max_size {
-            // Keep reading to the end, but stop storing and give the memory back.
             self.too_big = true;
-            self.message = Vec::new();
+        }
+        if self.refused() {
+            // Keep reading to the end, but stop collecting and give the memory back.
+            self.chunk = Vec::new();
             return;
         }
-        self.message.extend_from_slice(bytes);
+        self.chunk.extend_from_slice(bytes);
     }
 }
 
@@ -276,6 +305,35 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn nul_rejects_after_real_end() {
+        for body in [&b"a\0b\r\n.\r\n"[..], b"\0\r\n.\r\n", b"x\r\n.\0\r\n.\r\n"] {
+            assert_eq!(read(body, 100).0, Err(DataReject::Nul), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_taken_as_the_data_arrives() {
+        let mut r = DataReader::new(1 << 20);
+        let (_, done) = r.ingest(b"first line\r\n..second");
+        assert!(!done);
+        assert_eq!(r.take_chunk(), b"first line\r\n.second");
+        assert_eq!(r.buffered(), 0);
+        let (_, done) = r.ingest(b" half\r\n.\r\n");
+        assert!(done);
+        assert_eq!(r.finish(), Ok(b" half\r\n".to_vec()));
+    }
+
+    #[test]
+    fn nothing_collects_once_refused() {
+        let mut r = DataReader::new(1 << 20);
+        r.ingest(b"a\nb and more");
+        assert_eq!(r.buffered(), 0);
+        let mut r = DataReader::new(10);
+        r.ingest(b"0123456789abc");
+        assert_eq!(r.buffered(), 0);
     }
 
     #[test]

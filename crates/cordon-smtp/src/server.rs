@@ -1,6 +1,6 @@
-//! The tokio driver: accepts connections, enforces the connection limit, runs one
-//! [`Session`] per connection with timeouts and the STARTTLS upgrade, and shuts down
-//! gracefully.
+//! The tokio driver: accepts connections, enforces the connection limits, runs one
+//! [`Session`] per connection with (stress-adaptive) timeouts and the STARTTLS upgrade, and
+//! shuts down gracefully.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 use tokio_rustls::TlsAcceptor;
 
+use crate::limits::{ConnectionLimits, Refusal, Slot};
 use crate::session::{Event, Session};
-use crate::{MessageSink, ServerConfig};
+use crate::{AcceptError, MessageSink, MessageWriter, ServerConfig};
 
 /// Size of one socket read.
 const READ_BUFFER: usize = 64 * 1024;
@@ -37,25 +38,39 @@ pub async fn serve<S: MessageSink>(
     sink: Arc<S>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let limits = ConnectionLimits::new(&config);
     let mut tasks = JoinSet::new();
     tracing::info!(addr = ?listener.local_addr().ok(), "SMTP server listening");
     while !*shutdown.borrow_and_update() {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match Arc::clone(&limit).try_acquire_owned() {
-                    Ok(permit) => {
+                Ok((stream, peer)) => match limits.admit(peer.ip()) {
+                    Ok(slot) => {
                         let connection = Connection {
                             config: Arc::clone(&config),
                             sink: Arc::clone(&sink),
                             shutdown: shutdown.clone(),
+                            stress: limits.stress(),
                             peer,
                         };
-                        tasks.spawn(connection.run(stream, permit));
+                        tasks.spawn(connection.run(stream, slot));
                     }
-                    Err(_) => {
-                        tracing::warn!(%peer, "connection limit reached, refusing");
-                        tasks.spawn(refuse(stream, config.hostname.clone()));
+                    Err(refusal) => {
+                        let hostname = &config.hostname;
+                        let reply = match refusal {
+                            Refusal::Full => {
+                                tracing::warn!(%peer, "connection limit reached, refusing");
+                                format!("421 4.7.0 {hostname} Too many connections, try again later\r\n")
+                            }
+                            Refusal::ClientFull => {
+                                tracing::warn!(%peer, "per-client connection limit reached, refusing");
+                                format!(
+                                    "421 4.7.0 {hostname} Too many connections from {}, try again later\r\n",
+                                    peer.ip().to_canonical()
+                                )
+                            }
+                        };
+                        tasks.spawn(refuse(stream, reply));
                     }
                 },
                 Err(error) => {
@@ -88,9 +103,8 @@ pub async fn serve<S: MessageSink>(
     Ok(())
 }
 
-/// Tells a client over the connection limit to come back later.
-async fn refuse(mut stream: TcpStream, hostname: String) {
-    let reply = format!("421 4.7.0 {hostname} Too many connections, try again later\r\n");
+/// Tells a client over a connection limit to come back later.
+async fn refuse(mut stream: TcpStream, reply: String) {
     let _ = timeout(REFUSE_TIMEOUT, async {
         stream.write_all(reply.as_bytes()).await?;
         stream.shutdown().await
@@ -111,11 +125,25 @@ struct Connection<S> {
     config: Arc<ServerConfig>,
     sink: Arc<S>,
     shutdown: watch::Receiver<bool>,
+    /// Whether the server is under stress (most connection slots taken).
+    stress: watch::Receiver<bool>,
     peer: SocketAddr,
 }
 
+/// What waiting for the client's next bytes gave.
+enum Received {
+    /// This many bytes are in the buffer.
+    Bytes(usize),
+    /// The client closed the connection.
+    End,
+    /// The client stayed silent too long.
+    TimedOut,
+    /// The shutdown signal changed; look at the session again.
+    ShutdownSignal,
+}
+
 impl<S: MessageSink> Connection<S> {
-    async fn run(mut self, mut tcp: TcpStream, _permit: OwnedSemaphorePermit) {
+    async fn run(mut self, mut tcp: TcpStream, _slot: Slot) {
         let peer = self.peer;
         tracing::debug!(%peer, "connection opened");
         // Replies are small and latency-bound (pipelined batches are written whole).
@@ -128,7 +156,7 @@ impl<S: MessageSink> Connection<S> {
                     return;
                 };
                 let handshake = TlsAcceptor::from(tls).accept(tcp);
-                match timeout(self.config.command_timeout, handshake).await {
+                match timeout(self.patience(false), handshake).await {
                     Ok(Ok(mut stream)) => {
                         session.tls_started();
                         if let Err(error) = self
@@ -137,14 +165,14 @@ impl<S: MessageSink> Connection<S> {
                         {
                             tracing::debug!(%peer, %error, "connection failed");
                         }
-                        let _ = timeout(self.config.command_timeout, stream.shutdown()).await;
+                        let _ = timeout(self.patience(false), stream.shutdown()).await;
                     }
                     Ok(Err(error)) => tracing::info!(%peer, %error, "TLS handshake failed"),
                     Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
                 }
             }
             Ok(Ended::Closed) => {
-                let _ = timeout(self.config.command_timeout, tcp.shutdown()).await;
+                let _ = timeout(self.patience(false), tcp.shutdown()).await;
             }
             Err(error) => tracing::debug!(%peer, %error, "connection failed"),
         }
@@ -162,6 +190,11 @@ impl<S: MessageSink> Connection<S> {
         T: AsyncRead + AsyncWrite + Unpin,
     {
         let mut buffer = vec![0; READ_BUFFER];
+        // The message being received, and why it cannot be stored if a write failed. Dropped
+        // (discarding it) when the session ends before the message does.
+        let mut writer: Option<S::Writer> = None;
+        let mut write_failed: Option<AcceptError> = None;
+        let mut size = 0usize;
         loop {
             match session.next_event() {
                 Event::NeedInput => {
@@ -170,44 +203,71 @@ impl<S: MessageSink> Connection<S> {
                         continue;
                     }
                     self.flush(stream, session).await?;
-                    let wait = if session.in_data() {
-                        self.config.data_timeout
-                    } else {
-                        self.config.command_timeout
-                    };
-                    tokio::select! {
-                        read = timeout(wait, stream.read(&mut buffer)) => match read {
-                            Err(_) => {
-                                tracing::info!(peer = %self.peer, "client timed out");
-                                session.timeout();
+                    match self
+                        .receive(stream, &mut buffer, session.in_data(), shutting_down)
+                        .await?
+                    {
+                        Received::Bytes(n) => session.feed(buffer.get(..n).unwrap_or_default()),
+                        Received::End => {
+                            if !session.is_idle() {
+                                tracing::info!(peer = %self.peer, "client disconnected during a transaction");
                             }
-                            Ok(Ok(0)) => {
-                                if !session.is_idle() {
-                                    tracing::info!(peer = %self.peer, "client disconnected during a transaction");
-                                }
-                                return Ok(Ended::Closed);
-                            }
-                            Ok(Ok(n)) => session.feed(buffer.get(..n).unwrap_or_default()),
-                            Ok(Err(error)) => return Err(error),
-                        },
-                        changed = self.shutdown.changed(), if !*shutting_down => {
-                            *shutting_down = changed.is_err() || *self.shutdown.borrow_and_update();
+                            return Ok(Ended::Closed);
+                        }
+                        Received::TimedOut => {
+                            let stressed = *self.stress.borrow();
+                            tracing::info!(peer = %self.peer, stressed, "client timed out");
+                            session.timeout();
+                        }
+                        Received::ShutdownSignal => {}
+                    }
+                }
+                Event::MessageBegin { envelope } => {
+                    let recipients = envelope.rcpt_to.len();
+                    writer = None;
+                    write_failed = None;
+                    size = 0;
+                    match self.sink.open(envelope).await {
+                        Ok(opened) => {
+                            writer = Some(opened);
+                            session.message_begun(Ok(()));
+                        }
+                        Err(error) => {
+                            tracing::warn!(peer = %self.peer, %error, recipients, "cannot store a message now");
+                            session.message_begun(Err(error));
                         }
                     }
                 }
-                Event::Message { envelope, message } => {
-                    let recipients = envelope.rcpt_to.len();
-                    let size = message.len();
-                    let result = self.sink.accept(envelope, message).await;
+                Event::MessageData(chunk) => {
+                    size = size.saturating_add(chunk.len());
+                    if write_failed.is_none()
+                        && let Some(open) = writer.as_mut()
+                        && let Err(error) = open.write(chunk).await
+                    {
+                        write_failed = Some(error);
+                    }
+                }
+                Event::MessageEnd => {
+                    let result = match (writer.take(), write_failed.take()) {
+                        (_, Some(error)) => Err(error),
+                        (Some(open), None) => open.commit().await,
+                        (None, None) => Err(AcceptError::Temporary(
+                            "no storage open for the message".to_owned(),
+                        )),
+                    };
                     match &result {
                         Ok(id) => {
-                            tracing::info!(peer = %self.peer, queue_id = %id, recipients, size, "message accepted");
+                            tracing::info!(peer = %self.peer, queue_id = %id, size, "message accepted");
                         }
                         Err(error) => {
-                            tracing::warn!(peer = %self.peer, %error, "message not stored");
+                            tracing::warn!(peer = %self.peer, %error, size, "message not stored");
                         }
                     }
                     session.message_stored(result);
+                }
+                Event::MessageAbort => {
+                    writer = None;
+                    write_failed = None;
                 }
                 Event::StartTls => {
                     self.flush(stream, session).await?;
@@ -218,6 +278,57 @@ impl<S: MessageSink> Connection<S> {
                     return Ok(Ended::Closed);
                 }
             }
+        }
+    }
+
+    /// Waits for the client's next bytes, at most the command (or data) timeout, or the
+    /// stress timeout while the server is under stress: a wait that began before the stress
+    /// is cut short when it starts, so idle connections give their slots back.
+    async fn receive<T>(
+        &mut self,
+        stream: &mut T,
+        buffer: &mut [u8],
+        in_data: bool,
+        shutting_down: &mut bool,
+    ) -> io::Result<Received>
+    where
+        T: AsyncRead + Unpin,
+    {
+        let started = Instant::now();
+        let mut stress_followed = true;
+        loop {
+            let deadline = started + self.patience(in_data);
+            tokio::select! {
+                read = stream.read(buffer) => {
+                    return match read? {
+                        0 => Ok(Received::End),
+                        n => Ok(Received::Bytes(n)),
+                    };
+                }
+                () = sleep_until(deadline) => return Ok(Received::TimedOut),
+                changed = self.stress.changed(), if stress_followed => {
+                    stress_followed = changed.is_ok();
+                }
+                changed = self.shutdown.changed(), if !*shutting_down => {
+                    *shutting_down = changed.is_err() || *self.shutdown.borrow_and_update();
+                    return Ok(Received::ShutdownSignal);
+                }
+            }
+        }
+    }
+
+    /// How long to wait for the client now: the data or command timeout, shortened to the
+    /// stress timeout while the server is under stress.
+    fn patience(&self, in_data: bool) -> Duration {
+        let normal = if in_data {
+            self.config.data_timeout
+        } else {
+            self.config.command_timeout
+        };
+        if *self.stress.borrow() {
+            normal.min(self.config.stress_timeout)
+        } else {
+            normal
         }
     }
 
@@ -234,7 +345,7 @@ impl<S: MessageSink> Connection<S> {
             stream.write_all(&output).await?;
             stream.flush().await
         };
-        match timeout(self.config.command_timeout, write).await {
+        match timeout(self.patience(false), write).await {
             Ok(result) => result,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,

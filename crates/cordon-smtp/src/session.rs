@@ -7,10 +7,14 @@
 //!
 //! Driving contract: call [`Session::next_event`] in a loop. On [`Event::NeedInput`] write
 //! the pending output (all replies to a pipelined batch go out together) and feed the next
-//! read. On [`Event::Message`] store the message and report with
-//! [`Session::message_stored`] before calling `next_event` again. On [`Event::StartTls`]
-//! write the output, upgrade the connection and call [`Session::tls_started`]. On
-//! [`Event::Close`] write the output and close.
+//! read. On [`Event::MessageBegin`] open storage for the message and report with
+//! [`Session::message_begun`]; append each [`Event::MessageData`] to it; on
+//! [`Event::MessageEnd`] store it durably and report with [`Session::message_stored`]; on
+//! [`Event::MessageAbort`] discard it. On [`Event::StartTls`] write the output, upgrade the
+//! connection and call [`Session::tls_started`]. On [`Event::Close`] write the output and
+//! close (discarding a message still open).
+//!
+//! The session never holds more than [`MESSAGE_CHUNK`] octets of message plus one read.
 
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -29,6 +33,10 @@ use crate::{AcceptError, Envelope, ServerConfig};
 /// Longest command line accepted, including its CRLF (RFC 5321 4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
 
+/// The session hands message data out in chunks of about this size (the last one of a
+/// message may be smaller), so it never holds a whole message.
+pub const MESSAGE_CHUNK: usize = 64 * 1024;
+
 /// Longest text echoed back from the client or the sink in a reply.
 const MAX_ECHO: usize = 200;
 
@@ -37,14 +45,21 @@ const MAX_ECHO: usize = 200;
 pub enum Event {
     /// All buffered input is processed: write the pending output, then feed more input.
     NeedInput,
-    /// A complete, well-formed message: store it durably, then call
-    /// [`Session::message_stored`] with the result. No reply has been sent for it yet.
-    Message {
+    /// The client said DATA: open storage for a message with this envelope, then call
+    /// [`Session::message_begun`] with the result (`354` or an error is said then).
+    MessageBegin {
         /// Its envelope.
         envelope: Envelope,
-        /// Its bytes, dot-unstuffed, exactly as the client sent them.
-        message: Vec<u8>,
     },
+    /// The next bytes of the message being received, dot-unstuffed, exactly as the client
+    /// sent them: append them to its storage.
+    MessageData(Vec<u8>),
+    /// The message ended well-formed (all its bytes were given in [`Event::MessageData`]):
+    /// store it durably, then call [`Session::message_stored`] with the result. No reply has
+    /// been sent for it yet.
+    MessageEnd,
+    /// The message is refused (its reply is queued): discard what was stored of it.
+    MessageAbort,
     /// The client asked for TLS and was told to go ahead: write the pending output, run the
     /// TLS handshake on the connection and call [`Session::tls_started`]. Input received
     /// after the STARTTLS command has been discarded.
@@ -60,8 +75,12 @@ enum State {
     Command,
     /// Dropping the rest of an over-long command line, up to its LF.
     DiscardLine,
+    /// DATA was accepted; waiting for [`Session::message_begun`].
+    AwaitingStorage,
     /// Reading message data after `354`.
     Data(DataReader),
+    /// The last chunk of the message was handed out; [`Event::MessageEnd`] is next.
+    DataEnded,
     /// A message was handed out; waiting for [`Session::message_stored`].
     AwaitingSink,
     /// STARTTLS was accepted; waiting for [`Session::tls_started`].
@@ -160,6 +179,15 @@ impl Session {
         matches!(self.state, State::Data(_))
     }
 
+    /// Octets the session holds: unprocessed input and message data not yet handed out.
+    pub fn buffered(&self) -> usize {
+        let message = match &self.state {
+            State::Data(reader) => reader.buffered(),
+            _ => 0,
+        };
+        self.input.len() + message
+    }
+
     /// Whether no mail transaction is in progress, so the session may be closed on shutdown
     /// without losing a message the client is sending.
     pub fn is_idle(&self) -> bool {
@@ -199,7 +227,27 @@ impl Session {
         }
     }
 
-    /// Reports the result of storing the message of the last [`Event::Message`] and queues
+    /// Reports whether storage for the message of the last [`Event::MessageBegin`] could be
+    /// opened: `354` for `Ok`, else the error ends the transaction.
+    pub fn message_begun(&mut self, result: Result<(), AcceptError>) {
+        if !matches!(self.state, State::AwaitingStorage) {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.state = State::Data(DataReader::new(self.config.max_message_size));
+                self.output
+                    .extend_from_slice(b"354 End data with <CR><LF>.<CR><LF>\r\n");
+            }
+            Err(error) => {
+                self.state = State::Command;
+                self.transaction = None;
+                self.storage_failed(error);
+            }
+        }
+    }
+
+    /// Reports the result of storing the message of the last [`Event::MessageEnd`] and queues
     /// the reply to DATA: `250` only for `Ok`.
     pub fn message_stored(&mut self, result: Result<String, AcceptError>) {
         if !matches!(self.state, State::AwaitingSink) {
@@ -212,11 +260,18 @@ impl Session {
                 let text = format!("Ok: queued as {}", sanitize(&id));
                 self.reply(250, "2.0.0", &text);
             }
-            Err(AcceptError::Temporary(why)) => {
+            Err(error) => self.storage_failed(error),
+        }
+    }
+
+    /// Queues the reply for a message the sink could not take.
+    fn storage_failed(&mut self, error: AcceptError) {
+        match error {
+            AcceptError::Temporary(why) => {
                 let text = format!("Message not stored, try again later: {}", sanitize(&why));
                 self.reply(451, "4.3.0", &text);
             }
-            Err(AcceptError::Permanent(why)) => {
+            AcceptError::Permanent(why) => {
                 let text = format!("Message refused: {}", sanitize(&why));
                 self.reply(554, "5.6.0", &text);
             }
@@ -229,13 +284,22 @@ impl Session {
             match &mut self.state {
                 State::Closed => return Event::Close,
                 State::AwaitingTls => return Event::StartTls,
-                State::AwaitingSink => return Event::NeedInput,
+                State::AwaitingSink | State::AwaitingStorage => return Event::NeedInput,
+                State::DataEnded => {
+                    self.state = State::AwaitingSink;
+                    return Event::MessageEnd;
+                }
                 State::Data(reader) => {
                     let rest = self.input.get(self.consumed..).unwrap_or_default();
                     let (used, done) = reader.ingest(rest);
                     self.consumed += used;
                     if !done {
                         self.compact();
+                        if let State::Data(reader) = &mut self.state
+                            && reader.buffered() >= MESSAGE_CHUNK
+                        {
+                            return Event::MessageData(reader.take_chunk());
+                        }
                         return Event::NeedInput;
                     }
                     let State::Data(reader) = std::mem::replace(&mut self.state, State::Command)
@@ -302,22 +366,13 @@ impl Session {
     fn end_of_data(&mut self, reader: DataReader) -> Option<Event> {
         let size = reader.size();
         match reader.finish() {
-            Ok(message) => {
-                let transaction = self.transaction.take()?;
-                let envelope = Envelope {
-                    mail_from: transaction.mail_from,
-                    rcpt_to: transaction.rcpt_to,
-                    client_ip: self.client_ip,
-                    helo: self
-                        .greeting
-                        .as_ref()
-                        .map(|g| g.host.clone())
-                        .unwrap_or_default(),
-                    tls: self.tls,
-                    smtputf8: transaction.smtputf8,
-                };
-                self.state = State::AwaitingSink;
-                Some(Event::Message { envelope, message })
+            Ok(last) => {
+                if last.is_empty() {
+                    self.state = State::AwaitingSink;
+                    return Some(Event::MessageEnd);
+                }
+                self.state = State::DataEnded;
+                Some(Event::MessageData(last))
             }
             Err(reject) => {
                 self.transaction = None;
@@ -327,6 +382,11 @@ impl Session {
                         550,
                         "5.6.0",
                         "Message contains bare CR or LF (SMTP smuggling protection)",
+                    ),
+                    DataReject::Nul => self.reply(
+                        550,
+                        "5.6.0",
+                        "Message contains NUL octets, which no mail message may contain",
                     ),
                     DataReject::TooBig => self.reply(
                         552,
@@ -339,7 +399,7 @@ impl Session {
                         "Message contains a line longer than 1000 octets (RFC 5321 4.5.3.1.6)",
                     ),
                 }
-                None
+                Some(Event::MessageAbort)
             }
         }
     }
@@ -392,7 +452,7 @@ impl Session {
             Request::Helo { host } => self.hello(&host, false),
             Request::Mail { from } => self.mail(&from, line),
             Request::Rcpt { to } => self.rcpt(&to, line),
-            Request::Data => self.data(),
+            Request::Data => return self.data(),
             Request::Rset => {
                 self.transaction = None;
                 self.reply(250, "2.0.0", "Ok");
@@ -572,18 +632,29 @@ impl Session {
         self.reply(250, "2.1.5", "Ok");
     }
 
-    fn data(&mut self) {
+    fn data(&mut self) -> Option<Event> {
         let Some(transaction) = &self.transaction else {
             self.error(503, "5.5.1", "Need MAIL command first");
-            return;
+            return None;
         };
         if transaction.rcpt_to.is_empty() {
             self.error(554, "5.5.1", "No valid recipients");
-            return;
+            return None;
         }
-        self.state = State::Data(DataReader::new(self.config.max_message_size));
-        self.output
-            .extend_from_slice(b"354 End data with <CR><LF>.<CR><LF>\r\n");
+        let envelope = Envelope {
+            mail_from: transaction.mail_from.clone(),
+            rcpt_to: transaction.rcpt_to.clone(),
+            client_ip: self.client_ip,
+            helo: self
+                .greeting
+                .as_ref()
+                .map(|g| g.host.clone())
+                .unwrap_or_default(),
+            tls: self.tls,
+            smtputf8: transaction.smtputf8,
+        };
+        self.state = State::AwaitingStorage;
+        Some(Event::MessageBegin { envelope })
     }
 
     fn starttls(&mut self) -> Option<Event> {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cordon_smtp::{AcceptError, Envelope, MessageSink, ServerConfig, serve};
+use cordon_smtp::{AcceptError, Envelope, MessageSink, MessageWriter, ServerConfig, serve};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -17,10 +17,13 @@ use tokio::time::timeout;
 /// Upper bound on any single wait in these tests, so a bug fails instead of hanging.
 const WAIT: Duration = Duration::from_secs(15);
 
+/// Messages stored, with their envelopes.
+type Stored = Arc<Mutex<Vec<(Envelope, Vec<u8>)>>>;
+
 /// Keeps accepted messages in memory.
 #[derive(Default)]
 struct MemorySink {
-    messages: Mutex<Vec<(Envelope, Vec<u8>)>>,
+    messages: Stored,
 }
 
 impl MemorySink {
@@ -30,13 +33,36 @@ impl MemorySink {
 }
 
 impl MessageSink for MemorySink {
-    fn accept(
+    type Writer = MemoryWriter;
+
+    fn open(
         &self,
         envelope: Envelope,
-        message: Vec<u8>,
-    ) -> impl Future<Output = Result<String, AcceptError>> + Send {
+    ) -> impl Future<Output = Result<MemoryWriter, AcceptError>> + Send {
+        std::future::ready(Ok(MemoryWriter {
+            envelope,
+            message: Vec::new(),
+            messages: Arc::clone(&self.messages),
+        }))
+    }
+}
+
+/// One message being received into a [`MemorySink`].
+struct MemoryWriter {
+    envelope: Envelope,
+    message: Vec<u8>,
+    messages: Stored,
+}
+
+impl MessageWriter for MemoryWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> impl Future<Output = Result<(), AcceptError>> + Send {
+        self.message.extend_from_slice(&chunk);
+        std::future::ready(Ok(()))
+    }
+
+    fn commit(self) -> impl Future<Output = Result<String, AcceptError>> + Send {
         let mut messages = self.messages.lock().expect("sink lock");
-        messages.push((envelope, message));
+        messages.push((self.envelope, self.message));
         std::future::ready(Ok(format!("Q{}", messages.len())))
     }
 }
@@ -321,6 +347,81 @@ async fn connection_limit() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(admitted);
+    server.stop().await;
+}
+
+/// A client connecting from another loopback address, as another host would.
+async fn connect_from(server: &TestServer, source: [u8; 4]) -> Client<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::from((source, 0)))
+        .expect("bind the source address");
+    Client::new(socket.connect(server.addr).await.expect("connect"))
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_slot() {
+    let server = TestServer::start(ServerConfig {
+        max_connections: 10,
+        max_connections_per_client: 3,
+        ..config()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.connect().await;
+        greet(&mut client).await;
+        idle.push(client);
+    }
+    let mut over = server.connect().await;
+    assert_eq!(
+        over.reply().await,
+        "421 4.7.0 gw.test Too many connections from 127.0.0.1, try again later\r\n"
+    );
+    over.closed().await;
+    // Another host still gets in and delivers.
+    let mut other = connect_from(&server, [127, 0, 0, 2]).await;
+    greet(&mut other).await;
+    let reply = transaction(&mut other, "Subject: hi\r\n\r\nbody\r\n").await;
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert_eq!(
+        server.sink.messages()[0].0.client_ip.to_string(),
+        "127.0.0.2"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn under_stress_idle_connections_are_dropped_sooner() {
+    // 4 of 5 slots is 80 %: stress. The normal timeout (10 minutes) would outlast the test.
+    let server = TestServer::start(ServerConfig {
+        max_connections: 5,
+        command_timeout: Duration::from_secs(600),
+        stress_timeout: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
+    // The first connection is already waiting when the stress begins.
+    let mut clients = vec![server.connect().await];
+    greet(&mut clients[0]).await;
+    for _ in 0..3 {
+        let mut client = server.connect().await;
+        greet(&mut client).await;
+        clients.push(client);
+    }
+    // Idle connections are dropped after the stress timeout (until fewer than 80 % of the
+    // slots are in use, when the rest keep the normal timeout again).
+    let mut waiting = tokio::task::JoinSet::new();
+    for mut client in clients {
+        waiting.spawn(async move { client.reply().await });
+    }
+    let first = timeout(WAIT, waiting.join_next())
+        .await
+        .expect("an idle connection dropped in time")
+        .expect("clients waiting")
+        .expect("reply read");
+    assert_eq!(first, "421 4.4.2 gw.test Error: timeout exceeded\r\n");
+    waiting.abort_all();
     server.stop().await;
 }
 

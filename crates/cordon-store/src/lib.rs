@@ -27,7 +27,7 @@ pub use record::{
     QuarantineState, RecipientRecord, RecipientStatus, ReleaseProposal,
 };
 pub use sled_store::SledStore;
-pub use spool::{Envelope, SPOOL_MAGIC, Spool};
+pub use spool::{Envelope, SPOOL_MAGIC, Spool, SpoolWriter};
 pub use store::{
     EXPIRED_REASON, Reconciliation, Store, StoreCounts, apply_decision, notices_owed, reconcile,
     verify_spooled,

@@ -16,8 +16,10 @@
 //!
 //! # Durability
 //!
-//! [`Spool::write`] writes to a temporary name in the same directory, fsyncs
-//! the file, renames it to its id and fsyncs the directory before it returns:
+//! [`Spool::write`] (or a [`SpoolWriter`] from [`Spool::create`], which takes
+//! the message in pieces as it arrives) writes to a temporary name in the same
+//! directory, fsyncs the file, renames it to its id and fsyncs the directory
+//! before it returns:
 //! after that the message survives a crash or power loss, and a crash before
 //! it leaves at most a temporary file, which [`Spool::open`] removes and
 //! [`Spool::list`] never returns. A reader never sees a half-written file.
@@ -127,6 +129,16 @@ impl Spool {
         envelope: &Envelope,
         message: &[u8],
     ) -> Result<(), StoreError> {
+        let mut writer = self.create(id, envelope)?;
+        writer.write(message)?;
+        writer.commit()
+    }
+
+    /// Starts the spool file of `id`, to be given the message in pieces with
+    /// [`SpoolWriter::write`] and made durable with [`SpoolWriter::commit`].
+    /// Until then it is a temporary file that no reader sees, and dropping the
+    /// writer removes it.
+    pub fn create(&self, id: &QueueId, envelope: &Envelope) -> Result<SpoolWriter, StoreError> {
         let mut header = Vec::with_capacity(SPOOL_MAGIC.len() + 256);
         header.extend_from_slice(SPOOL_MAGIC);
         serde_json::to_writer(&mut header, envelope).map_err(StoreError::backend)?;
@@ -137,16 +149,20 @@ impl Spool {
             std::process::id(),
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let result = write_synced(&temp, &header, message).and_then(|()| {
-            let target = self.path_of(id);
-            fs::rename(&temp, &target).map_err(StoreError::io(&target))
-        });
-        if let Err(e) = result {
-            // Best effort: open() removes it later if this fails too.
-            let _ = fs::remove_file(&temp);
-            return Err(e);
-        }
-        sync_dir(&self.dir)
+        let file = create_private_file(&temp)?;
+        let mut writer = SpoolWriter {
+            file,
+            temp,
+            target: self.path_of(id),
+            dir: self.dir.clone(),
+            size: 0,
+            committed: false,
+        };
+        writer
+            .file
+            .write_all(&header)
+            .map_err(StoreError::io(&writer.temp))?;
+        Ok(writer)
     }
 
     /// Reads and validates the spool file of `id`: its envelope and message
@@ -234,18 +250,62 @@ fn parse(id: &QueueId, mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), StoreE
     Ok((envelope, message))
 }
 
-/// Creates `path` with `header` then `body` and fsyncs it; the file must not
-/// exist yet. Readable by the owner only: it is police mail.
-fn write_synced(path: &Path, header: &[u8], body: &[u8]) -> Result<(), StoreError> {
+/// A spool file being written: a temporary file until [`SpoolWriter::commit`];
+/// dropping the writer before that removes it, so a message that was never
+/// acknowledged leaves nothing behind.
+#[derive(Debug)]
+pub struct SpoolWriter {
+    file: File,
+    temp: PathBuf,
+    target: PathBuf,
+    dir: PathBuf,
+    size: u64,
+    committed: bool,
+}
+
+impl SpoolWriter {
+    /// Appends message bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.file
+            .write_all(bytes)
+            .map_err(StoreError::io(&self.temp))?;
+        self.size = self.size.saturating_add(bytes.len() as u64);
+        Ok(())
+    }
+
+    /// Message bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the file durable under its id: fsyncs it, renames it and fsyncs
+    /// the directory. When this returns `Ok` the message survives a crash;
+    /// only then may the SMTP server answer `250`.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.file.sync_all().map_err(StoreError::io(&self.temp))?;
+        fs::rename(&self.temp, &self.target).map_err(StoreError::io(&self.target))?;
+        self.committed = true;
+        sync_dir(&self.dir)
+    }
+}
+
+impl Drop for SpoolWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: Spool::open removes it later if this fails too.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Creates `path`, which must not exist yet, for writing. Readable by the
+/// owner only: it is police mail.
+fn create_private_file(path: &Path) -> Result<File, StoreError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(StoreError::io(path))?;
-    file.write_all(header)
-        .and_then(|()| file.write_all(body))
-        .and_then(|()| file.sync_all())
-        .map_err(StoreError::io(path))
+    options.open(path).map_err(StoreError::io(path))
 }
 
 /// Creates a data directory (and parents), owner-only where supported.
@@ -322,6 +382,35 @@ mod tests {
             assert_eq!(read_env, env);
             assert_eq!(read_message, message);
         }
+    }
+
+    #[test]
+    fn a_message_written_in_pieces_reads_back_whole() {
+        let (_dir, spool) = spool();
+        let id = QueueId::new();
+        let mut writer = spool.create(&id, &envelope()).unwrap();
+        assert!(
+            spool.list().unwrap().is_empty(),
+            "not visible before commit"
+        );
+        for piece in [&b"Subject: x\r\n"[..], b"\r\n", b"", b"body\r\n"] {
+            writer.write(piece).unwrap();
+        }
+        assert_eq!(writer.size(), 20);
+        writer.commit().unwrap();
+        assert_eq!(spool.list().unwrap(), vec![id]);
+        let (env, message) = spool.read(&id).unwrap();
+        assert_eq!(env, envelope());
+        assert_eq!(message, b"Subject: x\r\n\r\nbody\r\n");
+    }
+
+    #[test]
+    fn a_writer_dropped_before_commit_leaves_nothing() {
+        let (_dir, spool) = spool();
+        let mut writer = spool.create(&QueueId::new(), &envelope()).unwrap();
+        writer.write(b"half a message").unwrap();
+        drop(writer);
+        assert_eq!(fs::read_dir(spool.dir()).unwrap().count(), 0);
     }
 
     #[test]

@@ -26,6 +26,14 @@ fn ip(text: &str) -> IpAddr {
 struct Harness {
     session: Session,
     messages: Vec<(Envelope, Vec<u8>)>,
+    /// The message being received: its envelope, the chunks so far.
+    open: Option<(Envelope, Vec<Vec<u8>>)>,
+    /// Messages discarded (refused at their end).
+    aborted: usize,
+    /// Largest amount of data the session held at any point.
+    most_buffered: usize,
+    /// What the sink answers when storage is opened.
+    open_result: Result<(), AcceptError>,
     /// What the sink answers for the next message.
     sink_result: Result<String, AcceptError>,
     starttls_events: usize,
@@ -40,6 +48,10 @@ impl Harness {
         Self {
             session,
             messages: Vec::new(),
+            open: None,
+            aborted: 0,
+            most_buffered: 0,
+            open_result: Ok(()),
             sink_result: Ok("Q1".into()),
             starttls_events: 0,
             closed: false,
@@ -66,11 +78,29 @@ impl Harness {
 
     fn pump(&mut self) -> String {
         loop {
+            self.most_buffered = self.most_buffered.max(self.session.buffered());
             match self.session.next_event() {
                 Event::NeedInput => break,
-                Event::Message { envelope, message } => {
-                    self.messages.push((envelope, message));
+                Event::MessageBegin { envelope } => {
+                    assert!(self.open.is_none(), "a message is already open");
+                    if self.open_result.is_ok() {
+                        self.open = Some((envelope, Vec::new()));
+                    }
+                    self.session.message_begun(self.open_result.clone());
+                }
+                Event::MessageData(chunk) => {
+                    let (_, chunks) = self.open.as_mut().expect("data for an open message");
+                    assert!(!chunk.is_empty());
+                    chunks.push(chunk);
+                }
+                Event::MessageEnd => {
+                    let (envelope, chunks) = self.open.take().expect("end of an open message");
+                    self.messages.push((envelope, chunks.concat()));
                     self.session.message_stored(self.sink_result.clone());
+                }
+                Event::MessageAbort => {
+                    self.open.take().expect("abort of an open message");
+                    self.aborted += 1;
                 }
                 Event::StartTls => {
                     self.starttls_events += 1;
@@ -266,6 +296,23 @@ fn bare_lf_in_the_middle_of_a_line_rejects() {
     assert_eq!(
         h.codes("Subject: x\r\n\r\nhello\rworld\r\n.\r\n"),
         strs(&["550 5.6.0"])
+    );
+    assert!(h.messages.is_empty());
+    // The session goes on: the next transaction works.
+    assert_eq!(
+        h.codes(format!("{ENVELOPE}ok\r\n.\r\n")),
+        strs(&["250 2.1.0", "250 2.1.5", "354", "250 2.0.0"])
+    );
+}
+
+#[test]
+fn nul_in_data_is_refused_permanently() {
+    let mut h = Harness::greeted();
+    h.send(ENVELOPE);
+    let out = h.send("Subject: x\r\n\r\nhello\0world\r\n.\r\n");
+    assert_eq!(
+        out,
+        "550 5.6.0 Message contains NUL octets, which no mail message may contain\r\n"
     );
     assert!(h.messages.is_empty());
     // The session goes on: the next transaction works.
@@ -564,17 +611,82 @@ fn sink_failures() {
 }
 
 #[test]
+fn storage_that_cannot_be_opened_refuses_data() {
+    let mut h = Harness::greeted();
+    h.open_result = Err(AcceptError::Temporary("disk full".into()));
+    assert_eq!(
+        h.codes(ENVELOPE),
+        strs(&["250 2.1.0", "250 2.1.5", "451 4.3.0"])
+    );
+    assert!(h.session.is_idle());
+    h.open_result = Ok(());
+    assert_eq!(
+        h.codes(format!("{ENVELOPE}ok\r\n.\r\n")),
+        strs(&["250 2.1.0", "250 2.1.5", "354", "250 2.0.0"])
+    );
+}
+
+#[test]
+fn message_data_is_handed_out_before_the_end_and_never_held_whole() {
+    let config = ServerConfig {
+        max_message_size: 10 << 20,
+        ..config()
+    };
+    let mut h = Harness::with(config, LOCAL);
+    h.send("EHLO client.test\r\n");
+    h.send(ENVELOPE);
+    let line = format!("{}\r\n", "x".repeat(900));
+    let mut sent = 0;
+    // 4 MiB in reads of 16 KiB, as a socket delivers it.
+    let read = line.repeat(18);
+    while sent < 4 << 20 {
+        assert_eq!(h.send(&read), "");
+        sent += read.len();
+    }
+    let (_, chunks) = h.open.as_ref().expect("message open");
+    assert!(
+        chunks.concat().len() > sent - 2 * MESSAGE_CHUNK,
+        "the data is handed out as it arrives"
+    );
+    assert!(h.messages.is_empty(), "no end of data yet");
+    assert!(
+        h.most_buffered <= MESSAGE_CHUNK + read.len(),
+        "the session held {} octets",
+        h.most_buffered
+    );
+    assert_eq!(codes(&h.send(".\r\n")), strs(&["250 2.0.0"]));
+    assert_eq!(h.messages[0].1.len(), sent);
+}
+
+#[test]
+fn refused_messages_are_discarded() {
+    let mut h = Harness::greeted();
+    h.send(ENVELOPE);
+    assert_eq!(h.codes("a\0b\r\n.\r\n"), strs(&["550 5.6.0"]));
+    h.send(ENVELOPE);
+    assert_eq!(h.codes("a\nb\r\n.\r\n"), strs(&["550 5.6.0"]));
+    assert_eq!(h.aborted, 2);
+    assert!(h.messages.is_empty());
+}
+
+#[test]
 fn reply_to_data_waits_for_the_sink() {
     let mut h = Harness::greeted();
     h.session
         .feed(format!("{ENVELOPE}x\r\n.\r\nNOOP\r\n").as_bytes());
     let event = h.session.next_event();
     assert!(
-        matches!(event, Event::Message { .. }),
+        matches!(event, Event::MessageBegin { .. }),
         "unexpected {event:?}"
     );
+    // 354 only once storage is open.
     let out = String::from_utf8(h.session.take_output()).expect("utf8");
-    assert_eq!(codes(&out), strs(&["250 2.1.0", "250 2.1.5", "354"]));
+    assert_eq!(codes(&out), strs(&["250 2.1.0", "250 2.1.5"]));
+    h.session.message_begun(Ok(()));
+    assert!(matches!(h.session.next_event(), Event::MessageData(d) if d == b"x\r\n"));
+    assert!(matches!(h.session.next_event(), Event::MessageEnd));
+    let out = String::from_utf8(h.session.take_output()).expect("utf8");
+    assert_eq!(codes(&out), strs(&["354"]));
     // Pipelined commands after the data wait for the sink too.
     assert!(matches!(h.session.next_event(), Event::NeedInput));
     assert_eq!(h.session.output(), b"");
@@ -657,7 +769,7 @@ fn framing_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
 
 /// What RFC 5321 says a DATA stream means: the message ends at the first `<CRLF>.<CRLF>`
 /// (counting the CRLF of the DATA command); it is refused if a CR or LF outside a CRLF pair
-/// occurs before that; otherwise it is the lines before the end, unstuffed.
+/// or a NUL occurs before that; otherwise it is the lines before the end, unstuffed.
 fn reference(body: &[u8]) -> Option<Result<Vec<u8>, ()>> {
     let mut stream = b"\r\n".to_vec();
     stream.extend_from_slice(body);
@@ -668,7 +780,7 @@ fn reference(body: &[u8]) -> Option<Result<Vec<u8>, ()>> {
         b'\n' => stream.get(i + 1) != Some(&b'\r'),
         _ => false,
     });
-    if bare {
+    if bare || transmitted.contains(&0) {
         return Some(Err(()));
     }
     let mut message = Vec::new();
@@ -696,15 +808,24 @@ proptest! {
         session.offer_starttls(starttls);
         let mut output = session.take_output();
         let mut messages = 0;
+        let mut size = 0;
         let datas = chunks.concat().windows(4).filter(|w| w.eq_ignore_ascii_case(b"DATA")).count();
         for (n, chunk) in chunks.iter().enumerate() {
             session.feed(chunk);
             for _ in 0..10_000 {
                 match session.next_event() {
                     Event::NeedInput | Event::Close => break,
-                    Event::Message { message, .. } => {
+                    Event::MessageBegin { .. } => {
+                        size = 0;
+                        session.message_begun(if n % 5 == 4 { Err(AcceptError::Temporary("t".into())) } else { Ok(()) });
+                    }
+                    Event::MessageData(chunk) => {
+                        size += chunk.len();
+                        prop_assert!(size <= 64);
+                    }
+                    Event::MessageAbort => {}
+                    Event::MessageEnd => {
                         messages += 1;
-                        prop_assert!(message.len() <= 64);
                         session.message_stored(if n % 3 == 0 { Ok("id".into()) } else { Err(AcceptError::Temporary("t".into())) });
                     }
                     Event::StartTls => {
@@ -744,7 +865,7 @@ proptest! {
             }
             Some(Err(())) => {
                 prop_assert!(h.messages.is_empty());
-                prop_assert!(out.starts_with("550 5.6.0 Message contains bare CR or LF"), "{out:?}");
+                prop_assert!(out.starts_with("550 5.6.0 Message contains "), "{out:?}");
             }
             Some(Ok(message)) => {
                 prop_assert_eq!(h.messages.len(), 1);
