@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod descriptors;
+mod malloc;
 mod terminal;
 mod tls;
 

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use super::location::{audit_file, users_file};
 use crate::config::Config;
 use crate::descriptors;
+use crate::malloc;
 
 /// Arguments of `cordon serve`; flags override the configuration file.
 #[derive(Debug, Args)]
@@ -77,6 +78,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Before the runtime's threads start allocating.
+    if !malloc::return_large_blocks() {
+        tracing::debug!("the allocator's mmap threshold is left as it is");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
