@@ -175,6 +175,9 @@ pub struct Queue {
     pub postmaster: String,
     /// Messages processed at once.
     pub workers: usize,
+    /// The most MiB of messages processed at once (see
+    /// `GatewayConfig::processing_budget`).
+    pub processing_budget_mb: usize,
 }
 
 impl Default for Queue {
@@ -186,6 +189,7 @@ impl Default for Queue {
             hold_days: 14,
             postmaster: "postmaster@localhost".into(),
             workers: 4,
+            processing_budget_mb: cordon_gateway::DEFAULT_PROCESSING_BUDGET >> 20,
         }
     }
 }
@@ -244,6 +248,7 @@ mod tests {
             "hold_days",
             "postmaster",
             "workers",
+            "processing_budget_mb",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),

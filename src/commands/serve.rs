@@ -130,6 +130,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         poll_interval: Duration::from_secs(1),
         expiry_interval: Duration::from_secs(60),
         workers: config.queue.workers,
+        processing_budget: config.queue.processing_budget_mb.saturating_mul(1 << 20),
         notices,
         audit: Some(Arc::clone(&audit)),
     };

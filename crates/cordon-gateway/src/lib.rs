@@ -23,6 +23,7 @@
 //! Each message is queued for the workers once at a time (see `work.rs`): the
 //! delivery loop, decisions and notices ask for it as often as they like.
 
+mod budget;
 mod metrics;
 mod notices;
 mod pipeline;
@@ -35,6 +36,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use budget::Budget;
 use cordon_audit::{AuditLog, Event};
 use cordon_inspect::Inspector;
 use cordon_notify::Templates;
@@ -66,6 +68,12 @@ pub struct GatewayConfig {
     pub expiry_interval: Duration,
     /// Messages processed at once.
     pub workers: usize,
+    /// The most message bytes processed at once, whatever the number of
+    /// workers: a message is read into memory, inspected and delivered
+    /// only while its size fits in what other messages leave of this
+    /// budget, so memory stays bounded when large messages arrive together.
+    /// A message larger than the whole budget is processed alone.
+    pub processing_budget: usize,
     /// The notice templates (`rules/notices/`).
     pub notices: Arc<Templates>,
     /// The audit log every acceptance, verdict, delivery, notice and expiry
@@ -85,11 +93,17 @@ impl GatewayConfig {
             poll_interval: Duration::from_secs(1),
             expiry_interval: Duration::from_secs(60),
             workers: 4,
+            processing_budget: DEFAULT_PROCESSING_BUDGET,
             notices,
             audit: None,
         }
     }
 }
+
+/// The default [`GatewayConfig::processing_budget`]: 48 MiB of messages in
+/// process, about 150 MiB of memory at the peak (inspection holds the message,
+/// its extracted text and a working copy of it at once).
+pub const DEFAULT_PROCESSING_BUDGET: usize = 48 << 20;
 
 /// The gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +124,8 @@ pub struct Gateway<T: Transport> {
     metrics: Arc<Metrics>,
     /// The messages waiting for a worker or being processed.
     work: Arc<WorkQueue>,
+    /// What is left of [`GatewayConfig::processing_budget`], in KiB.
+    budget: Budget,
     /// Messages whose spool file is damaged: reported once, not queued again
     /// by the delivery loop (that would only repeat the error).
     damaged: Mutex<HashSet<QueueId>>,
@@ -160,6 +176,7 @@ impl<T: Transport> Gateway<T> {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
         let (work, queue) = WorkQueue::new(work::CHANNEL_CAPACITY);
+        let budget = Budget::new(config.processing_budget);
         let gateway = Arc::new(Gateway {
             config,
             spool,
@@ -168,6 +185,7 @@ impl<T: Transport> Gateway<T> {
             transport,
             metrics,
             work: Arc::new(work),
+            budget,
             damaged: Mutex::new(HashSet::new()),
         });
         gateway.recover()?;

@@ -34,6 +34,13 @@ impl<T: Transport> Gateway<T> {
     }
 
     async fn process_claimed(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
+        // The message's share of the processing budget, held until it is
+        // done with. A file that cannot be measured is read (and its
+        // problem reported) with the smallest share.
+        let size = tokio::fs::metadata(self.spool.path_of(&id))
+            .await
+            .map_or(0, |m| m.len());
+        let _share = self.budget.take(size).await;
         let gateway = Arc::clone(self);
         let read = tokio::task::spawn_blocking(move || gateway.spool.read(&id))
             .await

@@ -783,3 +783,41 @@ async fn an_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_commi
     assert!(on_disk().is_empty());
     assert!(h.relay.delivered.lock().expect("lock").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_are_processed_only_as_far_as_the_budget_allows() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let relay = Scripted {
+        gate: Some(Arc::clone(&gate)),
+        ..Scripted::default()
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let h = start_on(dir, Arc::new(MemoryStore::new()), relay, |config| {
+        config.workers = 4;
+        // Room for one of these messages at a time, not two.
+        config.processing_budget = 96 * 1024;
+    });
+    let mut large = CLEAN.to_vec();
+    large.extend(b"Minutes of the estates working group.\r\n".repeat(1_500));
+    assert!(large.len() > 48 * 1024);
+    for n in 0..3 {
+        let rcpt = format!("duty{n}@kent.police.uk");
+        h.gateway
+            .accept(envelope(&[&rcpt]), large.clone())
+            .await
+            .expect("accepted");
+    }
+    let attempts = Arc::clone(&h.relay.attempts);
+    assert!(eventually(|| attempts.load(Ordering::SeqCst) == 1).await);
+    // Four workers are free, but the budget holds the other two back while
+    // the first is in delivery (not a timed assertion: time for them to start).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.relay.attempts.load(Ordering::SeqCst), 1);
+    gate.add_permits(3);
+    let relay = h.relay.clone();
+    assert!(
+        eventually(|| relay.delivered.lock().expect("lock").len() == 3).await,
+        "each is delivered in its turn"
+    );
+    assert_eq!(h.relay.attempts.load(Ordering::SeqCst), 3);
+}
