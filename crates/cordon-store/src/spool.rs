@@ -246,8 +246,10 @@ fn parse(id: &QueueId, mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), StoreE
     };
     let envelope: Envelope = serde_json::from_slice(&rest[..newline])
         .map_err(|e| damaged(format!("envelope is not valid: {e}")))?;
-    let message = bytes.split_off(SPOOL_MAGIC.len() + newline + 1);
-    Ok((envelope, message))
+    // In place: the message is the file less its two header lines, and a
+    // second allocation of its size would double what reading it costs.
+    bytes.drain(..SPOOL_MAGIC.len() + newline + 1);
+    Ok((envelope, bytes))
 }
 
 /// A spool file being written: a temporary file until [`SpoolWriter::commit`];
