@@ -428,3 +428,34 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Reads one SMTP reply (all its lines) and returns it; what was read so
+/// far if the connection ends or times out.
+pub fn smtp_reply(reader: &mut std::io::BufReader<std::net::TcpStream>) -> String {
+    use std::io::BufRead;
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.len() < 4 || line.as_bytes()[3] != b'-' {
+            return all;
+        }
+    }
+}
+
+/// A raw SMTP conversation on `stream`: sends each step after the previous
+/// reply and returns every reply, the greeting first.
+pub fn smtp_steps(stream: std::net::TcpStream, steps: &[&[u8]]) -> Vec<String> {
+    use std::io::Write;
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = std::io::BufReader::new(stream);
+    let mut replies = vec![smtp_reply(&mut reader)];
+    for step in steps {
+        writer.write_all(step).expect("write");
+        replies.push(smtp_reply(&mut reader));
+    }
+    replies
+}

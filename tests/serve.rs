@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gateway, send, traced_queue_id, wait_until};
+use common::{Gateway, send, smtp_reply, smtp_steps, traced_queue_id, wait_until};
 use cordon_store::{QuarantineState, SledStore, Store};
 
 /// The held quarantine entries of a stopped gateway: message id -> held recipients.
@@ -32,35 +32,13 @@ fn quarantine(gateway: &Gateway) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// Reads one SMTP reply (all its lines) and returns it.
-fn reply(reader: &mut BufReader<TcpStream>) -> String {
-    let mut all = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return all;
-        }
-        all.push_str(&line);
-        if line.len() < 4 || line.as_bytes()[3] != b'-' {
-            return all;
-        }
-    }
-}
-
 /// A raw SMTP conversation: sends `input` after the greeting and returns every reply.
 fn converse(smtp: SocketAddr, steps: &[&[u8]]) -> Vec<String> {
     let stream = TcpStream::connect(smtp).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut writer = stream.try_clone().expect("clone");
-    let mut reader = BufReader::new(stream);
-    let mut replies = vec![reply(&mut reader)];
-    for step in steps {
-        writer.write_all(step).expect("write");
-        replies.push(reply(&mut reader));
-    }
-    replies
+    smtp_steps(stream, steps)
 }
 
 /// One transaction up to DATA, then `data`; returns every reply (the last
@@ -329,9 +307,13 @@ fn relaying_from_outside_the_client_networks_is_refused() {
         .expect("timeout");
     let mut writer = stream.try_clone().expect("clone");
     let mut reader = BufReader::new(stream);
-    assert!(reply(&mut reader).starts_with("220"));
+    assert!(smtp_reply(&mut reader).starts_with("220"));
     writer.write_all(b"EHLO outsider.test\r\nMAIL FROM:<spammer@example.com>\r\nRCPT TO:<victim@gmail.com>\r\n").expect("write");
-    let replies = [reply(&mut reader), reply(&mut reader), reply(&mut reader)];
+    let replies = [
+        smtp_reply(&mut reader),
+        smtp_reply(&mut reader),
+        smtp_reply(&mut reader),
+    ];
     assert!(
         replies[2].starts_with("550 5.7.1"),
         "an open relay attempt must be refused: {replies:?}"

@@ -3,26 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::{Gateway, wait_until};
-
-/// Reads one SMTP reply (all its lines).
-fn reply(reader: &mut BufReader<TcpStream>) -> String {
-    let mut all = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return all;
-        }
-        all.push_str(&line);
-        if line.len() < 4 || line.as_bytes()[3] != b'-' {
-            return all;
-        }
-    }
-}
+use common::{Gateway, smtp_reply, smtp_steps, wait_until};
 
 /// A connection to `smtp` from the loopback address `source`, as another host would
 /// connect (every 127.x address reaches the gateway on 127.0.0.1).
@@ -48,21 +33,17 @@ fn connect_from(source: [u8; 4], smtp: SocketAddr) -> TcpStream {
 
 /// Sends one message over `stream`; returns every reply, greeting first.
 fn deliver(stream: TcpStream, data: &[u8]) -> Vec<String> {
-    let mut writer = stream.try_clone().expect("clone");
-    let mut reader = BufReader::new(stream);
-    let mut replies = vec![reply(&mut reader)];
-    for step in [
-        &b"EHLO exch02.northshire.police.uk\r\n"[..],
-        b"MAIL FROM:<sam.okafor@northshire.police.uk>\r\n",
-        b"RCPT TO:<duty.inspector@kent.police.uk>\r\n",
-        b"DATA\r\n",
-        data,
-        b"QUIT\r\n",
-    ] {
-        writer.write_all(step).expect("write");
-        replies.push(reply(&mut reader));
-    }
-    replies
+    smtp_steps(
+        stream,
+        &[
+            b"EHLO exch02.northshire.police.uk\r\n",
+            b"MAIL FROM:<sam.okafor@northshire.police.uk>\r\n",
+            b"RCPT TO:<duty.inspector@kent.police.uk>\r\n",
+            b"DATA\r\n",
+            data,
+            b"QUIT\r\n",
+        ],
+    )
 }
 
 #[test]
@@ -79,7 +60,7 @@ fn a_thousand_idle_connections_from_one_address_do_not_lock_out_another_client()
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
     assert_eq!(
-        reply(&mut last),
+        smtp_reply(&mut last),
         "421 4.7.0 cordon.localdomain Too many connections from 127.0.0.1, try again later\r\n"
     );
 
