@@ -1,5 +1,22 @@
 //! Fuzz the whole inspection core: any bytes as a message, with the shipped rules.
-//! Run: `cargo +nightly fuzz run -O inspect -- -max_total_time=300` (seed: fixtures/).
+//!
+//! Run from `fuzz/`, seeded with the test messages in `fixtures/`:
+//!
+//! ```sh
+//! cargo +nightly fuzz run -O inspect corpus/inspect ../fixtures -- \
+//!     -max_len=1048576 -len_control=0 -rss_limit_mb=4096 -create_missing_dirs=1 \
+//!     -max_total_time=300
+//! ```
+//!
+//! New inputs go to the first directory (`corpus/`, git-ignored); `fixtures/` is only read.
+//! Without `-max_len` libFuzzer never makes an input longer than the largest seed (90 kB,
+//! or 4 kB with no seeds), far below what the gateway accepts, so name a length: 1 MiB for
+//! routine runs. `-len_control=0` lets it use that length at once; by default it raises
+//! its limit slowly, and in a 3-minute run it never passed the largest seed. The
+//! configured message size (`max_message_size`, 52428800 by default) can be given instead,
+//! with a larger `-rss_limit_mb` (it also caps any single allocation, and decoding and
+//! decompressing hold more than the message itself); expect far fewer runs a second.
+//!
 //! `-O` builds without debug assertions, as production runs: mail-parser has
 //! `debug_assert!`s that crafted input trips, which the inspection guard would
 //! contain but libFuzzer counts as crashes before any guard can act.

@@ -1,11 +1,29 @@
 //! Fuzz the SMTP session state machine: any bytes from a client, in any chunking.
-//! Run: `cargo +nightly fuzz run smtp_session -- -max_total_time=300`.
 //!
-//! Byte 0 picks the options (STARTTLS offered, client allowed to relay, sink results),
-//! byte 1 the size of the chunks the rest is fed in. Checks: no panic, message events in
-//! order (begin, data, end or abort), no message larger than the limit, the session never
-//! holding more than one chunk plus one read, every reply line is `NNN` + space or hyphen,
-//! and ends with CRLF.
+//! Run from `fuzz/`, with the seed transcripts and the dictionary of command words:
+//!
+//! ```sh
+//! cargo +nightly fuzz run -O smtp_session corpus/smtp_session seeds/smtp_session -- \
+//!     -dict=smtp.dict -max_len=8192 -create_missing_dirs=1 -max_total_time=300
+//! ```
+//!
+//! libFuzzer writes the inputs it finds to the first directory (`corpus/`, git-ignored) and
+//! only reads the others, so `seeds/` stays as shipped. Without seeds it never forms a valid
+//! command and only tests "500 Command unrecognized". The seeds are real client transcripts
+//! (Postfix, smtplib, STARTTLS, pipelining, every limit) made by `seeds/make_smtp_seeds.py`,
+//! which lists what each covers; `-max_len=8192` leaves room for a message over
+//! [`MAX_MESSAGE`] with its commands.
+//!
+//! Input layout. Byte 0 picks the options: bit 0 (`0x01`) STARTTLS offered; bit 1 (`0x02`)
+//! the client is 127.0.0.1 and may relay (else 192.0.2.1, refused); bit 5 (`0x20`) storage
+//! cannot be opened at DATA (451); `(byte0 >> 2) % 3` what storing a message answers
+//! (queued, temporary 451, permanent 554). Byte 1 sets the size of the pieces the rest is
+//! fed in (`byte1 % 64 + 1`). The session: hostname `fuzz.test`, SIZE [`MAX_MESSAGE`],
+//! 3 recipients, 20 errors.
+//!
+//! Checks: no panic, message events in order (begin, data, end or abort), no message larger
+//! than the limit, the session never holding more than one chunk plus one read, every reply
+//! line is `NNN` + space or hyphen, and ends with CRLF.
 
 #![no_main]
 
