@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Gateway, cordon, send, text, wait_until};
-use cordon_store::{SledStore, Store};
+use cordon_store::{Engine, SledStore};
 
 const SENDER: &str = "sam.okafor@northshire.police.uk";
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Gateway, send, smtp_reply, smtp_steps, traced_queue_id, wait_until};
-use cordon_store::{QuarantineState, SledStore, Store};
+use cordon_store::{Engine, QuarantineState, SledStore};
 
 /// The held quarantine entries of a stopped gateway: message id -> held recipients.
 fn quarantine(gateway: &Gateway) -> BTreeMap<String, Vec<String>> {

@@ -141,6 +141,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Arc::clone(&metrics),
         stopped.clone(),
     )
+    .await
     .with_context(|| {
         format!(
             "cannot open the data directory {}",
@@ -158,7 +159,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let users = Arc::new(UserStore::open(users_file(&config.paths.data))?);
     let console_app = Arc::new(Console::new(
-        Arc::clone(gateway.store()),
+        gateway.store().clone(),
         gateway.spool().clone(),
         Arc::new(GatewayDecisions(Arc::clone(&gateway))),
         Arc::clone(&audit),

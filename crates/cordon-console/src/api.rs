@@ -70,9 +70,13 @@ pub(crate) async fn list(
         Ok(filter) => filter,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let store = Arc::clone(&console.store);
     let state = filter.state;
-    let records = match blocking(move || store.list_quarantine(state)).await {
+    let records = match console
+        .store
+        .list_quarantine(state)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(records) => records,
         Err(e) => return internal(&e),
     };
@@ -93,8 +97,12 @@ pub(crate) async fn show(
     let Ok(id) = id.parse::<QueueId>() else {
         return not_found();
     };
-    let store = Arc::clone(&console.store);
-    let record = match blocking(move || store.get_quarantine(&id)).await {
+    let record = match console
+        .store
+        .get_quarantine(&id)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(Some(record)) => record,
         Ok(None) => return not_found(),
         Err(e) => return internal(&e),

@@ -185,9 +185,11 @@ pub(crate) async fn decide(
 ) -> Result<Outcome, Refusal> {
     check_role(user)?;
     let note = check_note(note)?;
-    let store = Arc::clone(&console.store);
-    let record = blocking(move || store.get_quarantine(&id))
-        .await?
+    let record = console
+        .store
+        .get_quarantine(&id)
+        .await
+        .map_err(ConsoleError::from)?
         .ok_or_else(|| Refusal::NotFound(id.to_string()))?;
     if record.state != QuarantineState::Held {
         return Err(already_decided(&record));
@@ -206,8 +208,12 @@ pub(crate) async fn decide(
                     at: now(),
                     note: note.clone(),
                 };
-                let store = Arc::clone(&console.store);
-                let proposed = match blocking(move || store.propose_release(&id, proposal)).await {
+                let proposed = match console
+                    .store
+                    .propose_release(&id, proposal)
+                    .await
+                    .map_err(ConsoleError::from)
+                {
                     Ok(record) => record,
                     Err(e) => return Err(refusal(e, id, console).await),
                 };
@@ -243,12 +249,13 @@ pub(crate) async fn is_damaged(console: &Arc<Console>, record: &QuarantineRecord
     if record.state != QuarantineState::Held {
         return false;
     }
-    let (spool, store) = (console.spool.clone(), Arc::clone(&console.store));
-    let message_id = record.message_id;
-    match blocking(move || cordon_store::verify_spooled(&spool, store.as_ref(), &message_id)).await
+    match console
+        .store
+        .verify_spooled(&console.spool, &record.message_id)
+        .await
     {
         Ok(()) => false,
-        Err(ConsoleError::Store(StoreError::DamagedSpool { .. })) => true,
+        Err(StoreError::DamagedSpool { .. }) => true,
         Err(e) => {
             tracing::error!(quarantine_id = %record.id, error = %e, "cannot check a held message's copy");
             false
@@ -272,8 +279,12 @@ fn already_decided(record: &QuarantineRecord) -> Refusal {
 async fn refusal(error: ConsoleError, id: QueueId, console: &Arc<Console>) -> Refusal {
     match error {
         ConsoleError::Store(StoreError::AlreadyDecided { state, .. }) => {
-            let store = Arc::clone(&console.store);
-            match blocking(move || store.get_quarantine(&id)).await {
+            match console
+                .store
+                .get_quarantine(&id)
+                .await
+                .map_err(ConsoleError::from)
+            {
                 Ok(Some(record)) => already_decided(&record),
                 _ => Refusal::AlreadyDecided {
                     state,

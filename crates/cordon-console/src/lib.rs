@@ -116,7 +116,7 @@ pub struct ConsoleConfig {
 /// The web console and JSON API over one gateway's quarantine. Build it
 /// with [`Console::new`] and serve [`Console::router`].
 pub struct Console {
-    store: Arc<dyn Store>,
+    store: Store,
     spool: Spool,
     decisions: Arc<dyn Decisions>,
     audit: Arc<AuditLog>,
@@ -146,7 +146,7 @@ impl Console {
     /// memory: a restart signs everyone out) and the login limiter use the
     /// defaults of `cordon-accounts`.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Store,
         spool: Spool,
         decisions: Arc<dyn Decisions>,
         audit: Arc<AuditLog>,

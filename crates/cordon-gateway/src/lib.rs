@@ -42,7 +42,7 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{QueueId, SledStore, Spool, SpoolWriter, Store, StoreError};
+use cordon_store::{QueueId, Spool, SpoolWriter, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use work::WorkQueue;
 
@@ -118,7 +118,7 @@ pub enum GatewayError {
 pub struct Gateway<T: Transport> {
     config: GatewayConfig,
     spool: Spool,
-    store: Arc<dyn Store>,
+    store: Store,
     inspector: Arc<Inspector>,
     transport: T,
     metrics: Arc<Metrics>,
@@ -150,7 +150,7 @@ impl<T: Transport> Gateway<T> {
     /// Opens the spool and the sled store under the data directory,
     /// reconciles them, and starts the workers and the delivery loop. They run
     /// until `shutdown` turns true.
-    pub fn start(
+    pub async fn start(
         config: GatewayConfig,
         inspector: Arc<Inspector>,
         transport: T,
@@ -158,18 +158,19 @@ impl<T: Transport> Gateway<T> {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
         let spool = Spool::open(config.data_dir.join("spool"))?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(config.data_dir.join("store"))?);
+        let store = Store::open_sled(&config.data_dir.join("store")).await?;
         Self::start_with(
             config, spool, store, inspector, transport, metrics, shutdown,
         )
+        .await
     }
 
     /// As [`Gateway::start`], with a given spool and store (tests use the
     /// in-memory store).
-    pub fn start_with(
+    pub async fn start_with(
         config: GatewayConfig,
         spool: Spool,
-        store: Arc<dyn Store>,
+        store: Store,
         inspector: Arc<Inspector>,
         transport: T,
         metrics: Arc<Metrics>,
@@ -188,7 +189,11 @@ impl<T: Transport> Gateway<T> {
             budget,
             damaged: Mutex::new(HashSet::new()),
         });
-        gateway.recover()?;
+        // Start-up reads the whole spool and store: off the runtime.
+        let recovering = Arc::clone(&gateway);
+        tokio::task::spawn_blocking(move || recovering.recover())
+            .await
+            .map_err(|e| GatewayError::Store(StoreError::Backend(Box::new(e))))??;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
         Ok((gateway, runner))
     }
@@ -199,7 +204,7 @@ impl<T: Transport> Gateway<T> {
     }
 
     /// The store of queue and quarantine state.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 
@@ -211,17 +216,19 @@ impl<T: Transport> Gateway<T> {
     /// Brings spool and store back into agreement after a crash, checks
     /// the spool file of every message still in the store and queues every
     /// message that still needs work (including notices a crash left owed).
+    /// Blocking: runs on the blocking pool before the workers start.
     fn recover(&self) -> Result<(), GatewayError> {
-        let plan = cordon_store::reconcile(&self.spool, self.store.as_ref())?;
+        let store = self.store.engine().as_ref();
+        let plan = cordon_store::reconcile(&self.spool, store)?;
         for id in &plan.to_delete {
             self.spool.remove(id)?;
-            self.store.remove_message(id)?;
+            store.remove_message(id)?;
         }
         for id in &plan.stale_records {
-            self.store.remove_message(id)?;
+            store.remove_message(id)?;
         }
-        for id in self.store.message_ids()? {
-            match cordon_store::verify_spooled(&self.spool, self.store.as_ref(), &id) {
+        for id in store.message_ids()? {
+            match cordon_store::verify_spooled(&self.spool, store, &id) {
                 Ok(()) => {}
                 Err(StoreError::DamagedSpool { problem, .. }) => self.report_damaged(id, problem),
                 Err(e) => return Err(e.into()),
@@ -302,19 +309,14 @@ impl<T: Transport> Gateway<T> {
                 _ = expiry.tick() => Wake::Expiry,
                 _ = shutdown.wait_for(|s| *s) => Wake::Stop,
             };
-            // Store reads and the audit log's fsync run off the runtime.
-            let gateway = Arc::clone(&self);
             match wake {
                 Wake::Poll => {
-                    let _ = tokio::task::spawn_blocking(move || {
-                        gateway.poll_due();
-                        gateway.sync_audit();
-                    })
-                    .await;
+                    self.poll_due().await;
+                    self.sync_audit();
                 }
                 Wake::Expiry => {
                     tokio::spawn(Arc::clone(&self).expire_due());
-                    let _ = tokio::task::spawn_blocking(move || gateway.sweep_owed_notices()).await;
+                    self.sweep_owed_notices().await;
                 }
                 Wake::Stop => break,
             }
@@ -353,8 +355,8 @@ impl<T: Transport> Gateway<T> {
     /// Queues the messages with a deferred recipient that is due (each
     /// once: one already queued or being processed is not queued again),
     /// and refreshes the queue gauges.
-    fn poll_due(&self) {
-        match self.store.due_messages(now()) {
+    async fn poll_due(&self) {
+        match self.store.due_messages(now()).await {
             Ok(due) => {
                 for record in due.into_iter().filter(|r| !self.is_damaged(&r.id)) {
                     self.work.push(record.id);
@@ -363,7 +365,7 @@ impl<T: Transport> Gateway<T> {
             Err(e) => tracing::error!(error = %e, "cannot read the queue"),
         }
         self.work.refill();
-        if let Ok(counts) = self.store.counts() {
+        if let Ok(counts) = self.store.counts().await {
             self.metrics
                 .queue_depth
                 .set(i64::try_from(counts.unfinished).unwrap_or(i64::MAX));
@@ -378,13 +380,14 @@ impl<T: Transport> Gateway<T> {
     /// due; one already told is left as it is. (A notice is normally sent in
     /// the same run as the step that calls for it; this catches one whose
     /// step stopped on an error.)
-    fn sweep_owed_notices(&self) {
-        let owed = cordon_store::notices_owed(self.store.as_ref());
-        match owed {
+    async fn sweep_owed_notices(&self) {
+        match self.store.notices_owed().await {
             Ok(owed) => {
                 for id in owed {
                     // An entry whose message is gone has nothing to send.
-                    if !self.is_damaged(&id) && matches!(self.store.get_message(&id), Ok(Some(_))) {
+                    if !self.is_damaged(&id)
+                        && matches!(self.store.get_message(&id).await, Ok(Some(_)))
+                    {
                         self.work.push(id);
                     }
                 }

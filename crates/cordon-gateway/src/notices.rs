@@ -34,13 +34,13 @@ impl<T: Transport> Gateway<T> {
     /// records what was told. No notice goes about an automatic message
     /// (null sender, auto-submitted, a report) or to a sender outside the
     /// force; what would have been told is recorded all the same.
-    pub(crate) fn notify(
+    pub(crate) async fn notify(
         self: &Arc<Self>,
         record: &MessageRecord,
         verdict: &serde_json::Value,
         message: &[u8],
     ) -> Result<(), StoreError> {
-        let quarantine = self.store.get_quarantine(&record.id)?;
+        let quarantine = self.store.get_quarantine(&record.id).await?;
         let tally = tally(record, verdict, quarantine.as_ref());
         let quarantine_news = quarantine.as_ref().filter(|q| {
             !q.sender_notified
@@ -105,10 +105,11 @@ impl<T: Transport> Gateway<T> {
         }
         for (address, status) in tally.told {
             self.store
-                .set_recipient_status(&record.id, &address, status)?;
+                .set_recipient_status(&record.id, &address, status)
+                .await?;
         }
         if let Some(q) = quarantine_news {
-            self.store.set_quarantine_notified(&q.id, q.state)?;
+            self.store.set_quarantine_notified(&q.id, q.state).await?;
         }
         Ok(())
     }

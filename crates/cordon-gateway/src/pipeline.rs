@@ -48,7 +48,7 @@ impl<T: Transport> Gateway<T> {
                 path: self.spool.path_of(&id),
                 source: std::io::Error::other(e),
             })?;
-        let stored = self.store.get_message(&id)?;
+        let stored = self.store.get_message(&id).await?;
         let (envelope, message) = match read {
             Ok(read) => read,
             // Finished and removed since it was asked for: nothing to do.
@@ -106,17 +106,17 @@ impl<T: Transport> Gateway<T> {
         }
         if fresh {
             record.verdict_json = Some(verdict.to_string());
-            self.store.put_message(&record)?;
+            self.store.put_message(&record).await?;
         }
-        self.hold(&record, &verdict)?;
-        let record = self.store.get_message(&id)?.unwrap_or(record);
+        self.hold(&record, &verdict).await?;
+        let record = self.store.get_message(&id).await?.unwrap_or(record);
         self.deliver(&record, &verdict, &message).await?;
-        let record = self.store.get_message(&id)?.unwrap_or(record);
-        self.notify(&record, &verdict, &message)?;
-        let record = self.store.get_message(&id)?.unwrap_or(record);
+        let record = self.store.get_message(&id).await?.unwrap_or(record);
+        self.notify(&record, &verdict, &message).await?;
+        let record = self.store.get_message(&id).await?.unwrap_or(record);
         if record.is_complete() {
             self.spool.remove(&id)?;
-            self.store.remove_message(&id)?;
+            self.store.remove_message(&id).await?;
         }
         Ok(())
     }
@@ -167,7 +167,11 @@ impl<T: Transport> Gateway<T> {
     /// Puts the recipients to hold in quarantine (one entry per message, whose
     /// id is the message's). Only pending ones: once held, a recipient leaves
     /// quarantine by a decision, never by repeating this step.
-    fn hold(&self, record: &MessageRecord, verdict: &serde_json::Value) -> Result<(), StoreError> {
+    async fn hold(
+        &self,
+        record: &MessageRecord,
+        verdict: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         let held: Vec<String> = record
             .recipients
             .iter()
@@ -209,7 +213,7 @@ impl<T: Transport> Gateway<T> {
             sender_notified: false,
             release_proposal: None,
         };
-        self.store.put_quarantine(&entry)?;
+        self.store.put_quarantine(&entry).await?;
         tracing::info!(queue_id = %record.id, quarantine_id = %entry.id, recipients = ?held, "held in quarantine");
         Ok(())
     }
@@ -224,7 +228,8 @@ impl<T: Transport> Gateway<T> {
     ) -> Result<(), StoreError> {
         for (address, status) in self.attempt(record, verdict, message).await {
             self.store
-                .set_recipient_status(&record.id, &address, status)?;
+                .set_recipient_status(&record.id, &address, status)
+                .await?;
         }
         Ok(())
     }

@@ -31,13 +31,10 @@ impl<T: Transport> Gateway<T> {
         if decision == Decision::Release {
             self.check_releasable(id).await?;
         }
-        let store = Arc::clone(&self.store);
-        let (by, note) = (by.to_owned(), note.map(str::to_owned));
-        let record = tokio::task::spawn_blocking(move || {
-            store.decide_quarantine(&id, decision, &by, note.as_deref(), now())
-        })
-        .await
-        .map_err(|e| StoreError::Backend(Box::new(e)))??;
+        let record = self
+            .store
+            .decide_quarantine(&id, decision, by, note, now())
+            .await?;
         tracing::info!(
             quarantine_id = %id,
             decision = record.state.as_str(),
@@ -64,23 +61,19 @@ impl<T: Transport> Gateway<T> {
     /// file is whole. An entry that is unknown or no longer held passes
     /// here and is refused by the decision itself.
     async fn check_releasable(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
-        let gateway = Arc::clone(self);
-        let checked = tokio::task::spawn_blocking(move || {
-            let Some(entry) = gateway.store.get_quarantine(&id)? else {
-                return Ok(());
-            };
-            if entry.state != QuarantineState::Held {
-                return Ok(());
-            }
-            cordon_store::verify_spooled(&gateway.spool, gateway.store.as_ref(), &entry.message_id)
-                .inspect_err(|e| {
-                    if let StoreError::DamagedSpool { problem, .. } = e {
-                        gateway.report_damaged(entry.message_id, problem.clone());
-                    }
-                })
-        })
-        .await
-        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let Some(entry) = self.store.get_quarantine(&id).await? else {
+            return Ok(());
+        };
+        if entry.state != QuarantineState::Held {
+            return Ok(());
+        }
+        let checked = self
+            .store
+            .verify_spooled(&self.spool, &entry.message_id)
+            .await;
+        if let Err(StoreError::DamagedSpool { problem, .. }) = &checked {
+            self.report_damaged(entry.message_id, problem.clone());
+        }
         if let Err(StoreError::DamagedSpool { problem, .. }) = &checked {
             tracing::error!(quarantine_id = %id, %problem, "release refused: the spool file is damaged; the message stays held");
         }
@@ -89,7 +82,11 @@ impl<T: Transport> Gateway<T> {
 
     /// Expires every held entry past its expiry time.
     pub(crate) async fn expire_due(self: Arc<Self>) {
-        let held = match self.store.list_quarantine(Some(QuarantineState::Held)) {
+        let held = match self
+            .store
+            .list_quarantine(Some(QuarantineState::Held))
+            .await
+        {
             Ok(held) => held,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the quarantine");

@@ -10,8 +10,8 @@ use cordon_inspect::Inspector;
 use cordon_relay::{Outcome, Transport};
 use cordon_smtp::MessageSink;
 use cordon_store::{
-    Decision, MemoryStore, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState,
-    QueueId, RecipientStatus, Spool, Store, StoreError,
+    Decision, Engine, MemoryStore, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState,
+    QueueId, RecipientStatus, Spool, StoreError,
 };
 use tokio::sync::watch;
 
@@ -86,26 +86,26 @@ fn envelope(rcpt: &[&str]) -> cordon_smtp::Envelope {
 struct Harness {
     gateway: Arc<Gateway<Scripted>>,
     relay: Scripted,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Engine>,
     _stop: watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
-fn harness(retry: RetryPolicy) -> Harness {
-    harness_with(|config| config.retry = retry)
+async fn harness(retry: RetryPolicy) -> Harness {
+    harness_with(|config| config.retry = retry).await
 }
 
-fn harness_with(configure: impl FnOnce(&mut GatewayConfig)) -> Harness {
+async fn harness_with(configure: impl FnOnce(&mut GatewayConfig)) -> Harness {
     let dir = tempfile::tempdir().expect("temp");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    start_on(dir, store, Scripted::default(), configure)
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
+    start_on(dir, store, Scripted::default(), configure).await
 }
 
 /// Starts a gateway on the spool in `dir` and `store` as they are (a test
 /// may have left them as a crash would).
-fn start_on(
+async fn start_on(
     dir: tempfile::TempDir,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Engine>,
     relay: Scripted,
     configure: impl FnOnce(&mut GatewayConfig),
 ) -> Harness {
@@ -122,12 +122,13 @@ fn start_on(
     let (gateway, _) = Gateway::start_with(
         config,
         spool,
-        Arc::clone(&store),
+        cordon_store::Store::new(Arc::clone(&store)),
         inspector(),
         relay.clone(),
         Arc::new(Metrics::new()),
         stopped,
     )
+    .await
     .expect("start");
     Harness {
         gateway,
@@ -152,7 +153,7 @@ const CLEAN: &[u8] = b"From: sam.okafor@northshire.police.uk\r\nTo: x@kent.polic
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_failure_bounces_at_once_and_the_others_are_delivered() {
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let id = h
         .gateway
         .accept(
@@ -204,7 +205,8 @@ async fn a_temporary_failure_is_retried_then_bounced_after_the_give_up_age() {
         initial: Duration::from_secs(1),
         max: Duration::from_secs(1),
         give_up_after: Duration::from_secs(2),
-    });
+    })
+    .await;
     let id = h
         .gateway
         .accept(envelope(&["later@kent.police.uk"]), CLEAN.to_vec())
@@ -242,7 +244,7 @@ async fn a_temporary_failure_is_retried_then_bounced_after_the_give_up_age() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_null_sender_gets_no_notice() {
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let mut env = envelope(&["bad@kent.police.uk"]);
     env.mail_from = String::new();
     let id = h
@@ -312,7 +314,7 @@ async fn held_message(h: &Harness) -> cordon_store::QueueId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_message_is_explained_to_the_sender_once() {
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let id = held_message(&h).await;
     let (subject, text) = notices(&h.relay).remove(0);
     assert_eq!(subject, "Held for review: claim form");
@@ -338,7 +340,7 @@ async fn a_held_message_is_explained_to_the_sender_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_delivers_to_the_held_recipients_and_tells_the_sender() {
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let id = held_message(&h).await;
     h.gateway
         .decide(
@@ -389,7 +391,7 @@ async fn a_release_delivers_to_the_held_recipients_and_tells_the_sender() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_rejection_bounces_with_the_note() {
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let id = held_message(&h).await;
     h.gateway
         .decide(
@@ -426,7 +428,8 @@ async fn an_undecided_message_expires_and_the_sender_is_told() {
     let h = harness_with(|config| {
         config.hold_days = 0;
         config.expiry_interval = Duration::from_millis(100);
-    });
+    })
+    .await;
     let id = held_message(&h).await;
     let relay = h.relay.clone();
     assert!(
@@ -505,7 +508,7 @@ fn errors_about(needle: &str) -> Vec<String> {
 /// Leaves `spool` and `store` as a crash right after the hold leaves them:
 /// the personal-data message inspected, one recipient delivered, the other
 /// held in quarantine, the sender told (`notified`) or not.
-fn crashed_after_hold(spool: &Spool, store: &dyn Store, notified: bool) -> QueueId {
+fn crashed_after_hold(spool: &Spool, store: &dyn Engine, notified: bool) -> QueueId {
     let smtp = envelope(&[
         "claims@insurer-example.co.uk",
         "k.hughes@northshire.police.uk",
@@ -572,10 +575,10 @@ fn crashed_after_hold(spool: &Spool, store: &dyn Store, notified: bool) -> Queue
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_the_hold_and_the_notice_still_tells_the_sender() {
     let dir = tempfile::tempdir().expect("temp");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
     let spool = Spool::open(dir.path().join("spool")).expect("spool");
     let id = crashed_after_hold(&spool, store.as_ref(), false);
-    let h = start_on(dir, store, Scripted::default(), |_| {});
+    let h = start_on(dir, store, Scripted::default(), |_| {}).await;
     let relay = h.relay.clone();
     assert!(
         eventually(|| notices(&relay).len() == 1).await,
@@ -599,7 +602,7 @@ async fn a_crash_between_the_hold_and_the_notice_still_tells_the_sender() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_the_released_delivery_and_the_notice_still_tells_the_sender() {
     let dir = tempfile::tempdir().expect("temp");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
     let spool = Spool::open(dir.path().join("spool")).expect("spool");
     let id = crashed_after_hold(&spool, store.as_ref(), true);
     store
@@ -612,7 +615,7 @@ async fn a_crash_between_the_released_delivery_and_the_notice_still_tells_the_se
             RecipientStatus::Delivered { at: 2 },
         )
         .expect("delivered");
-    let h = start_on(dir, store, Scripted::default(), |_| {});
+    let h = start_on(dir, store, Scripted::default(), |_| {}).await;
     let relay = h.relay.clone();
     assert!(
         eventually(|| notices(&relay).len() == 1).await,
@@ -639,7 +642,7 @@ async fn a_crash_between_the_released_delivery_and_the_notice_still_tells_the_se
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_loop_sends_a_notice_a_failed_step_left_owed() {
-    let h = harness_with(|config| config.expiry_interval = Duration::from_millis(100));
+    let h = harness_with(|config| config.expiry_interval = Duration::from_millis(100)).await;
     // Left by processing that stopped on an error after the hold, while the
     // gateway runs on.
     let id = crashed_after_hold(h.gateway.spool(), h.store.as_ref(), false);
@@ -654,7 +657,7 @@ async fn the_delivery_loop_sends_a_notice_a_failed_step_left_owed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_message_is_handed_to_the_workers_once_however_many_ticks_pass() {
     let dir = tempfile::tempdir().expect("temp");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
     let spool = Spool::open(dir.path().join("spool")).expect("spool");
     let spooled = cordon_store::Envelope {
         mail_from: "sam.okafor@northshire.police.uk".into(),
@@ -682,7 +685,8 @@ async fn a_due_message_is_handed_to_the_workers_once_however_many_ticks_pass() {
     };
     let h = start_on(dir, store, relay, |config| {
         config.poll_interval = Duration::from_millis(5);
-    });
+    })
+    .await;
     let attempts = Arc::clone(&h.relay.attempts);
     assert!(eventually(|| attempts.load(Ordering::SeqCst) == 1).await);
     // The delivery hangs while the loop ticks on and finds the message due
@@ -708,14 +712,14 @@ async fn a_due_message_is_handed_to_the_workers_once_however_many_ticks_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_held_message_is_reported_at_start_and_never_released() {
     let dir = tempfile::tempdir().expect("temp");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
     let spool = Spool::open(dir.path().join("spool")).expect("spool");
     let id = crashed_after_hold(&spool, store.as_ref(), true);
     // Cut short on disk (as a failing disk or a careless hand would).
     let path = spool.path_of(&id);
     let bytes = std::fs::read(&path).expect("read");
     std::fs::write(&path, &bytes[..bytes.len() - 20]).expect("truncate");
-    let h = start_on(dir, store, Scripted::default(), |_| {});
+    let h = start_on(dir, store, Scripted::default(), |_| {}).await;
     assert_eq!(h.gateway.metrics().spool_damaged.get(), 1);
     assert!(
         h.gateway
@@ -757,7 +761,7 @@ async fn a_damaged_held_message_is_reported_at_start_and_never_released() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_committed() {
     use cordon_smtp::MessageWriter;
-    let h = harness(RetryPolicy::default());
+    let h = harness(RetryPolicy::default()).await;
     let spool_dir = h._dir.path().join("spool");
     let on_disk = || -> Vec<u64> {
         std::fs::read_dir(&spool_dir)
@@ -796,7 +800,8 @@ async fn large_messages_are_processed_only_as_far_as_the_budget_allows() {
         config.workers = 4;
         // Room for one of these messages at a time, not two.
         config.processing_budget = 96 * 1024;
-    });
+    })
+    .await;
     let mut large = CLEAN.to_vec();
     large.extend(b"Minutes of the estates working group.\r\n".repeat(1_500));
     assert!(large.len() > 48 * 1024);

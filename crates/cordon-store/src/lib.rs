@@ -5,13 +5,15 @@
 //!
 //! - [`Spool`]: the message bytes and envelope, one fsynced file per message,
 //!   written before the SMTP server answers `250` (the store of record).
-//! - [`Store`]: the queue state and quarantine index, with the durable
-//!   [`SledStore`] and the in-memory [`MemoryStore`] for tests.
+//! - [`Store`]: the queue state and quarantine index, an async handle whose
+//!   calls never block the runtime, over an [`Engine`]: the durable
+//!   [`SledStore`] or the in-memory [`MemoryStore`] for tests.
 //! - [`reconcile`]: on start, what to process again and what to clean up.
 
 #![warn(missing_docs)]
 
 mod error;
+mod handle;
 mod id;
 mod memory_store;
 mod record;
@@ -20,6 +22,7 @@ mod spool;
 mod store;
 
 pub use error::StoreError;
+pub use handle::Store;
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use memory_store::MemoryStore;
 pub use record::{
@@ -29,6 +32,6 @@ pub use record::{
 pub use sled_store::SledStore;
 pub use spool::{Envelope, SPOOL_MAGIC, Spool, SpoolWriter};
 pub use store::{
-    EXPIRED_REASON, Reconciliation, Store, StoreCounts, apply_decision, notices_owed, reconcile,
+    EXPIRED_REASON, Engine, Reconciliation, StoreCounts, apply_decision, notices_owed, reconcile,
     verify_spooled,
 };

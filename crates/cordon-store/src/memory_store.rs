@@ -1,4 +1,4 @@
-//! An in-memory [`Store`] for the tests of its callers.
+//! An in-memory [`Engine`] for the tests of its callers.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -9,11 +9,11 @@ use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
 use crate::store::{
-    Store, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
+    Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
     sort_newest_first,
 };
 
-/// A [`Store`] kept in memory: same behaviour as the durable one, nothing
+/// An [`Engine`] kept in memory: same behaviour as the durable one, nothing
 /// survives the process. For tests of the SMTP server, the queue and the
 /// console.
 #[derive(Debug, Default)]
@@ -40,7 +40,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl Engine for MemoryStore {
     fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError> {
         self.lock().messages.insert(record.id, record.clone());
         Ok(())

@@ -1,4 +1,4 @@
-//! The durable [`Store`] over sled 0.34.
+//! The durable [`Engine`] over sled 0.34.
 //!
 //! Three trees, values JSON, keys the 26-character queue ids (so that key
 //! order is time order):
@@ -7,8 +7,8 @@
 //! - `quarantine`: [`QuarantineRecord`] by quarantine id;
 //! - `unfinished`: an index with one key per unfinished message, its value
 //!   the earliest retry time of its deferred recipients (8 bytes big endian)
-//!   or empty. It makes [`Store::unfinished_messages`],
-//!   [`Store::due_messages`] and [`Store::counts`] cost the unfinished
+//!   or empty. It makes [`Engine::unfinished_messages`],
+//!   [`Engine::due_messages`] and [`Engine::counts`] cost the unfinished
 //!   messages, not every message held for review. It is kept in the same
 //!   transaction as `messages`, and rebuilt from `messages` on open.
 //!
@@ -47,7 +47,7 @@ use crate::record::{
 };
 use crate::spool::{create_private_dir, sync_dir};
 use crate::store::{
-    Store, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
+    Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
     sort_newest_first,
 };
 
@@ -55,7 +55,7 @@ const MESSAGES: &str = "messages";
 const QUARANTINE: &str = "quarantine";
 const UNFINISHED: &str = "unfinished";
 
-/// The durable [`Store`]: a sled database in a directory (`DATA/db`).
+/// The durable [`Engine`]: a sled database in a directory (`DATA/db`).
 ///
 /// sled holds an exclusive lock on the directory: one process at a time.
 pub struct SledStore {
@@ -363,7 +363,7 @@ fn tx_store_message(
     Ok(())
 }
 
-impl Store for SledStore {
+impl Engine for SledStore {
     fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError> {
         self.transact(|(messages, unfinished, _)| tx_store_message(messages, unfinished, record))
     }

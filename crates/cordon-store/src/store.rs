@@ -18,7 +18,7 @@ use crate::spool::Spool;
 /// because callers reply to SMTP clients, deliver or notify based on it. The
 /// engine (sled today) stays behind this trait so that another one (redb,
 /// SQLite, PostgreSQL for several gateways) can replace it.
-pub trait Store: Send + Sync {
+pub trait Engine: Send + Sync {
     /// Inserts or replaces the record of a message.
     fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError>;
 
@@ -34,7 +34,7 @@ pub trait Store: Send + Sync {
 
     /// The unfinished messages with a deferred recipient due for a retry at
     /// `now` ([`MessageRecord::is_due`]), oldest first: what the delivery
-    /// loop polls. Cheaper than [`Store::unfinished_messages`].
+    /// loop polls. Cheaper than [`Engine::unfinished_messages`].
     fn due_messages(&self, now: u64) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Sets the status of every recipient of message `id` whose address is
@@ -293,7 +293,7 @@ impl Reconciliation {
 /// ([`QuarantineRecord::sender_notified`] false) is not done either, even
 /// when every recipient is final: the notice goes out on the next run (a
 /// crash may repeat a notice, never lose one).
-pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, StoreError> {
+pub fn reconcile(spool: &Spool, store: &dyn Engine) -> Result<Reconciliation, StoreError> {
     let spooled: BTreeSet<QueueId> = spool.list()?.into_iter().collect();
     let owed = notices_owed(store)?;
     let mut result = Reconciliation::default();
@@ -333,7 +333,7 @@ pub fn reconcile(spool: &Spool, store: &dyn Store) -> Result<Reconciliation, Sto
 /// with the message's record: another envelope sender or recipients, or a
 /// message of another size than was accepted (truncated or grown). Other
 /// errors are the store's own.
-pub fn verify_spooled(spool: &Spool, store: &dyn Store, id: &QueueId) -> Result<(), StoreError> {
+pub fn verify_spooled(spool: &Spool, store: &dyn Engine, id: &QueueId) -> Result<(), StoreError> {
     let record = store.get_message(id)?;
     let damaged = |problem: String| StoreError::DamagedSpool { id: *id, problem };
     let (envelope, message) = match spool.read(id) {
@@ -371,7 +371,7 @@ pub fn verify_spooled(spool: &Spool, store: &dyn Store, id: &QueueId) -> Result<
 /// told, or decided and not yet told of the decision), or a recipient
 /// rejected or failed and not yet told ([`RecipientStatus::owes_notice`]).
 /// The gateway sends these after a crash and sweeps for them while it runs.
-pub fn notices_owed(store: &dyn Store) -> Result<BTreeSet<QueueId>, StoreError> {
+pub fn notices_owed(store: &dyn Engine) -> Result<BTreeSet<QueueId>, StoreError> {
     let mut owed: BTreeSet<QueueId> = store
         .list_quarantine(None)?
         .into_iter()
@@ -462,7 +462,7 @@ pub(crate) mod tests {
         records.iter().map(|r| r.id).collect()
     }
 
-    fn message_round_trip(store: &dyn Store) {
+    fn message_round_trip(store: &dyn Engine) {
         let mut record = message(&["a@gmail.com", "b@nhs.net"]);
         assert_eq!(store.get_message(&record.id).unwrap(), None);
         store.put_message(&record).unwrap();
@@ -485,7 +485,7 @@ pub(crate) mod tests {
         assert!(store.message_ids().unwrap().is_empty());
     }
 
-    fn unfinished_excludes_finished(store: &dyn Store) {
+    fn unfinished_excludes_finished(store: &dyn Engine) {
         let fresh = message(&["a@gmail.com"]);
         let delivered = inspected(&[RecipientStatus::Delivered { at: 1 }]);
         let held = inspected(&[RecipientStatus::Held {
@@ -549,7 +549,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn due_messages_by_time(store: &dyn Store) {
+    fn due_messages_by_time(store: &dyn Engine) {
         let early = inspected(&[RecipientStatus::Delivered { at: 1 }, deferred(100)]);
         let late = inspected(&[deferred(300), deferred(200)]);
         let pending = inspected(&[RecipientStatus::Pending]);
@@ -585,7 +585,7 @@ pub(crate) mod tests {
         assert_eq!(ids(&store.due_messages(u64::MAX).unwrap()), vec![early.id]);
     }
 
-    fn set_recipient_status_updates(store: &dyn Store) {
+    fn set_recipient_status_updates(store: &dyn Engine) {
         let record = inspected(&[RecipientStatus::Pending, RecipientStatus::Pending]);
         store.put_message(&record).unwrap();
         let updated = store
@@ -627,7 +627,7 @@ pub(crate) mod tests {
         assert_eq!(store.get_message(&record.id).unwrap(), Some(finished));
     }
 
-    fn concurrent_updates_lose_nothing(store: &dyn Store) {
+    fn concurrent_updates_lose_nothing(store: &dyn Engine) {
         const THREADS: usize = 6;
         const ROUNDS: u32 = 8;
         let statuses = vec![RecipientStatus::Pending; THREADS];
@@ -664,7 +664,7 @@ pub(crate) mod tests {
         assert!(store.due_messages(u64::MAX).unwrap().is_empty());
     }
 
-    fn hold_and_release(store: &dyn Store) {
+    fn hold_and_release(store: &dyn Engine) {
         let mut record = message(&["x@gmail.com", "y@nhs.net", "z@yahoo.com"]);
         record.inspected = true;
         record.recipients[0].action = Some(PlannedAction::Hold);
@@ -726,7 +726,7 @@ pub(crate) mod tests {
         assert!(err.is_not_found(), "{err}");
     }
 
-    fn reject_and_expire(store: &dyn Store) {
+    fn reject_and_expire(store: &dyn Engine) {
         for (decision, expected) in [
             (
                 Decision::Reject,
@@ -776,7 +776,7 @@ pub(crate) mod tests {
     }
 
     /// An inspected message to one recipient, held under a stored entry.
-    fn held_one(store: &dyn Store) -> QuarantineRecord {
+    fn held_one(store: &dyn Engine) -> QuarantineRecord {
         let mut record = message(&["x@gmail.com"]);
         record.inspected = true;
         store.put_message(&record).unwrap();
@@ -785,7 +785,7 @@ pub(crate) mod tests {
         q
     }
 
-    fn four_eyes_proposal(store: &dyn Store) {
+    fn four_eyes_proposal(store: &dyn Engine) {
         let q = held_one(store);
         let proposal = ReleaseProposal {
             by: "officer.k".into(),
@@ -819,7 +819,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn sender_notified_follows_the_state(store: &dyn Store) {
+    fn sender_notified_follows_the_state(store: &dyn Engine) {
         let q = held_one(store);
         assert!(
             !store
@@ -878,7 +878,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn list_quarantine_order_and_filter(store: &dyn Store) {
+    fn list_quarantine_order_and_filter(store: &dyn Engine) {
         let record = message(&["x@gmail.com"]);
         let a = quarantine(&record, &["x@gmail.com"], 10);
         let b = quarantine(&record, &["x@gmail.com"], 30);
@@ -917,7 +917,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn counts_for_metrics(store: &dyn Store) {
+    fn counts_for_metrics(store: &dyn Engine) {
         assert_eq!(store.counts().unwrap(), StoreCounts::default());
         store.put_message(&message(&["a@b.c"])).unwrap();
         store
@@ -946,7 +946,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn reconcile_spool_and_index(store: &dyn Store) {
+    fn reconcile_spool_and_index(store: &dyn Engine) {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path().join("spool")).unwrap();
         let env = envelope(&["a@gmail.com"]);
@@ -987,7 +987,7 @@ pub(crate) mod tests {
         assert_eq!(result.to_process(), vec![unrecorded, unfinished.id]);
     }
 
-    fn reconcile_resumes_notices_a_crash_left_owing(store: &dyn Store) {
+    fn reconcile_resumes_notices_a_crash_left_owing(store: &dyn Engine) {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path().join("spool")).unwrap();
         let env = envelope(&["x@gmail.com"]);
@@ -1044,7 +1044,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn damaged_spool_files_are_recognised(store: &dyn Store) {
+    fn damaged_spool_files_are_recognised(store: &dyn Engine) {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path().join("spool")).unwrap();
         let env = envelope(&["x@gmail.com"]);

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use cordon_store::{
-    Decision, Envelope, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId,
-    RecipientStatus, SledStore, Spool, Store, reconcile,
+    Decision, Engine, Envelope, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState,
+    QueueId, RecipientStatus, SledStore, Spool, reconcile,
 };
 
 const DIR_VAR: &str = "CORDON_STORE_CRASH_DIR";

@@ -137,8 +137,12 @@ pub(crate) async fn show(
     let Ok(id) = id.parse::<QueueId>() else {
         return not_found(&console, Some(session));
     };
-    let store = Arc::clone(&console.store);
-    let record = match blocking(move || store.get_quarantine(&id)).await {
+    let record = match console
+        .store
+        .get_quarantine(&id)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(Some(record)) => record,
         Ok(None) => return not_found(&console, Some(session)),
         Err(e) => return internal(&console, Some(session), &e),
@@ -467,8 +471,12 @@ pub(crate) async fn download(
     let (Ok(id), Ok(index)) = (id.parse::<QueueId>(), n.parse::<usize>()) else {
         return not_found(&console, Some(session));
     };
-    let store = Arc::clone(&console.store);
-    let record = match blocking(move || store.get_quarantine(&id)).await {
+    let record = match console
+        .store
+        .get_quarantine(&id)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(Some(record)) => record,
         Ok(None) => return not_found(&console, Some(session)),
         Err(e) => return internal(&console, Some(session), &e),

@@ -14,8 +14,9 @@ use super::{UserView, internal, render};
 use crate::Console;
 use crate::auth::PageUser;
 use crate::charts::{Bar, bar_chart};
+use crate::error::ConsoleError;
 use crate::model;
-use crate::runtime::{blocking, now};
+use crate::runtime::now;
 use crate::time;
 
 /// Days shown in the chart by day.
@@ -42,8 +43,12 @@ struct Today {
 
 /// `GET /`.
 pub(crate) async fn show(State(console): State<Arc<Console>>, user: PageUser) -> Response {
-    let store = Arc::clone(&console.store);
-    let all = match blocking(move || store.list_quarantine(None)).await {
+    let all = match console
+        .store
+        .list_quarantine(None)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(all) => all,
         Err(e) => return internal(&console, Some(&user.session), &e),
     };

@@ -14,9 +14,9 @@ use super::{UserView, internal, problem, render};
 use crate::Console;
 use crate::auth::PageUser;
 use crate::decide::MAX_NOTE_CHARS;
+use crate::error::ConsoleError;
 use crate::filters::Filter;
 use crate::model;
-use crate::runtime::blocking;
 
 /// Most rows shown on one page.
 const MAX_ROWS: usize = 500;
@@ -63,9 +63,13 @@ pub(crate) async fn show(
             );
         }
     };
-    let store = Arc::clone(&console.store);
     let state = filter.state;
-    let records = match blocking(move || store.list_quarantine(state)).await {
+    let records = match console
+        .store
+        .list_quarantine(state)
+        .await
+        .map_err(ConsoleError::from)
+    {
         Ok(records) => records,
         Err(e) => return internal(&console, Some(&user.session), &e),
     };

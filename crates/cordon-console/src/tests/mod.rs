@@ -22,8 +22,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use cordon_accounts::{Role, UserStore};
 use cordon_audit::{AuditLog, Entry};
 use cordon_store::{
-    Decision, Envelope, MemoryStore, QuarantineRecord, QuarantineState, QueueId, Spool, Store,
-    StoreError,
+    Decision, Engine, Envelope, MemoryStore, QuarantineRecord, QuarantineState, QueueId, Spool,
+    Store, StoreError,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -247,7 +247,7 @@ impl Harness {
             calls: Mutex::new(Vec::new()),
         });
         let console = Console::new(
-            Arc::clone(&store) as Arc<dyn Store>,
+            Store::new(Arc::clone(&store) as Arc<dyn Engine>),
             spool.clone(),
             Arc::clone(&decisions) as Arc<dyn Decisions>,
             Arc::clone(&audit),

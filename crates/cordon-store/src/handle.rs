@@ -1,0 +1,262 @@
+//! [`Store`]: the async face of the queue and quarantine index.
+//!
+//! The engines ([`SledStore`], [`MemoryStore`]) are synchronous and may
+//! wait on the disk (every change is flushed before it returns). Callers on
+//! the async runtime reach them only through this handle, which runs each
+//! call on the runtime's blocking pool, so that no caller can stall the
+//! runtime's workers (and with them SMTP sessions) by forgetting to: the
+//! engine is not reachable from async code except through here.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::StoreError;
+use crate::id::QueueId;
+use crate::memory_store::MemoryStore;
+use crate::record::{
+    Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
+};
+use crate::sled_store::SledStore;
+use crate::spool::Spool;
+use crate::store::{Engine, Reconciliation, StoreCounts};
+
+/// The queue and quarantine index: a cheap, clonable handle to one engine
+/// whose methods never block the calling task's thread. Each method does
+/// what the [`Engine`] method of the same name documents.
+#[derive(Clone)]
+pub struct Store {
+    engine: Arc<dyn Engine>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A handle to `engine`.
+    pub fn new(engine: Arc<dyn Engine>) -> Store {
+        Store { engine }
+    }
+
+    /// The durable store in directory `path` (see [`SledStore::open`]).
+    /// Opening reads the database, so it too runs off the runtime's workers.
+    pub async fn open_sled(path: &Path) -> Result<Store, StoreError> {
+        let path = path.to_owned();
+        let engine = on_blocking_pool(move || SledStore::open(path)).await?;
+        Ok(Store::new(Arc::new(engine)))
+    }
+
+    /// An empty store in memory, for tests.
+    pub fn memory() -> Store {
+        Store::new(Arc::new(MemoryStore::new()))
+    }
+
+    /// The engine itself, for code that already runs off the runtime
+    /// (start-up before the runtime, offline commands, tests).
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    /// Runs `call` on the engine on the blocking pool.
+    async fn run<R, F>(&self, call: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn Engine) -> Result<R, StoreError> + Send + 'static,
+    {
+        let engine = Arc::clone(&self.engine);
+        on_blocking_pool(move || call(engine.as_ref())).await
+    }
+
+    /// See [`Engine::put_message`].
+    pub async fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.run(move |e| e.put_message(&record)).await
+    }
+
+    /// See [`Engine::get_message`].
+    pub async fn get_message(&self, id: &QueueId) -> Result<Option<MessageRecord>, StoreError> {
+        let id = *id;
+        self.run(move |e| e.get_message(&id)).await
+    }
+
+    /// See [`Engine::message_ids`].
+    pub async fn message_ids(&self) -> Result<Vec<QueueId>, StoreError> {
+        self.run(|e| e.message_ids()).await
+    }
+
+    /// See [`Engine::unfinished_messages`].
+    pub async fn unfinished_messages(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(|e| e.unfinished_messages()).await
+    }
+
+    /// See [`Engine::due_messages`].
+    pub async fn due_messages(&self, now: u64) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(move |e| e.due_messages(now)).await
+    }
+
+    /// See [`Engine::set_recipient_status`].
+    pub async fn set_recipient_status(
+        &self,
+        id: &QueueId,
+        address: &str,
+        status: RecipientStatus,
+    ) -> Result<MessageRecord, StoreError> {
+        let (id, address) = (*id, address.to_owned());
+        self.run(move |e| e.set_recipient_status(&id, &address, status))
+            .await
+    }
+
+    /// See [`Engine::remove_message`].
+    pub async fn remove_message(&self, id: &QueueId) -> Result<bool, StoreError> {
+        let id = *id;
+        self.run(move |e| e.remove_message(&id)).await
+    }
+
+    /// See [`Engine::put_quarantine`].
+    pub async fn put_quarantine(&self, record: &QuarantineRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.run(move |e| e.put_quarantine(&record)).await
+    }
+
+    /// See [`Engine::get_quarantine`].
+    pub async fn get_quarantine(
+        &self,
+        id: &QueueId,
+    ) -> Result<Option<QuarantineRecord>, StoreError> {
+        let id = *id;
+        self.run(move |e| e.get_quarantine(&id)).await
+    }
+
+    /// See [`Engine::list_quarantine`].
+    pub async fn list_quarantine(
+        &self,
+        state: Option<QuarantineState>,
+    ) -> Result<Vec<QuarantineRecord>, StoreError> {
+        self.run(move |e| e.list_quarantine(state)).await
+    }
+
+    /// See [`Engine::decide_quarantine`].
+    pub async fn decide_quarantine(
+        &self,
+        id: &QueueId,
+        decision: Decision,
+        by: &str,
+        note: Option<&str>,
+        at: u64,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let (id, by, note) = (*id, by.to_owned(), note.map(str::to_owned));
+        self.run(move |e| e.decide_quarantine(&id, decision, &by, note.as_deref(), at))
+            .await
+    }
+
+    /// See [`Engine::propose_release`].
+    pub async fn propose_release(
+        &self,
+        id: &QueueId,
+        proposal: ReleaseProposal,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let id = *id;
+        self.run(move |e| e.propose_release(&id, proposal)).await
+    }
+
+    /// See [`Engine::set_quarantine_notified`].
+    pub async fn set_quarantine_notified(
+        &self,
+        id: &QueueId,
+        state: QuarantineState,
+    ) -> Result<bool, StoreError> {
+        let id = *id;
+        self.run(move |e| e.set_quarantine_notified(&id, state))
+            .await
+    }
+
+    /// See [`Engine::counts`].
+    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        self.run(|e| e.counts()).await
+    }
+
+    /// See [`crate::reconcile`]: it reads the spool too, so it runs with the
+    /// engine on the blocking pool.
+    pub async fn reconcile(&self, spool: &Spool) -> Result<Reconciliation, StoreError> {
+        let spool = spool.clone();
+        self.run(move |e| crate::store::reconcile(&spool, e)).await
+    }
+
+    /// See [`crate::verify_spooled`]: it reads the whole spool file.
+    pub async fn verify_spooled(&self, spool: &Spool, id: &QueueId) -> Result<(), StoreError> {
+        let (spool, id) = (spool.clone(), *id);
+        self.run(move |e| crate::store::verify_spooled(&spool, e, &id))
+            .await
+    }
+
+    /// See [`crate::notices_owed`].
+    pub async fn notices_owed(&self) -> Result<BTreeSet<QueueId>, StoreError> {
+        self.run(crate::store::notices_owed).await
+    }
+}
+
+/// Runs `work` on the runtime's blocking pool; a panic in it becomes
+/// [`StoreError::Backend`] (the engine's state is unchanged by a panic
+/// before its commit, and the caller retries as for any store error).
+async fn on_blocking_pool<R, F>(work: F) -> Result<R, StoreError>
+where
+    R: Send + 'static,
+    F: FnOnce() -> Result<R, StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(StoreError::backend(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spool::Envelope;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            mail_from: "a@northshire.police.uk".into(),
+            rcpt_to: vec!["b@kent.police.uk".into()],
+            client_ip: None,
+            helo: None,
+            received_at: 1,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn calls_run_off_the_calling_thread_and_return_what_the_engine_does() {
+        let store = Store::memory();
+        let record = MessageRecord::new(QueueId::new(), envelope(), 10);
+        store.put_message(&record).await.unwrap();
+        assert_eq!(
+            store.get_message(&record.id).await.unwrap().as_ref(),
+            Some(&record)
+        );
+        assert_eq!(store.message_ids().await.unwrap(), vec![record.id]);
+        let updated = store
+            .set_recipient_status(
+                &record.id,
+                "b@kent.police.uk",
+                RecipientStatus::Delivered { at: 2 },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            updated.recipients[0].status,
+            RecipientStatus::Delivered { at: 2 }
+        );
+        assert!(store.remove_message(&record.id).await.unwrap());
+        assert!(store.get_message(&record.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_durable_store_opens_off_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sled(&dir.path().join("db")).await.unwrap();
+        assert_eq!(store.counts().await.unwrap(), StoreCounts::default());
+    }
+}
