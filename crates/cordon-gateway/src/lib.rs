@@ -324,21 +324,46 @@ impl<T: Transport> Gateway<T> {
         // Messages in flight finish their current step; all state is durable,
         // so whatever is left is resumed on the next start.
         while workers.join_next().await.is_some() {}
-        if let Some(audit) = &self.config.audit
-            && let Err(e) = audit.sync()
-        {
-            tracing::error!(error = %e, "cannot sync the audit log at shutdown");
+        if let Some(audit) = self.config.audit.clone() {
+            let synced = tokio::task::spawn_blocking(move || audit.sync()).await;
+            if !matches!(synced, Ok(Ok(()))) {
+                tracing::error!(?synced, "cannot sync the audit log at shutdown");
+            }
         }
     }
 
     /// Appends `event` to the audit log, if there is one; a failure is
     /// logged (the message's handling never depends on the audit log).
-    pub(crate) fn audit(&self, event: Event) {
-        if let Some(audit) = &self.config.audit
-            && let Err(e) = audit.append(event)
-        {
+    pub(crate) async fn audit(&self, event: Event) {
+        self.audit_all(vec![event]).await;
+    }
+
+    /// Appends `events` in order, on the blocking pool: the log takes a file
+    /// lock it shares with the offline commands, and may wait for it.
+    pub(crate) async fn audit_all(&self, events: Vec<Event>) {
+        let Some(audit) = self.config.audit.clone() else {
+            return;
+        };
+        let appended = tokio::task::spawn_blocking(move || {
+            for event in events {
+                if let Err(e) = audit.append(event) {
+                    tracing::error!(error = %e, "cannot append to the audit log");
+                }
+            }
+        })
+        .await;
+        if let Err(e) = appended {
             tracing::error!(error = %e, "cannot append to the audit log");
         }
+    }
+
+    /// Deletes the spool file of `id` (and fsyncs the directory) on the
+    /// blocking pool; see [`Spool::remove`].
+    pub(crate) async fn unspool(&self, id: QueueId) -> Result<bool, StoreError> {
+        let spool = self.spool.clone();
+        tokio::task::spawn_blocking(move || spool.remove(&id))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
     }
 
     /// Makes the audit entries appended so far durable.
@@ -398,11 +423,11 @@ impl<T: Transport> Gateway<T> {
 
     /// Spools a message the gateway itself sends (a notice) and queues it:
     /// it goes through inspection and delivery like any other message.
-    pub(crate) fn submit(
+    pub(crate) async fn submit(
         &self,
         mail_from: &str,
         rcpt_to: Vec<String>,
-        message: &[u8],
+        message: Vec<u8>,
     ) -> Result<QueueId, StoreError> {
         let id = QueueId::new();
         let envelope = cordon_store::Envelope {
@@ -412,7 +437,10 @@ impl<T: Transport> Gateway<T> {
             helo: None,
             received_at: now(),
         };
-        self.spool.write(&id, &envelope, message)?;
+        let spool = self.spool.clone();
+        tokio::task::spawn_blocking(move || spool.write(&id, &envelope, &message))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))??;
         self.work.push(id);
         Ok(id)
     }

@@ -84,7 +84,7 @@ impl<T: Transport> Gateway<T> {
             };
             match self.config.notices.compose(&facts, &origin) {
                 Ok(bytes) => {
-                    let notice_id = self.submit("", vec![sender.to_owned()], &bytes)?;
+                    let notice_id = self.submit("", vec![sender.to_owned()], bytes).await?;
                     self.metrics.notice(kind.as_str());
                     self.audit(
                         Event::new("gateway", AuditAction::NoticeSent, record.id.to_string())
@@ -93,7 +93,8 @@ impl<T: Transport> Gateway<T> {
                                 "notice": notice_id.to_string(),
                                 "to": sender,
                             })),
-                    );
+                    )
+                    .await;
                     tracing::info!(queue_id = %record.id, notice_id = %notice_id, sender, kind = kind.as_str(), "notice queued");
                 }
                 // The templates rendered at load, so this is not expected;

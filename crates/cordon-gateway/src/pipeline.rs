@@ -98,7 +98,7 @@ impl<T: Transport> Gateway<T> {
                     .iter()
                     .all(|(_, s)| matches!(s, RecipientStatus::Delivered { .. }))
                 {
-                    self.spool.remove(&id)?;
+                    self.unspool(id).await?;
                     return Ok(());
                 }
                 apply(&mut record, results);
@@ -115,7 +115,7 @@ impl<T: Transport> Gateway<T> {
         self.notify(&record, &verdict, &message).await?;
         let record = self.store.get_message(&id).await?.unwrap_or(record);
         if record.is_complete() {
-            self.spool.remove(&id)?;
+            self.unspool(id).await?;
             self.store.remove_message(&id).await?;
         }
         Ok(())
@@ -160,7 +160,7 @@ impl<T: Transport> Gateway<T> {
         record.subject = verdict.subject.clone();
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
-        self.audit(verdict_event(&record, &verdict));
+        self.audit(verdict_event(&record, &verdict)).await;
         (record, serde_json::to_value(&verdict).unwrap_or_default())
     }
 
@@ -268,13 +268,19 @@ impl<T: Transport> Gateway<T> {
             .transport
             .deliver(&record.envelope.mail_from, &addresses, &copy)
             .await;
+        let events = due
+            .iter()
+            .zip(&outcomes)
+            .map(|((address, _), outcome)| {
+                Event::new("gateway", outcome_action(outcome), record.id.to_string()).with_detail(
+                    serde_json::json!({ "rcpt": address, "outcome": outcome_text(outcome) }),
+                )
+            })
+            .collect();
+        self.audit_all(events).await;
         due.into_iter()
             .zip(outcomes)
             .map(|((address, attempts), outcome)| {
-                self.audit(
-                    Event::new("gateway", outcome_action(&outcome), record.id.to_string())
-                        .with_detail(serde_json::json!({ "rcpt": address, "outcome": outcome_text(&outcome) })),
-                );
                 let status = match outcome {
                     Outcome::Delivered => {
                         self.metrics.delivery("delivered");

@@ -51,7 +51,8 @@ impl<T: Transport> Gateway<T> {
                     record.message_id.to_string(),
                 )
                 .with_detail(serde_json::json!({ "recipients": record.recipients })),
-            );
+            )
+            .await;
         }
         self.work.push(record.message_id);
         Ok(record)
