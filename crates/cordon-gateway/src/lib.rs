@@ -191,9 +191,7 @@ impl<T: Transport> Gateway<T> {
         });
         // Start-up reads the whole spool and store: off the runtime.
         let recovering = Arc::clone(&gateway);
-        tokio::task::spawn_blocking(move || recovering.recover())
-            .await
-            .map_err(|e| GatewayError::Store(StoreError::Backend(Box::new(e))))??;
+        on_blocking_pool(move || recovering.recover()).await?;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
         Ok((gateway, runner))
     }
@@ -361,9 +359,7 @@ impl<T: Transport> Gateway<T> {
     /// blocking pool; see [`Spool::remove`].
     pub(crate) async fn unspool(&self, id: QueueId) -> Result<bool, StoreError> {
         let spool = self.spool.clone();
-        tokio::task::spawn_blocking(move || spool.remove(&id))
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))?
+        on_blocking_pool(move || spool.remove(&id)).await
     }
 
     /// Makes the audit entries appended so far durable.
@@ -438,9 +434,7 @@ impl<T: Transport> Gateway<T> {
             received_at: now(),
         };
         let spool = self.spool.clone();
-        tokio::task::spawn_blocking(move || spool.write(&id, &envelope, &message))
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))??;
+        on_blocking_pool(move || spool.write(&id, &envelope, &message)).await?;
         self.work.push(id);
         Ok(id)
     }
@@ -557,6 +551,21 @@ impl cordon_smtp::MessageWriter for Incoming {
             Ok(Err(e)) => Err(spool_failed(&e)),
             Err(e) => Err(spool_failed(&e)),
         }
+    }
+}
+
+/// Runs blocking disk or store work on the runtime's blocking pool; a panic
+/// in it becomes a store error, which the caller handles as any other.
+async fn on_blocking_pool<R, E>(
+    work: impl FnOnce() -> Result<R, E> + Send + 'static,
+) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(StoreError::Backend(Box::new(e)).into()),
     }
 }
 
