@@ -10,7 +10,13 @@
 //!   or empty. It makes [`Engine::unfinished_messages`],
 //!   [`Engine::due_messages`] and [`Engine::counts`] cost the unfinished
 //!   messages, not every message held for review. It is kept in the same
-//!   transaction as `messages`, and rebuilt from `messages` on open.
+//!   transaction as `messages`, and rebuilt from `messages` on open;
+//! - `quarantine_by_state`: an index with one key per quarantine entry, its
+//!   state's tag byte then its id, and an empty value. Listing the entries in
+//!   one state (the held ones, above all) and counting the held ones cost
+//!   those entries, not the whole quarantine with every entry decided. It is
+//!   kept in the same transaction as `quarantine`, and rebuilt on open when
+//!   it does not have one key per entry (a database from before it).
 //!
 //! Every change is one sled transaction, then [`SledStore::flush`] before
 //! the method returns.
@@ -54,6 +60,7 @@ use crate::store::{
 const MESSAGES: &str = "messages";
 const QUARANTINE: &str = "quarantine";
 const UNFINISHED: &str = "unfinished";
+const BY_STATE: &str = "quarantine_by_state";
 
 /// The durable [`Engine`]: a sled database in a directory (`DATA/db`).
 ///
@@ -63,6 +70,7 @@ pub struct SledStore {
     messages: Tree,
     quarantine: Tree,
     unfinished: Tree,
+    by_state: Tree,
     /// The database directory.
     dir: PathBuf,
     /// sled's log file (`dir/db`), opened to fsync it.
@@ -80,8 +88,14 @@ impl std::fmt::Debug for SledStore {
 /// An entry of the unfinished index: the key and the earliest retry time.
 type IndexEntry = (Vec<u8>, Option<u64>);
 
-/// The three trees inside a transaction: messages, unfinished index, quarantine.
-type Trees = (TransactionalTree, TransactionalTree, TransactionalTree);
+/// The trees inside a transaction: messages, unfinished index, quarantine,
+/// quarantine by state.
+type Trees = (
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+);
 
 impl SledStore {
     /// Opens (creating if needed, mode 0700) the database in `path`, checks every
@@ -113,12 +127,16 @@ impl SledStore {
             messages: tree(MESSAGES)?,
             quarantine: tree(QUARANTINE)?,
             unfinished: tree(UNFINISHED)?,
+            by_state: tree(BY_STATE)?,
             db,
             dir,
             log,
         };
         store.flush()?;
         store.rebuild_index()?;
+        if store.by_state.len() != store.quarantine.len() {
+            store.rebuild_state_index()?;
+        }
         Ok(store)
     }
 
@@ -159,6 +177,24 @@ impl SledStore {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Rebuilds the `quarantine_by_state` index from the `quarantine` tree.
+    fn rebuild_state_index(&self) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        for item in self.by_state.iter() {
+            let (key, _) = item.map_err(StoreError::backend)?;
+            batch.remove(key);
+        }
+        for item in self.quarantine.iter() {
+            let (key, value) = item.map_err(StoreError::backend)?;
+            let record: QuarantineRecord = decode(QUARANTINE, &key, &value)?;
+            batch.insert(state_key(record.state, &key), &[] as &[u8]);
+        }
+        self.by_state
+            .apply_batch(batch)
+            .map_err(StoreError::backend)?;
+        self.flush()
     }
 
     /// Makes everything written so far durable: sled's flush, then fsync
@@ -204,7 +240,12 @@ impl SledStore {
         &self,
         change: impl Fn(&Trees) -> ConflictableTransactionResult<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let result = (&self.messages, &self.unfinished, &self.quarantine)
+        let result = (
+            &self.messages,
+            &self.unfinished,
+            &self.quarantine,
+            &self.by_state,
+        )
             .transaction(|trees| change(trees))
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
@@ -280,6 +321,44 @@ fn index_value(record: &MessageRecord) -> Option<Vec<u8>> {
             .map(|at| at.to_be_bytes().to_vec())
             .unwrap_or_default(),
     )
+}
+
+/// The byte that starts the `quarantine_by_state` keys of entries in `state`.
+fn state_tag(state: QuarantineState) -> u8 {
+    match state {
+        QuarantineState::Held => b'h',
+        QuarantineState::Released => b'r',
+        QuarantineState::Rejected => b'j',
+        QuarantineState::Expired => b'e',
+    }
+}
+
+/// The `quarantine_by_state` key of the entry at `key` in `state`.
+fn state_key(state: QuarantineState, key: &[u8]) -> Vec<u8> {
+    let mut index_key = Vec::with_capacity(key.len() + 1);
+    index_key.push(state_tag(state));
+    index_key.extend_from_slice(key);
+    index_key
+}
+
+/// Files the entry at `key` under `state` alone in the state index.
+fn tx_index_state(
+    by_state: &TransactionalTree,
+    state: QuarantineState,
+    key: &[u8],
+) -> ConflictableTransactionResult<(), StoreError> {
+    for other in [
+        QuarantineState::Held,
+        QuarantineState::Released,
+        QuarantineState::Rejected,
+        QuarantineState::Expired,
+    ] {
+        if other != state {
+            by_state.remove(state_key(other, key))?;
+        }
+    }
+    by_state.insert(state_key(state, key), &[] as &[u8])?;
+    Ok(())
 }
 
 fn sync_file(path: &Path) -> Result<(), StoreError> {
@@ -365,7 +444,7 @@ fn tx_store_message(
 
 impl Engine for SledStore {
     fn put_message(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        self.transact(|(messages, unfinished, _)| tx_store_message(messages, unfinished, record))
+        self.transact(|(messages, unfinished, _, _)| tx_store_message(messages, unfinished, record))
     }
 
     fn get_message(&self, id: &QueueId) -> Result<Option<MessageRecord>, StoreError> {
@@ -406,7 +485,7 @@ impl Engine for SledStore {
         status: RecipientStatus,
     ) -> Result<MessageRecord, StoreError> {
         let key = key_of(id);
-        self.transact(|(messages, unfinished, _)| {
+        self.transact(|(messages, unfinished, _, _)| {
             let Some(mut record) = tx_load_message(messages, &key)? else {
                 return Err(abort(StoreError::NotFound {
                     what: "message",
@@ -421,7 +500,7 @@ impl Engine for SledStore {
 
     fn remove_message(&self, id: &QueueId) -> Result<bool, StoreError> {
         let key = key_of(id);
-        self.transact(|(messages, unfinished, _)| {
+        self.transact(|(messages, unfinished, _, _)| {
             let existed = messages.remove(key.as_slice())?.is_some();
             unfinished.remove(key.as_slice())?;
             Ok(existed)
@@ -431,8 +510,10 @@ impl Engine for SledStore {
     fn put_quarantine(&self, record: &QuarantineRecord) -> Result<(), StoreError> {
         let value = encode(record)?;
         let message_key = key_of(&record.message_id);
-        self.transact(|(messages, unfinished, quarantine)| {
-            quarantine.insert(key_of(&record.id), value.clone())?;
+        self.transact(|(messages, unfinished, quarantine, by_state)| {
+            let key = key_of(&record.id);
+            quarantine.insert(key.as_slice(), value.clone())?;
+            tx_index_state(by_state, record.state, &key)?;
             if let Some(mut message) = tx_load_message(messages, &message_key)?
                 && mark_held(&mut message, record)
             {
@@ -448,7 +529,7 @@ impl Engine for SledStore {
         proposal: ReleaseProposal,
     ) -> Result<QuarantineRecord, StoreError> {
         let key = key_of(id);
-        self.transact(|(_, _, quarantine)| {
+        self.transact(|(_, _, quarantine, _)| {
             let Some(value) = quarantine.get(&key)? else {
                 return Err(abort(StoreError::NotFound {
                     what: "quarantine",
@@ -468,7 +549,7 @@ impl Engine for SledStore {
         state: QuarantineState,
     ) -> Result<bool, StoreError> {
         let key = key_of(id);
-        self.transact(|(_, _, quarantine)| {
+        self.transact(|(_, _, quarantine, _)| {
             let Some(value) = quarantine.get(&key)? else {
                 return Ok(false);
             };
@@ -495,11 +576,25 @@ impl Engine for SledStore {
         state: Option<QuarantineState>,
     ) -> Result<Vec<QuarantineRecord>, StoreError> {
         let mut records = Vec::new();
-        for item in self.quarantine.iter() {
-            let (key, value) = item.map_err(StoreError::backend)?;
-            let record: QuarantineRecord = decode(QUARANTINE, &key, &value)?;
-            if state.is_none_or(|s| record.state == s) {
-                records.push(record);
+        match state {
+            None => {
+                for item in self.quarantine.iter() {
+                    let (key, value) = item.map_err(StoreError::backend)?;
+                    records.push(decode(QUARANTINE, &key, &value)?);
+                }
+            }
+            Some(state) => {
+                for item in self.by_state.scan_prefix([state_tag(state)]) {
+                    let (index_key, _) = item.map_err(StoreError::backend)?;
+                    let key = index_key.get(1..).unwrap_or_default();
+                    // Kept in the same transaction, so always there.
+                    if let Some(value) = self.quarantine.get(key).map_err(StoreError::backend)? {
+                        let record: QuarantineRecord = decode(QUARANTINE, key, &value)?;
+                        if record.state == state {
+                            records.push(record);
+                        }
+                    }
+                }
             }
         }
         sort_newest_first(&mut records);
@@ -515,7 +610,7 @@ impl Engine for SledStore {
         at: u64,
     ) -> Result<QuarantineRecord, StoreError> {
         let key = key_of(id);
-        self.transact(|(messages, unfinished, quarantine)| {
+        self.transact(|(messages, unfinished, quarantine, by_state)| {
             let Some(value) = quarantine.get(&key)? else {
                 return Err(abort(StoreError::NotFound {
                     what: "quarantine",
@@ -525,6 +620,7 @@ impl Engine for SledStore {
             let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
             decide_record(&mut record, decision, by, note, at).map_err(abort)?;
             quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
+            tx_index_state(by_state, record.state, &key)?;
             if let Some(mut message) = tx_load_message(messages, &key_of(&record.message_id))?
                 && apply_decision(&mut message, id, decision, at)
             {
@@ -542,7 +638,10 @@ impl Engine for SledStore {
                 counts.deferred += 1;
             }
         }
-        counts.quarantine_held = self.list_quarantine(Some(QuarantineState::Held))?.len() as u64;
+        counts.quarantine_held = self
+            .by_state
+            .scan_prefix([state_tag(QuarantineState::Held)])
+            .count() as u64;
         Ok(counts)
     }
 }
@@ -551,6 +650,61 @@ impl Engine for SledStore {
 mod tests {
     use super::*;
     use crate::store::tests::{deferred, inspected as record};
+
+    #[test]
+    fn the_state_index_follows_decisions_and_is_rebuilt_for_an_older_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let entry = |n: u64| QuarantineRecord {
+            id: QueueId::new(),
+            message_id: QueueId::new(),
+            recipients: vec!["claims@insurer-example.co.uk".into()],
+            sender: "a@northshire.police.uk".into(),
+            subject: None,
+            held_at: n,
+            expires_at: 100,
+            state: QuarantineState::Held,
+            findings_json: "[]".into(),
+            reasons_json: "[]".into(),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            sender_notified: false,
+            release_proposal: None,
+        };
+        let (first, second, third) = (entry(1), entry(2), entry(3));
+        let held_ids = |store: &SledStore| -> Vec<QueueId> {
+            store
+                .list_quarantine(Some(QuarantineState::Held))
+                .unwrap()
+                .iter()
+                .map(|q| q.id)
+                .collect()
+        };
+        {
+            let store = SledStore::open(&path).unwrap();
+            for e in [&first, &second, &third] {
+                store.put_quarantine(e).unwrap();
+            }
+            store
+                .decide_quarantine(&second.id, Decision::Reject, "officer", None, 5)
+                .unwrap();
+            assert_eq!(held_ids(&store), vec![third.id, first.id]);
+            assert_eq!(store.counts().unwrap().quarantine_held, 2);
+            let rejected = store
+                .list_quarantine(Some(QuarantineState::Rejected))
+                .unwrap();
+            assert_eq!(rejected.len(), 1);
+            assert_eq!(rejected[0].id, second.id);
+            // As a database written before the index existed.
+            store.by_state.clear().unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(&path).unwrap();
+        assert_eq!(held_ids(&store), vec![third.id, first.id]);
+        assert_eq!(store.counts().unwrap().quarantine_held, 2);
+        assert_eq!(store.list_quarantine(None).unwrap().len(), 3);
+    }
 
     #[test]
     fn reopen_keeps_everything() {
