@@ -18,7 +18,7 @@ use cordon_accounts::{Role, Session};
 use serde_json::json;
 
 use crate::Console;
-use crate::runtime::now;
+use crate::runtime::{blocking, now};
 
 /// The name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "cordon_session";
@@ -64,6 +64,7 @@ impl FromRequestParts<Arc<Console>> for PageUser {
         console: &Arc<Console>,
     ) -> Result<PageUser, Response> {
         current_session(&parts.headers, console)
+            .await
             .map(|session| PageUser { session })
             .ok_or_else(|| Redirect::to("/login").into_response())
     }
@@ -71,11 +72,13 @@ impl FromRequestParts<Arc<Console>> for PageUser {
 
 /// The session named by the request's cookie, if it exists, has not timed
 /// out and still stands for its account (a session whose account was
-/// removed, or whose password or role changed, is destroyed).
-pub(crate) fn current_session(headers: &HeaderMap, console: &Console) -> Option<Session> {
+/// removed, or whose password or role changed, is destroyed). The users
+/// file is read on the blocking pool.
+pub(crate) async fn current_session(headers: &HeaderMap, console: &Console) -> Option<Session> {
     let id = cookie(headers, SESSION_COOKIE)?;
     let session = console.sessions.touch(&id, now())?;
-    match console.users.session_is_current(&session) {
+    let (users, checked) = (Arc::clone(&console.users), session.clone());
+    match blocking(move || users.session_is_current(&checked)).await {
         Ok(true) => Some(session),
         Ok(false) => {
             console.sessions.destroy(&session.id);
@@ -161,7 +164,8 @@ impl FromRequestParts<Arc<Console>> for ApiUser {
         let Some(token) = bearer(&parts.headers) else {
             return Err(unauthorized());
         };
-        match console.users.verify_token(&token) {
+        let users = Arc::clone(&console.users);
+        match blocking(move || users.verify_token(&token)).await {
             Ok(Some(account)) => Ok(ApiUser(User {
                 name: account.name,
                 role: account.role,

@@ -49,7 +49,7 @@ pub(crate) async fn not_found(
     if uri.path().starts_with("/api/") {
         return (StatusCode::NOT_FOUND, Json(json!({ "error": "not found" }))).into_response();
     }
-    let session = current_session(&headers, &console);
+    let session = current_session(&headers, &console).await;
     super::problem(
         &console,
         session.as_ref(),

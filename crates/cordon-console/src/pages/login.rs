@@ -44,7 +44,7 @@ const HASH_WAIT: Duration = Duration::from_secs(10);
 
 /// `GET /login`: the sign-in form (or the overview, if already signed in).
 pub(crate) async fn form(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    if current_session(&headers, &console).is_some() {
+    if current_session(&headers, &console).await.is_some() {
         return Redirect::to("/").into_response();
     }
     login_page(&console, StatusCode::OK, "", None)
