@@ -42,7 +42,7 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
-use cordon_store::{QueueId, Spool, SpoolWriter, Store, StoreError};
+use cordon_store::{QueueId, Spool, SpoolWriter, Store, StoreError, on_blocking_pool};
 use tokio::sync::{mpsc, watch};
 use work::WorkQueue;
 
@@ -551,21 +551,6 @@ impl cordon_smtp::MessageWriter for Incoming {
             Ok(Err(e)) => Err(spool_failed(&e)),
             Err(e) => Err(spool_failed(&e)),
         }
-    }
-}
-
-/// Runs blocking disk or store work on the runtime's blocking pool; a panic
-/// in it becomes a store error, which the caller handles as any other.
-async fn on_blocking_pool<R, E>(
-    work: impl FnOnce() -> Result<R, E> + Send + 'static,
-) -> Result<R, E>
-where
-    R: Send + 'static,
-    E: From<StoreError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(e) => Err(StoreError::Backend(Box::new(e)).into()),
     }
 }
 

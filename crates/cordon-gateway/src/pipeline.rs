@@ -10,7 +10,7 @@ use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
 use cordon_relay::{Outcome, Transport};
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId, RecipientStatus,
-    StoreError,
+    StoreError, on_blocking_pool,
 };
 
 use crate::{Gateway, now};
@@ -41,13 +41,8 @@ impl<T: Transport> Gateway<T> {
             .await
             .map_or(0, |m| m.len());
         let _share = self.budget.take(size).await;
-        let gateway = Arc::clone(self);
-        let read = tokio::task::spawn_blocking(move || gateway.spool.read(&id))
-            .await
-            .map_err(|e| StoreError::Io {
-                path: self.spool.path_of(&id),
-                source: std::io::Error::other(e),
-            })?;
+        let spool = self.spool.clone();
+        let read = on_blocking_pool(move || spool.read(&id)).await;
         let stored = self.store.get_message(&id).await?;
         let (envelope, message) = match read {
             Ok(read) => read,

@@ -4,8 +4,9 @@
 //! wait on the disk (every change is flushed before it returns). Callers on
 //! the async runtime reach them only through this handle, which runs each
 //! call on the runtime's blocking pool, so that no caller can stall the
-//! runtime's workers (and with them SMTP sessions) by forgetting to: the
-//! engine is not reachable from async code except through here.
+//! runtime's workers (and with them SMTP sessions) by forgetting to.
+//! [`Store::engine`] hands out the engine itself only for code that already
+//! runs off the runtime.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -198,17 +199,20 @@ impl Store {
     }
 }
 
-/// Runs `work` on the runtime's blocking pool; a panic in it becomes
-/// [`StoreError::Backend`] (the engine's state is unchanged by a panic
-/// before its commit, and the caller retries as for any store error).
-async fn on_blocking_pool<R, F>(work: F) -> Result<R, StoreError>
+/// Runs blocking store or spool work on the runtime's blocking pool, for
+/// callers on the runtime. A panic in it becomes [`StoreError::Backend`]
+/// (the engine's state is unchanged by a panic before its commit, and the
+/// caller retries as for any store error).
+pub async fn on_blocking_pool<R, E>(
+    work: impl FnOnce() -> Result<R, E> + Send + 'static,
+) -> Result<R, E>
 where
     R: Send + 'static,
-    F: FnOnce() -> Result<R, StoreError> + Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
-        Err(e) => Err(StoreError::backend(e)),
+        Err(e) => Err(StoreError::backend(e).into()),
     }
 }
 
@@ -228,7 +232,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn calls_run_off_the_calling_thread_and_return_what_the_engine_does() {
+    async fn calls_return_what_the_engine_does() {
         let store = Store::memory();
         let record = MessageRecord::new(QueueId::new(), envelope(), 10);
         store.put_message(&record).await.unwrap();

@@ -22,7 +22,7 @@ mod spool;
 mod store;
 
 pub use error::StoreError;
-pub use handle::Store;
+pub use handle::{Store, on_blocking_pool};
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use memory_store::MemoryStore;
 pub use record::{

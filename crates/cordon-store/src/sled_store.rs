@@ -649,29 +649,14 @@ impl Engine for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::{deferred, inspected as record};
+    use crate::store::tests::{deferred, inspected as record, quarantine};
 
     #[test]
     fn the_state_index_follows_decisions_and_is_rebuilt_for_an_older_database() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let entry = |n: u64| QuarantineRecord {
-            id: QueueId::new(),
-            message_id: QueueId::new(),
-            recipients: vec!["claims@insurer-example.co.uk".into()],
-            sender: "a@northshire.police.uk".into(),
-            subject: None,
-            held_at: n,
-            expires_at: 100,
-            state: QuarantineState::Held,
-            findings_json: "[]".into(),
-            reasons_json: "[]".into(),
-            decided_by: None,
-            decided_at: None,
-            note: None,
-            sender_notified: false,
-            release_proposal: None,
-        };
+        let message = record(&[RecipientStatus::Pending]);
+        let entry = |held_at| quarantine(&message, &["claims@insurer-example.co.uk"], held_at);
         let (first, second, third) = (entry(1), entry(2), entry(3));
         let held_ids = |store: &SledStore| -> Vec<QueueId> {
             store

@@ -438,7 +438,11 @@ pub(crate) mod tests {
         }
     }
 
-    fn quarantine(message: &MessageRecord, recipients: &[&str], held_at: u64) -> QuarantineRecord {
+    pub(crate) fn quarantine(
+        message: &MessageRecord,
+        recipients: &[&str],
+        held_at: u64,
+    ) -> QuarantineRecord {
         QuarantineRecord {
             id: QueueId::new(),
             message_id: message.id,
