@@ -158,7 +158,23 @@ async fn decide(client: &Client, verb: &str, note: &str) {
         .await
         .unwrap_or_else(|e| panic!("no {verb} form: {e}"));
     form.set_by_name("note", note).await.expect("note");
+    submit_and_wait(client, form).await;
+}
+
+/// Submits `form` and waits until the browser has left the page it was on.
+/// WebDriver returns from a submit before the response arrives; navigating
+/// at once races the form's own redirect, which may land last.
+async fn submit_and_wait(client: &Client, form: fantoccini::elements::Form) {
+    let old_page = client.find(Locator::Css("html")).await.expect("page");
     form.submit().await.expect("submit");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while old_page.tag_name().await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the form's response never replaced the page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +212,12 @@ async fn an_officer_reviews_the_quarantine_in_a_real_browser() {
         .set_by_name("password", PASSWORD)
         .await
         .expect("password");
-    login.submit().await.expect("log in");
+    submit_and_wait(&client, login).await;
+    let url = client.current_url().await.expect("url");
+    assert!(
+        !url.path().starts_with("/login"),
+        "still at the login: {url}"
+    );
 
     // Find the first held message and see its findings.
     open_message(&client, &gateway, "claim form A").await;
