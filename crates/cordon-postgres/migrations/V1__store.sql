@@ -45,3 +45,10 @@ CREATE TABLE cordon_held_messages (
     envelope   text NOT NULL,
     content    bytea NOT NULL
 );
+
+-- The gateways sharing the database, with when each was last heard of: a
+-- node silent for long has its decided messages adopted by another.
+CREATE TABLE cordon_nodes (
+    node    text PRIMARY KEY,
+    seen_at bigint NOT NULL
+);

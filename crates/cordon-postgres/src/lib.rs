@@ -20,4 +20,4 @@ pub mod testing;
 
 pub use database::{Connection, DEFAULT_POOL_SIZE, Database, DatabaseConfig, is_postgres_url};
 pub use error::DatabaseError;
-pub use postgres::{Client, Row, Transaction, types};
+pub use postgres::{Client, Error, Row, Transaction, types};

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// type, so that the engine can be replaced).
     #[error("storage engine error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The shared database cannot be reached now. The caller keeps the
+    /// message in its spool and tries again.
+    #[error("the shared database is unreachable: {0}")]
+    Unavailable(String),
     /// The thing asked for does not exist.
     #[error("{what} not found: {key}")]
     NotFound {
@@ -71,6 +75,11 @@ impl StoreError {
     /// Wraps a storage engine error.
     pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Backend(Box::new(e))
+    }
+
+    /// True for [`StoreError::Unavailable`]: worth trying again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 
     /// True for [`StoreError::NotFound`].

@@ -15,11 +15,12 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::id::QueueId;
 use crate::memory_store::MemoryStore;
+use crate::postgres_store::PostgresStore;
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
 use crate::sled_store::SledStore;
-use crate::spool::Spool;
+use crate::spool::{Envelope, Spool};
 use crate::store::{Engine, Reconciliation, StoreCounts};
 
 /// The queue and quarantine index: a cheap, clonable handle to one engine
@@ -48,6 +49,12 @@ impl Store {
         let path = path.to_owned();
         let engine = on_blocking_pool(move || SledStore::open(path)).await?;
         Ok(Store::new(Arc::new(engine)))
+    }
+
+    /// The shared store in PostgreSQL as node `node` (see
+    /// [`PostgresStore`]); `database` is already connected.
+    pub fn postgres(database: cordon_postgres::Database, node: impl Into<String>) -> Store {
+        Store::new(Arc::new(PostgresStore::new(database, node)))
     }
 
     /// An empty store in memory, for tests.
@@ -191,6 +198,93 @@ impl Store {
         let (spool, id) = (spool.clone(), *id);
         self.run(move |e| crate::store::verify_spooled(&spool, e, &id))
             .await
+    }
+
+    /// The envelope and bytes of a spooled or held message: from the spool
+    /// when this node has it, else the store's copy (a message held on
+    /// another node, see [`Engine::held_content`]).
+    /// [`StoreError::NotFound`] when neither has it.
+    pub async fn read_message(
+        &self,
+        spool: &Spool,
+        id: &QueueId,
+    ) -> Result<(Envelope, Vec<u8>), StoreError> {
+        let (spool, id) = (spool.clone(), *id);
+        self.run(move |e| match spool.read(&id) {
+            Err(StoreError::NotFound { .. }) => {
+                e.held_content(&id)?.ok_or_else(|| StoreError::NotFound {
+                    what: "message",
+                    key: id.to_string(),
+                })
+            }
+            read => read,
+        })
+        .await
+    }
+
+    /// Checks that held message `id` can still be delivered: the store's
+    /// copy when it keeps one (any node can deliver from it), else its spool
+    /// file ([`crate::verify_spooled`]).
+    pub async fn verify_releasable(&self, spool: &Spool, id: &QueueId) -> Result<(), StoreError> {
+        let (spool, id) = (spool.clone(), *id);
+        self.run(move |e| {
+            if let Some((_, content)) = e.held_content(&id)? {
+                if let Some(record) = e.get_message(&id)?
+                    && u64::try_from(content.len()).ok() != Some(record.size)
+                {
+                    return Err(StoreError::DamagedSpool {
+                        id,
+                        problem: format!(
+                            "the stored copy is {} bytes, but {} were accepted",
+                            content.len(),
+                            record.size
+                        ),
+                    });
+                }
+                return Ok(());
+            }
+            crate::store::verify_spooled(&spool, e, &id)
+        })
+        .await
+    }
+
+    /// See [`crate::restore_spooled`].
+    pub async fn restore_spooled(&self, spool: &Spool, id: &QueueId) -> Result<bool, StoreError> {
+        let (spool, id) = (spool.clone(), *id);
+        self.run(move |e| crate::store::restore_spooled(&spool, e, &id))
+            .await
+    }
+
+    /// See [`Engine::put_held_content`].
+    pub async fn put_held_content(
+        &self,
+        message_id: &QueueId,
+        envelope: &Envelope,
+        content: Arc<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let (id, envelope) = (*message_id, envelope.clone());
+        self.run(move |e| e.put_held_content(&id, &envelope, &content))
+            .await
+    }
+
+    /// See [`Engine::heartbeat`].
+    pub async fn heartbeat(&self, now: u64) -> Result<(), StoreError> {
+        self.run(move |e| e.heartbeat(now)).await
+    }
+
+    /// See [`Engine::adopt_orphans`].
+    pub async fn adopt_orphans(
+        &self,
+        now: u64,
+        silent_since: u64,
+    ) -> Result<Vec<QueueId>, StoreError> {
+        self.run(move |e| e.adopt_orphans(now, silent_since)).await
+    }
+
+    /// See [`Engine::is_mine`].
+    pub async fn is_mine(&self, id: &QueueId) -> Result<bool, StoreError> {
+        let id = *id;
+        self.run(move |e| e.is_mine(&id)).await
     }
 
     /// See [`crate::notices_owed`].

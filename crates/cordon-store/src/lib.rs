@@ -7,7 +7,8 @@
 //!   written before the SMTP server answers `250` (the store of record).
 //! - [`Store`]: the queue state and quarantine index, an async handle whose
 //!   calls never block the runtime, over an [`Engine`]: the durable
-//!   [`SledStore`] or the in-memory [`MemoryStore`] for tests.
+//!   [`SledStore`] (one gateway), the shared [`PostgresStore`] (several
+//!   gateways, one quarantine) or the in-memory [`MemoryStore`] for tests.
 //! - [`reconcile`]: on start, what to process again and what to clean up.
 
 #![warn(missing_docs)]
@@ -16,6 +17,7 @@ mod error;
 mod handle;
 mod id;
 mod memory_store;
+mod postgres_store;
 mod record;
 mod sled_store;
 mod spool;
@@ -25,6 +27,7 @@ pub use error::StoreError;
 pub use handle::{Store, on_blocking_pool};
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use memory_store::MemoryStore;
+pub use postgres_store::PostgresStore;
 pub use record::{
     Decision, InvalidQuarantineState, MessageRecord, PlannedAction, QuarantineRecord,
     QuarantineState, RecipientRecord, RecipientStatus, ReleaseProposal,
@@ -33,5 +36,5 @@ pub use sled_store::SledStore;
 pub use spool::{Envelope, SPOOL_MAGIC, Spool, SpoolWriter};
 pub use store::{
     EXPIRED_REASON, Engine, Reconciliation, StoreCounts, apply_decision, notices_owed, reconcile,
-    verify_spooled,
+    restore_spooled, verify_spooled,
 };

@@ -9,7 +9,7 @@ use crate::record::{
     Decision, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus,
     ReleaseProposal,
 };
-use crate::spool::Spool;
+use crate::spool::{Envelope, Spool};
 
 /// The queue state and quarantine index of the gateway.
 ///
@@ -103,6 +103,62 @@ pub trait Engine: Send + Sync {
 
     /// Numbers for metrics.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// The messages this node must process for a notice: see
+    /// [`notices_owed`], which is what the embedded engines do. A shared
+    /// engine answers for the messages this node owns only.
+    fn notices_owed(&self) -> Result<BTreeSet<QueueId>, StoreError> {
+        notices_owed_by_scan(self)
+    }
+
+    /// Keeps a copy of a held message's envelope and bytes in the store, so
+    /// that any node can show and release it. The embedded engines need none
+    /// (the one node's spool has the message) and keep nothing.
+    fn put_held_content(
+        &self,
+        _message_id: &QueueId,
+        _envelope: &Envelope,
+        _content: &[u8],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The copy kept by [`Engine::put_held_content`], if any.
+    fn held_content(
+        &self,
+        _message_id: &QueueId,
+    ) -> Result<Option<(Envelope, Vec<u8>)>, StoreError> {
+        Ok(None)
+    }
+
+    /// True when the store knows message `id` as finished or as another
+    /// node's (which took it over to carry out a decision): this node's
+    /// spool file of it is obsolete and must not be sent again. Always false
+    /// for the embedded engines.
+    fn disowned(&self, _id: &QueueId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Notes that this node is alive (shared engines; see
+    /// [`Engine::adopt_orphans`]).
+    fn heartbeat(&self, _now: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Notes that this node is alive at `now` and takes over, for it, the
+    /// messages of nodes not heard of since `silent_since` that have work to do and whose bytes the store holds
+    /// (held, then decided), so that a decision made while their node is
+    /// down is carried out; returns their ids. Claimed so that two nodes
+    /// never take the same message. Nothing for the embedded engines.
+    fn adopt_orphans(&self, _now: u64, _silent_since: u64) -> Result<Vec<QueueId>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Whether message `id` is this node's to process: false only for a
+    /// shared engine's message owned by another node.
+    fn is_mine(&self, _id: &QueueId) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// Gauges for metrics.
@@ -266,9 +322,14 @@ pub struct Reconciliation {
     /// Complete with no spool file (a crash between the two deletions):
     /// delete the record.
     pub stale_records: Vec<QueueId>,
-    /// Not complete (or a notice still owed), yet the spool file is gone:
-    /// the message bytes are lost. Never expected; report it to the operator.
+    /// Not complete (or a notice still owed), yet the spool file is gone
+    /// and the store holds no copy: the message bytes are lost. Never
+    /// expected; report it to the operator.
     pub missing_spool: Vec<QueueId>,
+    /// Spooled here, but finished or taken over by another node meanwhile
+    /// ([`Engine::disowned`]): delete the spool file only, never the record,
+    /// and never send it again.
+    pub disowned: Vec<QueueId>,
 }
 
 impl Reconciliation {
@@ -298,6 +359,10 @@ pub fn reconcile(spool: &Spool, store: &dyn Engine) -> Result<Reconciliation, St
     let owed = notices_owed(store)?;
     let mut result = Reconciliation::default();
     for id in &spooled {
+        if store.disowned(id)? {
+            result.disowned.push(*id);
+            continue;
+        }
         match store.get_message(id)? {
             None => result.unrecorded.push(*id),
             Some(record) if !record.is_finished() || owed.contains(id) => {
@@ -318,6 +383,10 @@ pub fn reconcile(spool: &Spool, store: &dyn Engine) -> Result<Reconciliation, St
         };
         if record.is_complete() && !owed.contains(&id) {
             result.stale_records.push(id);
+        } else if store.held_content(&id)?.is_some() {
+            // Taken over from another node: the store's copy is spooled
+            // again when it is processed ([`restore_spooled`]).
+            result.unfinished.push(id);
         } else {
             result.missing_spool.push(id);
         }
@@ -366,12 +435,36 @@ pub fn verify_spooled(spool: &Spool, store: &dyn Engine, id: &QueueId) -> Result
     Ok(())
 }
 
+/// Writes the store's copy of message `id` ([`Engine::held_content`]) to
+/// the spool if the spool has no file of it: how a node that took over
+/// another's message gets the bytes to deliver. Returns whether it wrote
+/// one; false when the file exists or the store has no copy.
+pub fn restore_spooled(
+    spool: &Spool,
+    store: &dyn Engine,
+    id: &QueueId,
+) -> Result<bool, StoreError> {
+    if spool.path_of(id).exists() {
+        return Ok(false);
+    }
+    let Some((envelope, content)) = store.held_content(id)? else {
+        return Ok(false);
+    };
+    spool.write(id, &envelope, &content)?;
+    Ok(true)
+}
+
 /// The messages whose sender is owed a notice: a quarantine entry not yet
 /// told of ([`QuarantineRecord::sender_notified`] false: held and not yet
 /// told, or decided and not yet told of the decision), or a recipient
 /// rejected or failed and not yet told ([`RecipientStatus::owes_notice`]).
 /// The gateway sends these after a crash and sweeps for them while it runs.
 pub fn notices_owed(store: &dyn Engine) -> Result<BTreeSet<QueueId>, StoreError> {
+    store.notices_owed()
+}
+
+/// [`notices_owed`] by reading the quarantine and the unfinished messages.
+fn notices_owed_by_scan<E: Engine + ?Sized>(store: &E) -> Result<BTreeSet<QueueId>, StoreError> {
     let mut owed: BTreeSet<QueueId> = store
         .list_quarantine(None)?
         .into_iter()
@@ -986,6 +1079,7 @@ pub(crate) mod tests {
                 to_delete: vec![done.id],
                 stale_records: vec![stale.id],
                 missing_spool: vec![lost.id],
+                disowned: vec![],
             }
         );
         assert_eq!(result.to_process(), vec![unrecorded, unfinished.id]);
@@ -1090,6 +1184,13 @@ pub(crate) mod tests {
                 $(#[test] fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = super::SledStore::open(dir.path().join("db")).unwrap();
+                    super::$name(&store);
+                })*
+            }
+            mod postgres {
+                $(#[test] fn $name() {
+                    let test = cordon_postgres::testing::TestDatabase::create();
+                    let store = crate::PostgresStore::new(test.connect(), "node-a");
                     super::$name(&store);
                 })*
             }
