@@ -21,6 +21,43 @@ pub struct Config {
     pub relay: Relay,
     /// Retries, quarantine and notices.
     pub queue: Queue,
+    /// Where the queue state and quarantine live: the embedded store in the
+    /// data directory, or a PostgreSQL database shared by several gateways.
+    pub store: StoreSettings,
+}
+
+/// The `[store]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `postgres://USER@HOST:PORT/DB[?sslmode=require]` for the shared
+    /// database; none for the embedded store in `DATA/store`.
+    pub url: Option<String>,
+    /// File holding the database password (rather than in the URL).
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the database server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// This gateway's name among those sharing the database [default: the
+    /// one kept in `DATA/node`, made from the host name on first start].
+    pub node: Option<String>,
+    /// Database connections this gateway keeps at most.
+    pub pool_size: u32,
+    /// Seconds another gateway may be silent before this one carries out
+    /// the decisions on the messages it held.
+    pub node_silence_secs: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            url: None,
+            password_file: None,
+            ca_file: None,
+            node: None,
+            pool_size: cordon_postgres::DEFAULT_POOL_SIZE,
+            node_silence_secs: 30,
+        }
+    }
 }
 
 /// Inbound SMTP settings.
@@ -249,6 +286,9 @@ mod tests {
             "postmaster",
             "workers",
             "processing_budget_mb",
+            "url",
+            "node",
+            "node_silence_secs",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),

@@ -4,6 +4,7 @@ mod commands;
 mod config;
 mod descriptors;
 mod malloc;
+mod shared_store;
 mod terminal;
 mod tls;
 

@@ -19,13 +19,16 @@ use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
 use cordon_smtp::ServerConfig;
-use cordon_store::{Decision, QuarantineRecord, QueueId, StoreError};
+use cordon_store::{
+    Decision, QuarantineRecord, QueueId, Spool, Store, StoreError, on_blocking_pool,
+};
 use tokio::sync::watch;
 
 use super::location::{audit_file, users_file};
 use crate::config::Config;
 use crate::descriptors;
 use crate::malloc;
+use crate::shared_store;
 
 /// Arguments of `cordon serve`; flags override the configuration file.
 #[derive(Debug, Args)]
@@ -48,6 +51,10 @@ pub struct ServeArgs {
     /// Smarthost as HOST:PORT [default: none, deliveries go to DATA/outbox].
     #[arg(long, value_name = "HOST:PORT")]
     relay: Option<String>,
+    /// The store several gateways share, postgres://USER@HOST:PORT/DB
+    /// [default: [store] url, else the embedded store in DATA/store].
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
 }
 
 /// Loads the configuration, then runs the gateway until a stop signal.
@@ -70,6 +77,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(relay) = &args.relay {
         config.relay.smarthost = Some(relay.clone());
+    }
+    if let Some(store) = &args.store {
+        anyhow::ensure!(
+            cordon_postgres::is_postgres_url(store),
+            "--store takes a postgres:// URL (the embedded store is the data directory's): {store}"
+        );
+        config.store.url = Some(store.clone());
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -130,12 +144,43 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         poll_interval: Duration::from_secs(1),
         expiry_interval: Duration::from_secs(60),
         workers: config.queue.workers,
+        node_silence: Duration::from_secs(config.store.node_silence_secs.max(1)),
+        store_retry: Duration::from_secs(5),
         processing_budget: config.queue.processing_budget_mb.saturating_mul(1 << 20),
         notices,
         audit: Some(Arc::clone(&audit)),
     };
-    let (gateway, pipeline) = Gateway::start(
+    let spool = Spool::open(config.paths.data.join("spool")).with_context(|| {
+        format!(
+            "cannot open the spool in the data directory {}",
+            config.paths.data.display()
+        )
+    })?;
+    let store = match config.store.url.clone() {
+        None => Store::open_sled(&config.paths.data.join("store"))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the store in the data directory {}",
+                    config.paths.data.display()
+                )
+            })?,
+        Some(url) => {
+            let settings = config.store.clone();
+            let database = on_blocking_pool(move || shared_store::connect(&settings, &url)).await?;
+            let node = shared_store::node_name(
+                &config.store,
+                &config.paths.data,
+                &config.server.hostname,
+            )?;
+            tracing::info!(database = database.url(), %node, "the store is the shared database");
+            Store::postgres(database, node)
+        }
+    };
+    let (gateway, pipeline) = Gateway::start_with(
         gateway_config,
+        spool,
+        store,
         inspector,
         relay,
         Arc::clone(&metrics),
@@ -144,7 +189,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .await
     .with_context(|| {
         format!(
-            "cannot open the data directory {}",
+            "cannot start on the data directory {}",
             config.paths.data.display()
         )
     })?;

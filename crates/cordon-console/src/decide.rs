@@ -242,7 +242,7 @@ pub(crate) async fn decide(
 }
 
 /// Whether entry `record` is held and its held copy is damaged
-/// ([`cordon_store::verify_spooled`]; what is wrong is in the gateway's
+/// ([`cordon_store::Store::verify_releasable`]; what is wrong is in the gateway's
 /// log): the entry is flagged, and a release would be refused. A failure to
 /// check is logged and flags nothing.
 pub(crate) async fn is_damaged(console: &Arc<Console>, record: &QuarantineRecord) -> bool {
@@ -251,7 +251,7 @@ pub(crate) async fn is_damaged(console: &Arc<Console>, record: &QuarantineRecord
     }
     match console
         .store
-        .verify_spooled(&console.spool, &record.message_id)
+        .verify_releasable(&console.spool, &record.message_id)
         .await
     {
         Ok(()) => false,

@@ -68,6 +68,13 @@ pub struct GatewayConfig {
     pub expiry_interval: Duration,
     /// Messages processed at once.
     pub workers: usize,
+    /// With a shared store: how long another node may be silent before this
+    /// one adopts the decided messages it owns (see
+    /// [`cordon_store::Engine::adopt_orphans`]).
+    pub node_silence: Duration,
+    /// How long a message waits before it is tried again when the shared
+    /// database could not be reached (it stays in the spool meanwhile).
+    pub store_retry: Duration,
     /// The most message bytes processed at once, whatever the number of
     /// workers: a message is read into memory, inspected and delivered
     /// only while its size fits in what other messages leave of this
@@ -93,6 +100,8 @@ impl GatewayConfig {
             poll_interval: Duration::from_secs(1),
             expiry_interval: Duration::from_secs(60),
             workers: 4,
+            node_silence: Duration::from_secs(30),
+            store_retry: Duration::from_secs(5),
             processing_budget: DEFAULT_PROCESSING_BUDGET,
             notices,
             audit: None,
@@ -218,6 +227,12 @@ impl<T: Transport> Gateway<T> {
     fn recover(&self) -> Result<(), GatewayError> {
         let store = self.store.engine().as_ref();
         let plan = cordon_store::reconcile(&self.spool, store)?;
+        for id in &plan.disowned {
+            // Finished or taken over by another node while this one was
+            // down: its spool file must not be sent again.
+            tracing::info!(queue_id = %id, "handled by another gateway meanwhile; removing the local copy");
+            self.spool.remove(id)?;
+        }
         for id in &plan.to_delete {
             self.spool.remove(id)?;
             store.remove_message(id)?;
@@ -226,6 +241,9 @@ impl<T: Transport> Gateway<T> {
             store.remove_message(id)?;
         }
         for id in store.message_ids()? {
+            // A message adopted from another node is spooled from the
+            // store's copy before it is checked.
+            cordon_store::restore_spooled(&self.spool, store, &id)?;
             match cordon_store::verify_spooled(&self.spool, store, &id) {
                 Ok(()) => {}
                 Err(StoreError::DamagedSpool { problem, .. }) => self.report_damaged(id, problem),
@@ -377,7 +395,18 @@ impl<T: Transport> Gateway<T> {
     /// once: one already queued or being processed is not queued again),
     /// and refreshes the queue gauges.
     async fn poll_due(&self) {
-        match self.store.due_messages(now()).await {
+        let at = now();
+        let silent_since = at.saturating_sub(self.config.node_silence.as_secs());
+        match self.store.adopt_orphans(at, silent_since).await {
+            Ok(adopted) => {
+                for id in adopted {
+                    tracing::warn!(queue_id = %id, "adopted from a gateway that has gone silent, to carry out a decision on it");
+                    self.work.push(id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot look for messages of silent gateways"),
+        }
+        match self.store.due_messages(at).await {
             Ok(due) => {
                 for record in due.into_iter().filter(|r| !self.is_damaged(&r.id)) {
                     self.work.push(record.id);

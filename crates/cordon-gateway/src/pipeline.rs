@@ -26,6 +26,16 @@ impl<T: Transport> Gateway<T> {
         match self.process_claimed(id).await {
             Ok(()) => {}
             Err(StoreError::DamagedSpool { problem, .. }) => self.report_damaged(id, problem),
+            Err(e) if e.is_unavailable() => {
+                // The message waits in the spool; nothing else would ask
+                // for it again before the next start.
+                tracing::warn!(queue_id = %id, error = %e, retry_in_secs = self.config.store_retry.as_secs(), "the shared database is unreachable; the message waits in the spool");
+                let gateway = Arc::clone(self);
+                tokio::spawn(async move {
+                    tokio::time::sleep(gateway.config.store_retry).await;
+                    gateway.work.push(id);
+                });
+            }
             Err(e) => {
                 tracing::error!(queue_id = %id, error = %e, "processing stopped; the message stays queued");
             }
@@ -41,9 +51,19 @@ impl<T: Transport> Gateway<T> {
             .await
             .map_or(0, |m| m.len());
         let _share = self.budget.take(size).await;
+        // Another node's (it took the message over to carry out a
+        // decision): it does the work, from its own spool.
+        if !self.store.is_mine(&id).await? {
+            tracing::debug!(queue_id = %id, "another gateway's message");
+            return Ok(());
+        }
+        let stored = self.store.get_message(&id).await?;
+        if stored.is_some() {
+            // Adopted from another node: its bytes come from the store.
+            self.store.restore_spooled(&self.spool, &id).await?;
+        }
         let spool = self.spool.clone();
         let read = on_blocking_pool(move || spool.read(&id)).await;
-        let stored = self.store.get_message(&id).await?;
         let (envelope, message) = match read {
             Ok(read) => read,
             // Finished and removed since it was asked for: nothing to do.
@@ -103,7 +123,7 @@ impl<T: Transport> Gateway<T> {
             record.verdict_json = Some(verdict.to_string());
             self.store.put_message(&record).await?;
         }
-        self.hold(&record, &verdict).await?;
+        self.hold(&record, &verdict, &message).await?;
         let record = self.store.get_message(&id).await?.unwrap_or(record);
         self.deliver(&record, &verdict, &message).await?;
         let record = self.store.get_message(&id).await?.unwrap_or(record);
@@ -166,6 +186,7 @@ impl<T: Transport> Gateway<T> {
         &self,
         record: &MessageRecord,
         verdict: &serde_json::Value,
+        message: &Arc<Vec<u8>>,
     ) -> Result<(), StoreError> {
         let held: Vec<String> = record
             .recipients
@@ -208,6 +229,11 @@ impl<T: Transport> Gateway<T> {
             sender_notified: false,
             release_proposal: None,
         };
+        // A shared store keeps the bytes first, so that any node can show
+        // and release the entry as soon as it exists.
+        self.store
+            .put_held_content(&record.id, &record.envelope, Arc::clone(message))
+            .await?;
         self.store.put_quarantine(&entry).await?;
         tracing::info!(queue_id = %record.id, quarantine_id = %entry.id, recipients = ?held, "held in quarantine");
         Ok(())

@@ -70,7 +70,7 @@ impl<T: Transport> Gateway<T> {
         }
         let checked = self
             .store
-            .verify_spooled(&self.spool, &entry.message_id)
+            .verify_releasable(&self.spool, &entry.message_id)
             .await;
         if let Err(StoreError::DamagedSpool { problem, .. }) = &checked {
             self.report_damaged(entry.message_id, problem.clone());

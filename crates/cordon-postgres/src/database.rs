@@ -38,6 +38,9 @@ pub struct DatabaseConfig {
     pub ca_file: Option<PathBuf>,
     /// Connections this node keeps open at most.
     pub pool_size: u32,
+    /// The password, when it is kept apart from the URL (a file readable
+    /// by cordon only); overrides one in the URL.
+    pub password: Option<String>,
 }
 
 impl DatabaseConfig {
@@ -47,6 +50,7 @@ impl DatabaseConfig {
             url: url.into(),
             ca_file: None,
             pool_size: DEFAULT_POOL_SIZE,
+            password: None,
         }
     }
 }
@@ -76,10 +80,13 @@ impl Database {
     /// the runtime starts or on its blocking pool. Fails if the database is
     /// unreachable now (a gateway does not start without its quarantine).
     pub fn connect(config: &DatabaseConfig) -> Result<Database, DatabaseError> {
-        let parsed: postgres::Config = config
+        let mut parsed: postgres::Config = config
             .url
             .parse()
             .map_err(|e: postgres::Error| DatabaseError::InvalidUrl(e.to_string()))?;
+        if let Some(password) = &config.password {
+            parsed.password(password.as_str());
+        }
         let shown_url: Arc<str> = shown(&parsed).into();
         let tls = MakeRustlsConnect::new(client_tls(config)?);
         let manager = PostgresConnectionManager::new(parsed, tls);

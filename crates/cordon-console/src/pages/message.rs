@@ -192,15 +192,17 @@ async fn load(
     console: &Arc<Console>,
     record: &QuarantineRecord,
 ) -> Result<Option<Loaded>, ConsoleError> {
-    let spool = console.spool.clone();
     let limits = console.config.limits.clone();
-    let message_id = record.message_id;
-    blocking(move || match spool.read(&message_id) {
-        Ok((_, bytes)) => Ok(Some(message::load(&bytes, &limits))),
-        Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    })
-    .await
+    let bytes = match console
+        .store
+        .read_message(&console.spool, &record.message_id)
+        .await
+    {
+        Ok((_, bytes)) => bytes,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    blocking(move || Ok::<_, ConsoleError>(Some(message::load(&bytes, &limits)))).await
 }
 
 /// Builds the page's view.
@@ -481,14 +483,17 @@ pub(crate) async fn download(
         Ok(None) => return not_found(&console, Some(session)),
         Err(e) => return internal(&console, Some(session), &e),
     };
-    let spool = console.spool.clone();
-    let message_id = record.message_id;
-    let found = blocking(move || match spool.read(&message_id) {
-        Ok((_, bytes)) => Ok(Some(message::attachment(&bytes, index))),
+    let found = match console
+        .store
+        .read_message(&console.spool, &record.message_id)
+        .await
+    {
+        Ok((_, bytes)) => {
+            blocking(move || Ok::<_, ConsoleError>(Some(message::attachment(&bytes, index)))).await
+        }
         Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    })
-    .await;
+        Err(e) => Err(e.into()),
+    };
     let (name, bytes) = match found {
         Ok(Some(Some(file))) => file,
         Ok(Some(None)) => {

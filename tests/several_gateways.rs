@@ -1,0 +1,132 @@
+//! Two `cordon serve` processes on one PostgreSQL database, each with its own
+//! data directory (spool and outbox), as a force runs them behind its
+//! smart-host list: a message held on A is listed and read on B; A is killed
+//! (SIGKILL) and the message is released on B, which delivers it once; a
+//! second release is refused on either node, and A, restarted with its old
+//! spool file, does not send it again. Needs PostgreSQL: run through
+//! `scripts/with-postgres` (as `.ci/run` does).
+
+mod common;
+
+use std::path::Path;
+
+use common::{Gateway, cordon, send, text, traced_queue_id, wait_until};
+use cordon_postgres::testing::TestDatabase;
+
+const SENDER: &str = "sam.okafor@northshire.police.uk";
+const CLAIMS: &str = "claims@insurer-example.co.uk";
+const PASSWORD: &str = "a long enough passphrase\n";
+
+/// A gateway on the shared database, with its own data directory.
+fn node(dir: &Path, url: &str) -> Gateway {
+    Gateway::start(
+        dir,
+        &format!("[store]\nurl = \"{url}?sslmode=disable\"\nnode_silence_secs = 2\n"),
+    )
+}
+
+/// An officer's API token on `gateway`.
+fn officer_token(gateway: &Gateway) -> String {
+    let data = gateway.data.display().to_string();
+    let add = cordon(
+        &[
+            "users", "add", "j.smith", "--role", "officer", "--data", &data,
+        ],
+        PASSWORD,
+        &[],
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let token = cordon(&["users", "token", "j.smith", "--data", &data], "", &[]);
+    assert!(token.status.success(), "{}", text(&token));
+    String::from_utf8_lossy(&token.stdout).trim().to_owned()
+}
+
+/// `cordon quarantine ARGS` against `gateway`'s console as `token`.
+fn review(gateway: &Gateway, token: &str, args: &[&str]) -> std::process::Output {
+    let server = format!("http://{}", gateway.console);
+    let mut all = vec!["quarantine", "--server", server.as_str()];
+    all.extend_from_slice(args);
+    cordon(&all, "", &[("CORDON_TOKEN", token)])
+}
+
+/// Copies of message `id` delivered to the claims address from `gateway`.
+fn delivered(gateway: &Gateway, id: &str) -> usize {
+    gateway
+        .outbox()
+        .iter()
+        .filter(|(from, to, m)| {
+            !from.is_empty()
+                && to.iter().any(|t| t == CLAIMS)
+                && traced_queue_id(m).as_deref() == Some(id)
+        })
+        .count()
+}
+
+#[test]
+fn a_message_held_on_one_gateway_is_released_on_another_after_the_first_is_killed() {
+    let database = TestDatabase::create();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = node(dir_a.path(), &database.url);
+    let b = node(dir_b.path(), &database.url);
+    let token_a = officer_token(&a);
+    let token_b = officer_token(&b);
+
+    let message = b"From: sam.okafor@northshire.police.uk\r\nTo: claims@insurer-example.co.uk\r\nSubject: claim form\r\n\r\nNI number JM 41 29 87 B.\r\n";
+    let id = send(a.smtp, SENDER, &[CLAIMS.to_owned()], message).expect("accepted by A");
+
+    // One quarantine: held on A, listed and read on B.
+    assert!(
+        wait_until(30, || text(&review(&b, &token_b, &["list"])).contains(&id)),
+        "B lists the message A held: {}",
+        a.log()
+    );
+    let shown = review(&b, &token_b, &["show", &id]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(text(&shown).contains("JM 41 ** ** B"), "{}", text(&shown));
+
+    // A dies with the message in its spool; B releases it and, A being
+    // silent, delivers it from the database's copy.
+    a.kill();
+    let released = review(
+        &b,
+        &token_b,
+        &["release", &id, "--note", "Insurer confirmed."],
+    );
+    assert!(released.status.success(), "{}", text(&released));
+    assert!(
+        wait_until(30, || delivered(&b, &id) == 1),
+        "B delivers the message A held: {}",
+        b.log()
+    );
+    let again = review(&b, &token_b, &["release", &id, "--note", "twice"]);
+    assert!(
+        !again.status.success() && text(&again).contains("409"),
+        "{}",
+        text(&again)
+    );
+
+    // A comes back: its spool file is obsolete, its decision refused.
+    a.spawn();
+    assert!(
+        wait_until(30, || a
+            .log()
+            .contains("handled by another gateway meanwhile")),
+        "A drops its copy: {}",
+        a.log()
+    );
+    let on_a = review(&a, &token_a, &["release", &id, "--note", "and again"]);
+    assert!(
+        !on_a.status.success() && text(&on_a).contains("409"),
+        "{}",
+        text(&on_a)
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(delivered(&a, &id), 0, "A sent it too: {}", a.log());
+    assert_eq!(delivered(&b, &id), 1, "delivered once");
+    assert!(
+        !a.data.join("spool").read_dir().unwrap().any(|e| e
+            .map(|e| e.file_name().to_string_lossy().contains(&id))
+            .unwrap_or(false)),
+        "A's spool file of it is gone"
+    );
+}
