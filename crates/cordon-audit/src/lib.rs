@@ -60,12 +60,14 @@
 
 #![warn(missing_docs)]
 
+mod database;
 mod entry;
 mod error;
 mod head;
 mod lines;
 mod log;
 mod read;
+mod source;
 mod verify;
 
 pub use entry::{Action, Entry, Event, MAX_DETAIL_DEPTH, MAX_LINE_BYTES, UnknownAction, ZERO_HASH};
@@ -73,6 +75,7 @@ pub use error::AuditError;
 pub use head::{Head, head_path};
 pub use log::{AuditLog, OpenReport};
 pub use read::{ExportSummary, entries_for, export};
+pub use source::AuditSource;
 pub use verify::{Problem, VerifyReport, verify};
 
 #[cfg(test)]
