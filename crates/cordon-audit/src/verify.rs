@@ -62,16 +62,17 @@ pub enum Problem {
         /// The seq the entry should have had.
         expected_seq: u64,
     },
-    /// The head file records an entry the log does not have: entries were
-    /// cut from the end of the log (and possibly others appended since).
+    /// The head (file or row) records an entry the log does not have:
+    /// entries were cut from the end of the log (and possibly others
+    /// appended since).
     Truncated {
-        /// The seq the head file records.
+        /// The seq the head records.
         head_seq: u64,
         /// The highest seq in the log (0 if none).
         last_seq: u64,
     },
-    /// The entry has the seq the head file records but another hash: the end
-    /// of the log was removed and written anew.
+    /// The entry has the seq the head (file or row) records but another
+    /// hash: the end of the log was removed and written anew.
     HeadMismatch {
         /// The line number, from 1.
         line: u64,
@@ -157,22 +158,22 @@ impl fmt::Display for Problem {
                 if last_seq < head_seq {
                     write!(
                         f,
-                        "the log ends at entry {last_seq} but the head file records entry {head_seq}: entries were removed from its end"
+                        "the log ends at entry {last_seq} but its head records entry {head_seq}: entries were removed from its end"
                     )
                 } else {
                     write!(
                         f,
-                        "entry {head_seq}, recorded in the head file, is not in the log: it was removed"
+                        "entry {head_seq}, recorded as the head, is not in the log: it was removed"
                     )
                 }
             }
             Problem::HeadMismatch { line, seq } => write!(
                 f,
-                "entry {seq} (line {line}) is not the entry {seq} recorded in the head file: the end of the log was removed and rewritten"
+                "entry {seq} (line {line}) is not the entry {seq} recorded as the head: the end of the log was removed and rewritten"
             ),
             Problem::DamagedHead { reason } => write!(
                 f,
-                "the head file is damaged ({reason}): removal of entries from the end cannot be checked"
+                "the head is damaged ({reason}): removal of entries from the end cannot be checked"
             ),
             Problem::PastHead { head_seq, last_seq } => write!(
                 f,
@@ -193,8 +194,9 @@ pub struct VerifyReport {
     pub entries: u64,
     /// The highest seq read (0 if none).
     pub last_seq: u64,
-    /// What the head file records, if there is one (there is none before the
-    /// first sync; without it, entries cut from the end go unnoticed).
+    /// What the head (file or row) records, if there is one (a file log has
+    /// none before its first sync, and without it entries cut from the end
+    /// go unnoticed; in PostgreSQL, none while the chain is empty).
     pub head: Option<Head>,
     /// The first problem, in the order of the file.
     pub first_problem: Option<Problem>,
@@ -542,7 +544,7 @@ mod tests {
         );
         assert_eq!(
             problem.to_string(),
-            "the log ends at entry 8 but the head file records entry 10: entries were removed from its end"
+            "the log ends at entry 8 but its head records entry 10: entries were removed from its end"
         );
 
         // All of it.
