@@ -1,10 +1,16 @@
 //! `cordon audit`: check the audit log's hash chain, and export it for a SIEM.
+//!
+//! The chain is the data directory's file, or, with `--store
+//! postgres://...`, the one that the gateways sharing that database append
+//! to.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use cordon_audit::AuditSource;
+use cordon_postgres::{Database, DatabaseConfig, is_postgres_url};
 
 use super::location::{DataArgs, audit_file};
 
@@ -16,6 +22,11 @@ pub struct AuditArgs {
     /// The audit log [default: DATA/audit.jsonl].
     #[arg(long, value_name = "FILE", global = true)]
     log: Option<PathBuf>,
+    /// The gateways' store: with postgres://USER:PASS@HOST:PORT/DB, the
+    /// chain they share in that database instead of a file (any other
+    /// store keeps the audit log in the data directory).
+    #[arg(long, value_name = "LOCATION", global = true)]
+    store: Option<String>,
     #[command(subcommand)]
     command: AuditCommand,
 }
@@ -36,26 +47,37 @@ enum AuditCommand {
     },
 }
 
-/// What `cordon audit verify` found: true when the chain is intact.
-pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
+/// The chain these arguments name: the database's with a PostgreSQL
+/// `--store`, otherwise the file (`--log`, or the data directory's).
+fn source(args: &AuditArgs) -> anyhow::Result<AuditSource> {
+    if let Some(store) = args.store.as_deref().filter(|s| is_postgres_url(s)) {
+        if args.log.is_some() {
+            bail!("--log names a file; the audit log of a PostgreSQL --store is in the database");
+        }
+        // The error names the database without its password.
+        let database = Database::connect(&DatabaseConfig::new(store))?;
+        return Ok(AuditSource::Postgres(database));
+    }
     let log = match &args.log {
         Some(log) => log.clone(),
         None => audit_file(&args.data.data_dir()?),
     };
+    Ok(AuditSource::File(log))
+}
+
+/// What `cordon audit verify` found: true when the chain is intact.
+pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
+    let log = source(args)?;
     match &args.command {
         AuditCommand::Verify => {
-            let report = cordon_audit::verify(&log)?;
+            let report = log.verify()?;
             match &report.first_problem {
                 None => {
-                    println!(
-                        "{}: {} entries, the chain is intact",
-                        log.display(),
-                        report.entries
-                    );
+                    println!("{log}: {} entries, the chain is intact", report.entries);
                     Ok(true)
                 }
                 Some(problem) => {
-                    println!("{}: TAMPERED: {problem}", log.display());
+                    println!("{log}: TAMPERED: {problem}");
                     if report.problems > 1 {
                         println!("({} problems in all)", report.problems);
                     }
@@ -69,12 +91,12 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
                     let file = std::fs::File::create(path)
                         .with_context(|| format!("cannot create {}", path.display()))?;
                     let mut out = std::io::BufWriter::new(file);
-                    let summary = cordon_audit::export(&log, *after, &mut out)?;
+                    let summary = log.export(*after, &mut out)?;
                     out.flush()
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     summary
                 }
-                None => cordon_audit::export(&log, *after, std::io::stdout().lock())?,
+                None => log.export(*after, std::io::stdout().lock())?,
             };
             eprintln!("exported {} entries", summary.exported);
             Ok(true)

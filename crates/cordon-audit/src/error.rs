@@ -40,6 +40,17 @@ pub enum AuditError {
     /// entry in it, has reached `u64::MAX`).
     #[error("audit sequence numbers are exhausted")]
     SequenceExhausted,
+    /// The PostgreSQL database holding the chain is unreachable, or a
+    /// statement on it failed. The message names the database by its URL
+    /// without the password (see [`cordon_postgres::Database::url`]).
+    #[error("audit log in {url}: {source}")]
+    Database {
+        /// The database's URL, without its password.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: cordon_postgres::DatabaseError,
+    },
 }
 
 impl AuditError {
@@ -47,5 +58,17 @@ impl AuditError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AuditError {
         let path = path.into();
         move |source| AuditError::Io { path, source }
+    }
+
+    /// An [`AuditError::Database`] closure for `map_err`, naming the
+    /// database (its URL without the password).
+    pub(crate) fn database<E: Into<cordon_postgres::DatabaseError>>(
+        database: &cordon_postgres::Database,
+    ) -> impl FnOnce(E) -> AuditError {
+        let url = database.url().to_owned();
+        move |source| AuditError::Database {
+            url,
+            source: source.into(),
+        }
     }
 }

@@ -29,6 +29,19 @@
 //! `"<seq> <hash>\n"` of the last entry known durable, so that entries cut
 //! from the end are noticed too.
 //!
+//! # PostgreSQL
+//!
+//! Gateways that share a PostgreSQL database share one chain in it
+//! ([`AuditLog::open_postgres`]): a table with one row per entry, holding
+//! the entry's line exactly as above (without its newline) beside its
+//! `seq`, `at`, `subject` and `hash` for queries, and a one-row head table
+//! in place of the head file, moved in the transaction of every append.
+//! An append locks the head row, so appends from every node are
+//! serialised and the chain is one gap-free sequence. The lines, hashes and
+//! exports are byte for byte those of a file log; [`AuditSource`] verifies
+//! and exports either, and reads one message's trail (from an index, in
+//! the database).
+//!
 //! # Canonical form
 //!
 //! An entry is a JSON object. Its *canonical form* is its JSON text with:
@@ -53,19 +66,23 @@
 //! # Threat model
 //!
 //! The chain has no secret. It shows any change to an entry, and the removal
-//! of entries from the middle or (with the head file) the end. Someone who
-//! can write both files can still rewrite the end of the log with recomputed
-//! hashes; the defence against that is to [`export`] the log to a SIEM often,
-//! so that exported entries are out of reach.
+//! of entries from the middle or (with the head file, or head row) the end.
+//! Someone who can write both files (or both tables) can still rewrite the
+//! end of the log with recomputed hashes; the defence against that is to
+//! [`export`] the log to a SIEM often, so that exported entries are out of
+//! reach. In PostgreSQL, the gateways' role can be kept from `UPDATE` and
+//! `DELETE` on the entries table by the database's own privileges.
 
 #![warn(missing_docs)]
 
+mod database;
 mod entry;
 mod error;
 mod head;
 mod lines;
 mod log;
 mod read;
+mod source;
 mod verify;
 
 pub use entry::{Action, Entry, Event, MAX_DETAIL_DEPTH, MAX_LINE_BYTES, UnknownAction, ZERO_HASH};
@@ -73,6 +90,7 @@ pub use error::AuditError;
 pub use head::{Head, head_path};
 pub use log::{AuditLog, OpenReport};
 pub use read::{ExportSummary, entries_for, export};
+pub use source::AuditSource;
 pub use verify::{Problem, VerifyReport, verify};
 
 #[cfg(test)]

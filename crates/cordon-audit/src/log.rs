@@ -1,4 +1,5 @@
-//! The writer: [`AuditLog`] appends entries to the chain.
+//! The writer: [`AuditLog`] appends entries to the chain, in a file (here)
+//! or in PostgreSQL (the `database` module).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -6,14 +7,25 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use cordon_postgres::Database;
+
+use crate::database::PostgresLog;
 use crate::entry::{Entry, Event, ZERO_HASH, check_line, parse_line};
 use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head, sync_dir, write_head};
 use crate::lines::{BackLines, complete_end};
+use crate::read::ExportSummary;
+use crate::source::AuditSource;
+use crate::verify::VerifyReport;
 
-/// The audit log, open for appending.
+/// The audit log, open for appending: a file (`DATA/audit.jsonl`, see
+/// [`AuditLog::open`]) or the chain that several gateways share in
+/// PostgreSQL ([`AuditLog::open_postgres`]). The entries, their hashes and
+/// what [`AuditLog::export`] writes are byte for byte the same either way.
 ///
 /// # Guarantees
+///
+/// For a file:
 ///
 /// - [`AuditLog::append`] writes the entry's line to the file with one
 ///   `write` call before it returns (no buffering in this process): the
@@ -26,19 +38,201 @@ use crate::lines::{BackLines, complete_end};
 /// - Every fsync also replaces the head file (see [`crate::head_path`]), so
 ///   that [`crate::verify`] notices entries cut from the end.
 ///
-/// Several writers may share a log, in one process or several (the running
-/// gateway and an offline `cordon users`): every append takes an exclusive
-/// lock on the file (`flock`), reads the chain's last entry again if
-/// another writer has appended since, appends, and lets go; so the chain
-/// never forks. Readers ([`crate::verify`], [`crate::export`],
-/// [`crate::entries_for`]) need no lock and may run while writers append. Share the log between threads
-/// and tasks in an `Arc`: every method takes `&self`. Appends block on file
-/// I/O briefly; call them from `spawn_blocking` or accept a short write.
+/// For PostgreSQL, every append is one committed transaction that also
+/// moves the chain's head: the entry is as durable as the database makes
+/// its commits when [`AuditLog::append`] returns, and [`AuditLog::sync`]
+/// has nothing to do.
+///
+/// Several writers may share a log. A file is shared by the processes of
+/// one machine (the running gateway and an offline `cordon users`): every
+/// append takes an exclusive lock on the file (`flock`), reads the chain's
+/// last entry again if another writer has appended since, appends, and
+/// lets go. The database is shared by every gateway using it: every append
+/// locks the head row (`SELECT ... FOR UPDATE`) until it commits. Either
+/// way the chain never forks and stays one gap-free sequence. Readers
+/// ([`AuditLog::verify`], [`AuditLog::export`], [`AuditLog::entries_for`],
+/// and [`AuditSource`] without a log open) need no lock and may run while
+/// writers append. Share the log between threads and tasks in an `Arc`:
+/// every method takes `&self`. Every method blocks (on file I/O or on the
+/// database): call them from `spawn_blocking`.
 ///
 /// The log is never rotated: it grows, and old entries are kept in the SIEM
-/// through [`crate::export`].
+/// through [`AuditLog::export`].
 #[derive(Debug)]
 pub struct AuditLog {
+    backend: Backend,
+}
+
+/// Where the chain is.
+#[derive(Debug)]
+enum Backend {
+    File(FileLog),
+    Postgres(PostgresLog),
+}
+
+impl AuditLog {
+    /// Opens the log file at `path` for appending, creating it (mode 0600,
+    /// and its directory, mode 0700) if missing.
+    ///
+    /// An existing log is not verified (it may be gigabytes): only its end
+    /// is read, to continue the chain from its last entry. A torn last line
+    /// is cut off (or completed, if it is a whole entry missing only its
+    /// newline). A log damaged in the middle still opens and the chain goes
+    /// on from its last readable entry, so that the gateway keeps recording;
+    /// [`crate::verify`] reports the damage. What was found is in
+    /// [`AuditLog::open_report`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<AuditLog, AuditError> {
+        let log = FileLog::open(path)?;
+        Ok(AuditLog {
+            backend: Backend::File(log),
+        })
+    }
+
+    /// Opens the chain kept in `database` (whose migrations, applied by
+    /// [`cordon_postgres::Database::connect`], create its tables), to
+    /// append to it alongside every other gateway using the database.
+    ///
+    /// Like [`AuditLog::open`], this reads only the end of the chain: it
+    /// compares the head row with the last entry and says in
+    /// [`AuditLog::open_report`] if entries were cut from the end or the
+    /// head row is damaged (it is then put back from the last entry, so
+    /// that appends go on); [`AuditLog::verify`] checks the whole chain.
+    pub fn open_postgres(database: Database) -> Result<AuditLog, AuditError> {
+        let log = PostgresLog::open(database)?;
+        Ok(AuditLog {
+            backend: Backend::Postgres(log),
+        })
+    }
+
+    /// The log file. For a log in PostgreSQL there is no file: this is then
+    /// the database's URL without its password, which names it in messages
+    /// (use [`AuditLog::file`] to tell, and [`AuditLog::verify`] rather than
+    /// [`crate::verify`] to verify either).
+    pub fn path(&self) -> &Path {
+        match &self.backend {
+            Backend::File(log) => log.path(),
+            Backend::Postgres(log) => Path::new(log.database().url()),
+        }
+    }
+
+    /// The log file, or `None` for a log in PostgreSQL.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::File(log) => Some(log.path()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Where the chain is, to read it without this log: [`AuditSource`]
+    /// verifies, exports and finds entries in either backend.
+    pub fn source(&self) -> AuditSource {
+        match &self.backend {
+            Backend::File(log) => AuditSource::File(log.path().to_owned()),
+            Backend::Postgres(log) => AuditSource::Postgres(log.database().clone()),
+        }
+    }
+
+    /// What [`AuditLog::open`] or [`AuditLog::open_postgres`] found and
+    /// repaired.
+    pub fn open_report(&self) -> &OpenReport {
+        match &self.backend {
+            Backend::File(log) => log.open_report(),
+            Backend::Postgres(log) => log.open_report(),
+        }
+    }
+
+    /// The seq of the last entry appended (0 if none): the next gets one
+    /// more. For PostgreSQL, the last this log appended or found at open:
+    /// other gateways may have appended since.
+    pub fn last_seq(&self) -> u64 {
+        match &self.backend {
+            Backend::File(log) => log.last_seq(),
+            Backend::Postgres(log) => log.last_seq(),
+        }
+    }
+
+    /// Appends `event`, timed by the system clock, and returns its entry.
+    /// For a file, the line is in the file (the kernel's cache) when this
+    /// returns; for PostgreSQL, the entry is committed. See the type's
+    /// documentation for durability.
+    pub fn append(&self, event: Event) -> Result<Entry, AuditError> {
+        self.append_at(event, now())
+    }
+
+    /// Appends `event` as at `at` (Unix seconds): [`AuditLog::append`] with
+    /// the time given, for tests and imports.
+    pub fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
+        match &self.backend {
+            Backend::File(log) => log.append_at(event, at),
+            Backend::Postgres(log) => log.append_at(event, at),
+        }
+    }
+
+    /// Appends `event` and makes it durable before returning: for a file,
+    /// fsyncs the log and replaces the head file; for PostgreSQL, the
+    /// commit of [`AuditLog::append`] is enough. The entry survives a power
+    /// loss.
+    pub fn append_durable(&self, event: Event) -> Result<Entry, AuditError> {
+        let entry = self.append(event)?;
+        self.sync()?;
+        Ok(entry)
+    }
+
+    /// Makes every entry appended so far durable. For a file: fsyncs the
+    /// log, then atomically replaces the head file with its last entry;
+    /// does nothing if nothing was appended since the last sync, and
+    /// appends may continue while it runs. For PostgreSQL: nothing to do,
+    /// every append has committed.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        match &self.backend {
+            Backend::File(log) => log.sync(),
+            Backend::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// The last `limit` readable entries, oldest first (unreadable lines
+    /// are skipped).
+    pub fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
+        match &self.backend {
+            Backend::File(log) => log.recent(limit),
+            Backend::Postgres(log) => crate::database::recent(log.database(), limit),
+        }
+    }
+
+    /// Every entry about `subject`, oldest first: see
+    /// [`AuditSource::entries_for`].
+    pub fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
+        match &self.backend {
+            Backend::File(log) => crate::read::entries_for(log.path(), subject),
+            Backend::Postgres(log) => crate::database::entries_for(log.database(), subject),
+        }
+    }
+
+    /// Verifies the whole chain: see [`AuditSource::verify`].
+    pub fn verify(&self) -> Result<VerifyReport, AuditError> {
+        match &self.backend {
+            Backend::File(log) => crate::verify::verify(log.path()),
+            Backend::Postgres(log) => crate::database::verify(log.database()),
+        }
+    }
+
+    /// Writes the entries after `after_seq` (all with `None`) to `out`, one
+    /// line each: see [`AuditSource::export`].
+    pub fn export(
+        &self,
+        after_seq: Option<u64>,
+        out: impl Write,
+    ) -> Result<ExportSummary, AuditError> {
+        match &self.backend {
+            Backend::File(log) => crate::read::export(log.path(), after_seq, out),
+            Backend::Postgres(log) => crate::database::export(log.database(), after_seq, out),
+        }
+    }
+}
+
+/// The audit log in a file (see [`AuditLog`]).
+#[derive(Debug)]
+struct FileLog {
     path: PathBuf,
     head_path: PathBuf,
     state: Mutex<State>,
@@ -66,6 +260,11 @@ struct State {
 
 /// What [`AuditLog::open`] found and repaired. Worth logging, and worth an
 /// alert when [`OpenReport::is_clean`] is false.
+///
+/// For a chain in PostgreSQL ([`AuditLog::open_postgres`]) there is no
+/// tail to repair: `created` says the chain was empty, `missing_at_end` that
+/// the head row names entries the table lacks, and `head_problem` that the
+/// head row is damaged, missing or behind the last entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenReport {
     /// The log did not exist and was created.
@@ -95,18 +294,9 @@ impl OpenReport {
     }
 }
 
-impl AuditLog {
-    /// Opens the log at `path` for appending, creating it (mode 0600, and
-    /// its directory, mode 0700) if missing.
-    ///
-    /// An existing log is not verified (it may be gigabytes): only its end
-    /// is read, to continue the chain from its last entry. A torn last line
-    /// is cut off (or completed, if it is a whole entry missing only its
-    /// newline). A log damaged in the middle still opens and the chain goes
-    /// on from its last readable entry, so that the gateway keeps recording;
-    /// [`crate::verify`] reports the damage. What was found is in
-    /// [`AuditLog::open_report`].
-    pub fn open(path: impl Into<PathBuf>) -> Result<AuditLog, AuditError> {
+impl FileLog {
+    /// See [`AuditLog::open`].
+    fn open(path: impl Into<PathBuf>) -> Result<FileLog, AuditError> {
         let path = path.into();
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = parent.filter(|d| !d.is_dir()) {
@@ -147,7 +337,7 @@ impl AuditLog {
             Some(Ok(_)) => {}
         }
         drop(lock);
-        Ok(AuditLog {
+        Ok(FileLog {
             head_path: head_path(&path),
             path,
             state: Mutex::new(State {
@@ -164,31 +354,22 @@ impl AuditLog {
     }
 
     /// The log file.
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.path
     }
 
-    /// What [`AuditLog::open`] found and repaired.
-    pub fn open_report(&self) -> &OpenReport {
+    /// What [`FileLog::open`] found and repaired.
+    fn open_report(&self) -> &OpenReport {
         &self.opened
     }
 
-    /// The seq of the last entry appended (0 if none): the next gets one
-    /// more.
-    pub fn last_seq(&self) -> u64 {
+    /// The seq of the last entry appended (0 if none).
+    fn last_seq(&self) -> u64 {
         self.lock_state().last_seq
     }
 
-    /// Appends `event`, timed by the system clock, and returns its entry.
-    /// The line is in the file (the kernel's cache) when this returns; see
-    /// the type's documentation for durability.
-    pub fn append(&self, event: Event) -> Result<Entry, AuditError> {
-        self.append_at(event, now())
-    }
-
-    /// Appends `event` as at `at` (Unix seconds): [`AuditLog::append`] with
-    /// the time given, for tests and imports.
-    pub fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
+    /// See [`AuditLog::append_at`].
+    fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
         let mut state = self.lock_state();
         let _lock = FileLock::take(&self.sync_handle, &self.path)?;
         self.catch_up(&mut state)?;
@@ -217,19 +398,8 @@ impl AuditLog {
         Ok(entry)
     }
 
-    /// Appends `event` and fsyncs the log (and replaces the head file)
-    /// before returning: the entry survives a power loss.
-    pub fn append_durable(&self, event: Event) -> Result<Entry, AuditError> {
-        let entry = self.append(event)?;
-        self.sync()?;
-        Ok(entry)
-    }
-
-    /// Makes every entry appended so far durable: fsyncs the log, then
-    /// atomically replaces the head file with its last entry. Does nothing
-    /// if nothing was appended since the last sync. Appends may continue
-    /// while it runs.
-    pub fn sync(&self) -> Result<(), AuditError> {
+    /// See [`AuditLog::sync`].
+    fn sync(&self) -> Result<(), AuditError> {
         let mut head_written = self
             .head_written
             .lock()
@@ -260,7 +430,7 @@ impl AuditLog {
 
     /// The last `limit` readable entries, oldest first (reading the log
     /// backwards from its end; unreadable lines are skipped).
-    pub fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
+    fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
         let file = File::open(&self.path).map_err(AuditError::io(&self.path))?;
         let len = file.metadata().map_err(AuditError::io(&self.path))?.len();
         let end = complete_end(&file, len).map_err(AuditError::io(&self.path))?;
@@ -274,11 +444,6 @@ impl AuditLog {
         }
         entries.reverse();
         Ok(entries)
-    }
-
-    /// Every entry about `subject`, oldest first: see [`crate::entries_for`].
-    pub fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
-        crate::read::entries_for(&self.path, subject)
     }
 
     /// Under the file lock: if another writer has appended since this one

@@ -5,12 +5,16 @@ use std::fmt;
 use std::fs::File;
 use std::path::Path;
 
-use crate::entry::{ZERO_HASH, check_line};
+use crate::entry::{CheckedLine, ZERO_HASH, check_line};
 use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head};
 use crate::lines::{Line, Lines};
 
 /// What is wrong at one place in the log.
+///
+/// `line` is the line number in the file, from 1; for a log in PostgreSQL,
+/// the row's position in the order of `seq`, from 1, which is its line in
+/// an export ([`crate::AuditSource::export`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The line is not an audit entry at all (not JSON, a field missing or
@@ -58,16 +62,17 @@ pub enum Problem {
         /// The seq the entry should have had.
         expected_seq: u64,
     },
-    /// The head file records an entry the log does not have: entries were
-    /// cut from the end of the log (and possibly others appended since).
+    /// The head (file or row) records an entry the log does not have:
+    /// entries were cut from the end of the log (and possibly others
+    /// appended since).
     Truncated {
-        /// The seq the head file records.
+        /// The seq the head records.
         head_seq: u64,
         /// The highest seq in the log (0 if none).
         last_seq: u64,
     },
-    /// The entry has the seq the head file records but another hash: the end
-    /// of the log was removed and written anew.
+    /// The entry has the seq the head (file or row) records but another
+    /// hash: the end of the log was removed and written anew.
     HeadMismatch {
         /// The line number, from 1.
         line: u64,
@@ -75,10 +80,32 @@ pub enum Problem {
         seq: u64,
     },
     /// The head file is not readable, so removal from the end cannot be
-    /// checked.
+    /// checked. (In PostgreSQL: the head row is missing or not a seq and a
+    /// hash.)
     DamagedHead {
         /// Why.
         reason: String,
+    },
+    /// PostgreSQL only: the chain goes on past the entry its head records.
+    /// Every append moves the head in the same transaction, so the entries
+    /// after it were inserted (or the head moved back) by something else.
+    PastHead {
+        /// The seq the head records (0 for none).
+        head_seq: u64,
+        /// The highest seq in the chain.
+        last_seq: u64,
+    },
+    /// PostgreSQL only: a column of the entry's row does not say what its
+    /// line (the entry itself, which the hash covers) says. The row was
+    /// altered outside the gateway; queries on that column (one message's
+    /// trail, an export from a seq) may miss or misplace the entry.
+    RowMismatch {
+        /// The row's position in the order of `seq`, from 1.
+        line: u64,
+        /// The entry's seq (as its line says).
+        seq: u64,
+        /// The column that disagrees: `seq`, `at`, `subject` or `hash`.
+        column: &'static str,
     },
 }
 
@@ -131,22 +158,30 @@ impl fmt::Display for Problem {
                 if last_seq < head_seq {
                     write!(
                         f,
-                        "the log ends at entry {last_seq} but the head file records entry {head_seq}: entries were removed from its end"
+                        "the log ends at entry {last_seq} but its head records entry {head_seq}: entries were removed from its end"
                     )
                 } else {
                     write!(
                         f,
-                        "entry {head_seq}, recorded in the head file, is not in the log: it was removed"
+                        "entry {head_seq}, recorded as the head, is not in the log: it was removed"
                     )
                 }
             }
             Problem::HeadMismatch { line, seq } => write!(
                 f,
-                "entry {seq} (line {line}) is not the entry {seq} recorded in the head file: the end of the log was removed and rewritten"
+                "entry {seq} (line {line}) is not the entry {seq} recorded as the head: the end of the log was removed and rewritten"
             ),
             Problem::DamagedHead { reason } => write!(
                 f,
-                "the head file is damaged ({reason}): removal of entries from the end cannot be checked"
+                "the head is damaged ({reason}): removal of entries from the end cannot be checked"
+            ),
+            Problem::PastHead { head_seq, last_seq } => write!(
+                f,
+                "the chain goes on to entry {last_seq} past its head, entry {head_seq}: entries were added or the head was moved back outside the gateway"
+            ),
+            Problem::RowMismatch { line, seq, column } => write!(
+                f,
+                "entry {seq} (line {line}) was altered: its row's {column} column does not match the entry"
             ),
         }
     }
@@ -159,8 +194,9 @@ pub struct VerifyReport {
     pub entries: u64,
     /// The highest seq read (0 if none).
     pub last_seq: u64,
-    /// What the head file records, if there is one (there is none before the
-    /// first sync; without it, entries cut from the end go unnoticed).
+    /// What the head (file or row) records, if there is one (a file log has
+    /// none before its first sync, and without it entries cut from the end
+    /// go unnoticed; in PostgreSQL, none while the chain is empty).
     pub head: Option<Head>,
     /// The first problem, in the order of the file.
     pub first_problem: Option<Problem>,
@@ -193,6 +229,137 @@ enum HeadSeen {
     Mismatched,
 }
 
+/// The checks of the chain, fed one entry (or unreadable line) at a time in
+/// the order of the log, whatever holds it: the file ([`verify`]) or the
+/// database ([`crate::AuditSource::verify`]).
+pub(crate) struct ChainCheck {
+    report: VerifyReport,
+    expected_seq: u64,
+    expected_prev: String,
+    /// After an unreadable line the next entry cannot be linked.
+    resync: bool,
+    head_seen: HeadSeen,
+    /// The head could not be read (already reported).
+    head_damaged: bool,
+}
+
+impl ChainCheck {
+    /// A check of a chain whose head is `head`: `None` if none is recorded
+    /// (yet), `Some(Err(why))` if it is damaged.
+    pub(crate) fn new(head: Option<Result<Head, String>>) -> ChainCheck {
+        let mut report = VerifyReport::default();
+        let head_damaged = matches!(head, Some(Err(_)));
+        match head {
+            None => {}
+            Some(Ok(head)) => report.head = Some(head),
+            Some(Err(reason)) => report.record(Problem::DamagedHead { reason }),
+        }
+        ChainCheck {
+            report,
+            expected_seq: 1,
+            expected_prev: ZERO_HASH.to_owned(),
+            resync: false,
+            head_seen: HeadSeen::No,
+            head_damaged,
+        }
+    }
+
+    /// Records a problem the caller found (one the chain cannot show).
+    pub(crate) fn record(&mut self, problem: Problem) {
+        self.report.record(problem);
+    }
+
+    /// The log ends with a partial line (not a problem).
+    pub(crate) fn incomplete_tail(&mut self) {
+        self.report.incomplete_tail = true;
+    }
+
+    /// Line `line` is not an entry at all: reports it, and picks the chain up
+    /// again from the next entry.
+    pub(crate) fn malformed(&mut self, line: u64, reason: String) {
+        self.report.record(Problem::Malformed { line, reason });
+        self.resync = true;
+    }
+
+    /// Line `line` holds the entry `checked`: checks its hash, its form, its
+    /// link to the entry before it and whether it is the head's entry.
+    pub(crate) fn entry(&mut self, line: u64, checked: CheckedLine) {
+        let report = &mut self.report;
+        let entry = checked.entry;
+        report.entries += 1;
+        if !checked.hash_matches {
+            report.record(Problem::Altered {
+                line,
+                seq: entry.seq,
+            });
+        } else if !checked.canonical {
+            report.record(Problem::NotCanonical {
+                line,
+                seq: entry.seq,
+            });
+        }
+        if !self.resync {
+            if entry.seq < self.expected_seq {
+                report.record(Problem::OutOfOrder {
+                    line,
+                    seq: entry.seq,
+                    expected_seq: self.expected_seq,
+                });
+            } else if entry.seq > self.expected_seq || entry.prev != self.expected_prev {
+                report.record(Problem::Removed {
+                    line,
+                    seq: entry.seq,
+                    expected_seq: self.expected_seq,
+                });
+            }
+        }
+        if let Some(head) = &report.head
+            && head.seq == entry.seq
+            && self.head_seen != HeadSeen::Matched
+        {
+            if head.hash == entry.hash {
+                self.head_seen = HeadSeen::Matched;
+            } else if self.head_seen == HeadSeen::No {
+                self.head_seen = HeadSeen::Mismatched;
+                report.record(Problem::HeadMismatch {
+                    line,
+                    seq: entry.seq,
+                });
+            }
+        }
+        self.resync = false;
+        self.expected_seq = entry.seq.saturating_add(1);
+        self.expected_prev = entry.hash;
+        report.last_seq = report.last_seq.max(entry.seq);
+    }
+
+    /// The report, once every line has been fed: adds the head's entry if
+    /// it was not found. With `head_is_last` (the database, whose head moves
+    /// with every append), entries past a readable head are a problem too;
+    /// a head file may lag behind the log.
+    pub(crate) fn finish(mut self, head_is_last: bool) -> VerifyReport {
+        let head_seq = self.report.head.as_ref().map(|head| head.seq);
+        if let Some(head_seq) = head_seq
+            && self.head_seen == HeadSeen::No
+        {
+            let problem = Problem::Truncated {
+                head_seq,
+                last_seq: self.report.last_seq,
+            };
+            self.report.record(problem);
+        }
+        let head_seq = head_seq.unwrap_or(0);
+        if head_is_last && !self.head_damaged && self.report.last_seq > head_seq {
+            let problem = Problem::PastHead {
+                head_seq,
+                last_seq: self.report.last_seq,
+            };
+            self.report.record(problem);
+        }
+        self.report
+    }
+}
+
 /// Verifies the log at `path` and its head file.
 ///
 /// Reads the log once, line by line, in bounded memory (one line of at most
@@ -207,112 +374,36 @@ enum HeadSeen {
 /// can rewrite the end of the chain with recomputed hashes, because the
 /// chain has no secret. The defence is [`crate::export`]ing the log to a
 /// SIEM regularly: entries exported cannot then be changed unnoticed.
+///
+/// For a log in PostgreSQL, see [`crate::AuditSource::verify`].
 pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let path = path.as_ref();
-    let mut report = VerifyReport::default();
     // The head first: it is only written after the log is fsynced, so a log
     // read after it holds at least the entry it records.
-    match read_head(&head_path(path))? {
-        None => {}
-        Some(Ok(head)) => report.head = Some(head),
-        Some(Err(reason)) => report.record(Problem::DamagedHead { reason }),
-    }
+    let mut check = ChainCheck::new(read_head(&head_path(path))?);
     let file = File::open(path).map_err(AuditError::io(path))?;
     let mut lines = Lines::new(file);
-    let mut expected_seq = 1u64;
-    let mut expected_prev = ZERO_HASH.to_owned();
-    // After an unreadable line the next entry cannot be linked.
-    let mut resync = false;
-    let mut head_seen = HeadSeen::No;
     while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(path))? {
         let (bytes, terminated) = match line {
             Line::Complete(bytes) => (bytes, true),
             Line::Unterminated(bytes) => (bytes, false),
             Line::TooLong { terminated: false } => {
-                report.incomplete_tail = true;
+                check.incomplete_tail();
                 continue;
             }
             Line::TooLong { terminated: true } => {
-                report.record(Problem::Malformed {
-                    line: line_no,
-                    reason: format!("it is longer than {} bytes", crate::MAX_LINE_BYTES),
-                });
-                resync = true;
+                let reason = format!("it is longer than {} bytes", crate::MAX_LINE_BYTES);
+                check.malformed(line_no, reason);
                 continue;
             }
         };
-        let checked = match check_line(bytes) {
-            Ok(checked) => checked,
-            Err(_) if !terminated => {
-                report.incomplete_tail = true;
-                continue;
-            }
-            Err(reason) => {
-                report.record(Problem::Malformed {
-                    line: line_no,
-                    reason,
-                });
-                resync = true;
-                continue;
-            }
-        };
-        let entry = checked.entry;
-        report.entries += 1;
-        if !checked.hash_matches {
-            report.record(Problem::Altered {
-                line: line_no,
-                seq: entry.seq,
-            });
-        } else if !checked.canonical {
-            report.record(Problem::NotCanonical {
-                line: line_no,
-                seq: entry.seq,
-            });
+        match check_line(bytes) {
+            Ok(checked) => check.entry(line_no, checked),
+            Err(_) if !terminated => check.incomplete_tail(),
+            Err(reason) => check.malformed(line_no, reason),
         }
-        if !resync {
-            if entry.seq < expected_seq {
-                report.record(Problem::OutOfOrder {
-                    line: line_no,
-                    seq: entry.seq,
-                    expected_seq,
-                });
-            } else if entry.seq > expected_seq || entry.prev != expected_prev {
-                report.record(Problem::Removed {
-                    line: line_no,
-                    seq: entry.seq,
-                    expected_seq,
-                });
-            }
-        }
-        if let Some(head) = &report.head
-            && head.seq == entry.seq
-            && head_seen != HeadSeen::Matched
-        {
-            if head.hash == entry.hash {
-                head_seen = HeadSeen::Matched;
-            } else if head_seen == HeadSeen::No {
-                head_seen = HeadSeen::Mismatched;
-                report.record(Problem::HeadMismatch {
-                    line: line_no,
-                    seq: entry.seq,
-                });
-            }
-        }
-        resync = false;
-        expected_seq = entry.seq.saturating_add(1);
-        expected_prev = entry.hash;
-        report.last_seq = report.last_seq.max(entry.seq);
     }
-    if let Some(head) = &report.head
-        && head_seen == HeadSeen::No
-    {
-        let problem = Problem::Truncated {
-            head_seq: head.seq,
-            last_seq: report.last_seq,
-        };
-        report.record(problem);
-    }
-    Ok(report)
+    Ok(check.finish(false))
 }
 
 #[cfg(test)]
@@ -453,7 +544,7 @@ mod tests {
         );
         assert_eq!(
             problem.to_string(),
-            "the log ends at entry 8 but the head file records entry 10: entries were removed from its end"
+            "the log ends at entry 8 but its head records entry 10: entries were removed from its end"
         );
 
         // All of it.
