@@ -129,4 +129,29 @@ fn a_message_held_on_one_gateway_is_released_on_another_after_the_first_is_kille
             .unwrap_or(false)),
         "A's spool file of it is gone"
     );
+
+    // One audit chain for both: intact, with A's acceptance and B's
+    // release and delivery of the message in it.
+    let store = format!("{}?sslmode=disable", database.url);
+    let verify = cordon(&["audit", "verify", "--store", &store], "", &[]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(
+        text(&verify).contains("the chain is intact"),
+        "{}",
+        text(&verify)
+    );
+    let export = cordon(&["audit", "export", "--store", &store], "", &[]);
+    assert!(export.status.success(), "{}", text(&export));
+    let actions: Vec<String> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["subject"] == id.as_str())
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    for action in ["accepted", "verdict", "release", "delivered"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
 }

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use cordon_audit::AuditSource;
-use cordon_postgres::{Database, DatabaseConfig, is_postgres_url};
 
 use super::location::{DataArgs, audit_file};
 
@@ -22,11 +21,6 @@ pub struct AuditArgs {
     /// The audit log [default: DATA/audit.jsonl].
     #[arg(long, value_name = "FILE", global = true)]
     log: Option<PathBuf>,
-    /// The gateways' store: with postgres://USER:PASS@HOST:PORT/DB, the
-    /// chain they share in that database instead of a file (any other
-    /// store keeps the audit log in the data directory).
-    #[arg(long, value_name = "LOCATION", global = true)]
-    store: Option<String>,
     #[command(subcommand)]
     command: AuditCommand,
 }
@@ -50,12 +44,10 @@ enum AuditCommand {
 /// The chain these arguments name: the database's with a PostgreSQL
 /// `--store`, otherwise the file (`--log`, or the data directory's).
 fn source(args: &AuditArgs) -> anyhow::Result<AuditSource> {
-    if let Some(store) = args.store.as_deref().filter(|s| is_postgres_url(s)) {
+    if let Some(database) = args.data.database()? {
         if args.log.is_some() {
             bail!("--log names a file; the audit log of a PostgreSQL --store is in the database");
         }
-        // The error names the database without its password.
-        let database = Database::connect(&DatabaseConfig::new(store))?;
         return Ok(AuditSource::Postgres(database));
     }
     let log = match &args.log {

@@ -16,19 +16,46 @@ pub struct DataArgs {
     /// The data directory [default: ./data, or paths.data of the configuration].
     #[arg(long, value_name = "DIR", global = true)]
     data: Option<PathBuf>,
+    /// The database several gateways share, postgres://USER@HOST:PORT/DB
+    /// [default: [store] url of the configuration, else the data directory].
+    #[arg(long, value_name = "URL", global = true)]
+    store: Option<String>,
 }
 
 impl DataArgs {
+    /// The configuration file named, or the defaults.
+    fn config(&self) -> anyhow::Result<Config> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None => Ok(Config::default()),
+        }
+    }
+
     /// The data directory these arguments name.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(data) = &self.data {
             return Ok(data.clone());
         }
-        let config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::default(),
+        Ok(self.config()?.paths.data)
+    }
+
+    /// The shared database these arguments name (`--store`, or `[store]
+    /// url` with its password and CA files), connected; `None` when the
+    /// state is in the data directory. Blocking.
+    pub fn database(&self) -> anyhow::Result<Option<cordon_postgres::Database>> {
+        let config = self.config()?;
+        let url = match (&self.store, &config.store.url) {
+            (Some(store), _) => {
+                anyhow::ensure!(
+                    cordon_postgres::is_postgres_url(store),
+                    "--store takes a postgres:// URL (without it, the data directory is used): {store}"
+                );
+                store.clone()
+            }
+            (None, Some(url)) => url.clone(),
+            (None, None) => return Ok(None),
         };
-        Ok(config.paths.data)
+        crate::shared_store::connect(&config.store, &url).map(Some)
     }
 }
 

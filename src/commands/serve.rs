@@ -126,7 +126,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.paths.data.display()
         )
     })?;
-    let audit = Arc::new(AuditLog::open(audit_file(&config.paths.data))?);
+    // The shared database, when there is one: queue state, quarantine and
+    // audit chain live there.
+    let database = match config.store.url.clone() {
+        None => None,
+        Some(url) => {
+            let settings = config.store.clone();
+            Some(on_blocking_pool(move || shared_store::connect(&settings, &url)).await?)
+        }
+    };
+    let audit = Arc::new(match database.clone() {
+        None => AuditLog::open(audit_file(&config.paths.data))?,
+        Some(database) => {
+            on_blocking_pool(move || AuditLog::open_postgres(database).map_err(anyhow::Error::from))
+                .await?
+        }
+    });
     if !audit.open_report().is_clean() {
         tracing::warn!(report = ?audit.open_report(), "the audit log was not closed cleanly; run `cordon audit verify`");
     }
@@ -156,7 +171,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.paths.data.display()
         )
     })?;
-    let store = match config.store.url.clone() {
+    let store = match database {
         None => Store::open_sled(&config.paths.data.join("store"))
             .await
             .with_context(|| {
@@ -165,9 +180,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     config.paths.data.display()
                 )
             })?,
-        Some(url) => {
-            let settings = config.store.clone();
-            let database = on_blocking_pool(move || shared_store::connect(&settings, &url)).await?;
+        Some(database) => {
             let node = shared_store::node_name(
                 &config.store,
                 &config.paths.data,

@@ -63,8 +63,22 @@ pub fn is_postgres_url(location: &str) -> bool {
 /// The shared database: a pool of connections, cheap to clone.
 #[derive(Clone)]
 pub struct Database {
-    pool: r2d2::Pool<Manager>,
+    pool: Arc<Pool>,
     shown_url: Arc<str>,
+}
+
+/// The pool, closed on a thread of its own: closing a connection of the
+/// synchronous driver blocks on its own runtime, which panics on a thread
+/// that drives an async runtime (where the last clone of a [`Database`]
+/// may well be dropped).
+struct Pool(Option<r2d2::Pool<Manager>>);
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -100,7 +114,10 @@ impl Database {
                 url: shown_url.to_string(),
                 problem: e.to_string(),
             })?;
-        let database = Database { pool, shown_url };
+        let database = Database {
+            pool: Arc::new(Pool(Some(pool))),
+            shown_url,
+        };
         database.migrate()?;
         Ok(database)
     }
@@ -108,7 +125,15 @@ impl Database {
     /// A connection from the pool; [`DatabaseError::Unavailable`] if none
     /// can be had within a few seconds.
     pub fn connection(&self) -> Result<Connection, DatabaseError> {
-        self.pool.get().map_err(|e| DatabaseError::Unavailable {
+        let pool = self
+            .pool
+            .0
+            .as_ref()
+            .ok_or_else(|| DatabaseError::Unavailable {
+                url: self.shown_url.to_string(),
+                problem: "the pool is closed".to_owned(),
+            })?;
+        pool.get().map_err(|e| DatabaseError::Unavailable {
             url: self.shown_url.to_string(),
             problem: e.to_string(),
         })
