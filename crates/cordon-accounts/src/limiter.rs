@@ -906,6 +906,12 @@ mod tests {
         // At most three names and three addresses.
         assert!(entries(backing, &limiter) <= 6);
         assert!(check(&limiter, "target", client, T0 + 200).is_err());
+        // Any name is counted, even one no account could have.
+        for _ in 0..2 {
+            limiter.record_failure("nul\0", client, T0 + 300).unwrap();
+        }
+        assert!(check(&limiter, "nul\0", client, T0 + 300).is_err());
+        assert_eq!(check(&limiter, "nul", client, T0 + 300), Ok(()));
         // Huge names take bounded keys.
         limiter
             .record_failure(&"x".repeat(100_000), client, T0)

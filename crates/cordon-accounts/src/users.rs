@@ -1087,6 +1087,8 @@ mod tests {
             ("sam", "another long one"),
             ("SAM", PASSWORD),
             ("kim", PASSWORD),
+            ("sam\0", PASSWORD),
+            ("", PASSWORD),
         ] {
             assert_eq!(
                 store.verify_password(name, password).unwrap(),
@@ -1183,6 +1185,12 @@ mod tests {
         assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
         let err = store.revoke_tokens("nobody").unwrap_err();
         assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+        for odd in ["nul\0", "Sam"] {
+            let err = store.issue_token(odd, "cli").unwrap_err();
+            assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+            let err = store.remove(odd).unwrap_err();
+            assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+        }
     }
 
     fn token_plaintext_is_not_stored(backing: &Backing) {

@@ -42,7 +42,7 @@ pub(crate) fn retry_after(
 ) -> Result<Option<u64>, AccountsError> {
     let row = db.connection()?.query_one(
         &format!("SELECT max(locked_until) FROM cordon_login_limits WHERE {WHERE_KEYS}"),
-        &[&ip.to_string(), &name_key],
+        &[&ip.to_string(), &text_key(name_key)],
     )?;
     let locked_until: Option<i64> = row.try_get(0)?;
     let locked_until = match locked_until {
@@ -107,9 +107,15 @@ pub(crate) fn prune(db: &Database, now: u64, window: u64) -> Result<usize, Accou
 fn delete_name(tx: &mut Transaction<'_>, name_key: &str) -> Result<(), AccountsError> {
     tx.execute(
         "DELETE FROM cordon_login_limits WHERE kind = 'name' AND key = $1",
-        &[&name_key],
+        &[&text_key(name_key)],
     )?;
     Ok(())
+}
+
+/// A name key as stored: `text` cannot hold NUL, which becomes U+FFFD (both
+/// are in no account's name, so nothing is confused).
+fn text_key(name_key: &str) -> String {
+    name_key.replace('\0', "\u{fffd}")
 }
 
 /// [`update`] inside the transaction `tx`.
@@ -122,6 +128,8 @@ fn update_in<T>(
     change: impl FnOnce(Option<&mut Record>, Option<&mut Record>) -> T,
 ) -> Result<T, AccountsError> {
     let ip_key = ip.map(|ip| ip.to_string());
+    let name_key = name.map(text_key);
+    let name = name_key.as_deref();
     let wanted = usize::from(ip_key.is_some()) + usize::from(name.is_some());
     let mut inserted: Vec<String> = Vec::new();
     let mut rows = Vec::new();

@@ -58,6 +58,9 @@ pub(crate) fn all(db: &Database) -> Result<Vec<StoredUser>, AccountsError> {
 
 /// The account `name`, if there is one.
 pub(crate) fn one(db: &Database, name: &str) -> Result<Option<StoredUser>, AccountsError> {
+    if !could_exist(name) {
+        return Ok(None);
+    }
     let rows = db.connection()?.query(
         &format!("{SELECT_USERS} WHERE u.name = $1 ORDER BY t.id"),
         &[&name],
@@ -83,6 +86,9 @@ pub(crate) fn token_owner(
 /// Removes the account `name`, its tokens and its sessions, and returns
 /// what it was.
 pub(crate) fn remove(db: &Database, name: &str) -> Result<StoredUser, AccountsError> {
+    if !could_exist(name) {
+        return Err(no_such_user(name));
+    }
     transaction(db, |tx| {
         let rows = tx.query(
             &format!("{SELECT_USERS} WHERE u.name = $1 ORDER BY t.id FOR UPDATE OF u"),
@@ -104,6 +110,9 @@ pub(crate) fn set_password_hash(
     name: &str,
     password_hash: &str,
 ) -> Result<(), AccountsError> {
+    if !could_exist(name) {
+        return Err(no_such_user(name));
+    }
     transaction(db, |tx| {
         let changed = tx.execute(
             "UPDATE cordon_users SET password_hash = $2 WHERE name = $1",
@@ -123,6 +132,9 @@ pub(crate) fn insert_token(
     name: &str,
     stored: &StoredToken,
 ) -> Result<(), AccountsError> {
+    if !could_exist(name) {
+        return Err(no_such_user(name));
+    }
     let digest = token::from_hex32(&stored.sha256)
         .ok_or_else(|| invalid("a new token's digest is not 64 hex digits".to_owned()))?;
     let added = db.connection()?.execute(
@@ -146,6 +158,9 @@ pub(crate) fn insert_token(
 
 /// Deletes every API token of `name`; returns how many there were.
 pub(crate) fn delete_tokens(db: &Database, name: &str) -> Result<usize, AccountsError> {
+    if !could_exist(name) {
+        return Err(no_such_user(name));
+    }
     transaction(db, |tx| {
         let found = tx.query(
             "SELECT 1 FROM cordon_users WHERE name = $1 FOR UPDATE",
@@ -157,6 +172,13 @@ pub(crate) fn delete_tokens(db: &Database, name: &str) -> Result<usize, Accounts
         let deleted = tx.execute("DELETE FROM cordon_api_tokens WHERE name = $1", &[&name])?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     })
+}
+
+/// Whether an account could be called `name`: names are checked when
+/// added, so any other is no account, found without asking the database
+/// (which would refuse some, such as one with a NUL, with an error).
+fn could_exist(name: &str) -> bool {
+    validate_name(name).is_ok()
 }
 
 /// The accounts in rows of [`SELECT_USERS`] (ordered by name), each checked
