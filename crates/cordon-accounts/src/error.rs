@@ -93,6 +93,28 @@ pub enum AccountsError {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
+    /// The PostgreSQL database that holds the accounts, sessions and login
+    /// counters could not be reached, or a statement failed. The message
+    /// names the database without its password.
+    #[error("accounts database: {0}")]
+    Database(#[from] cordon_postgres::DatabaseError),
+    /// A row in the accounts database is not valid (written by something
+    /// other than cordon, or damaged). Like a damaged users file, it is
+    /// refused rather than read as something else.
+    #[error(
+        "the accounts database holds an invalid record: {problem}; \
+         it was not written by cordon: correct or delete that row"
+    )]
+    InvalidRecord {
+        /// What is wrong, and with which account or row.
+        problem: String,
+    },
+}
+
+impl From<postgres::Error> for AccountsError {
+    fn from(error: postgres::Error) -> AccountsError {
+        AccountsError::Database(cordon_postgres::DatabaseError::Query(error))
+    }
 }
 
 impl AccountsError {

@@ -9,12 +9,18 @@
 //! The lock on a name is also a way for anyone who can reach the login page
 //! to keep an officer out for a while; that is the usual price, and the
 //! console is only reachable from the force network.
+//!
+//! The counters are kept in memory ([`LoginLimiter::new`]) or, for gateways
+//! that share a database, in PostgreSQL ([`LoginLimiter::postgres`]), so
+//! that guesses spread over several gateways count together. Both apply
+//! the same rules, through the same [`Record`] logic.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::error::AccountsError;
 use crate::users::MAX_NAME_LEN;
 
 /// Failed logins for one name within the window that lock it.
@@ -31,6 +37,12 @@ pub const DEFAULT_LOCKOUT: u64 = 15 * 60;
 
 /// The most names, and separately addresses, remembered at once.
 pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
+
+/// A reserved attempt still unsettled this long after its reservation (in
+/// seconds) counts as a failure and no longer as pending: its gateway
+/// stopped, or could not reach the database to settle it. A real password
+/// check settles within seconds.
+pub const PENDING_TIMEOUT: u64 = 2 * 60;
 
 /// The limits of a [`LoginLimiter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,16 +84,49 @@ pub struct RetryAfter(pub u64);
 /// in an `Arc`. Time is passed in (`now`, Unix seconds).
 ///
 /// The console's login handler: [`LoginLimiter::reserve`] first (refuse
-/// with the error if locked or if every remaining attempt is already being
-/// checked, without looking at the password), then check the password and
-/// settle the [`Attempt`]: [`Attempt::failed`] or [`Attempt::succeeded`].
-/// The attempt is counted when it is reserved, under the same lock as the
-/// check, so that concurrent guesses cannot all pass the check before any
-/// of them is counted.
-#[derive(Debug, Default)]
+/// with the [`RetryAfter`] if locked or if every remaining attempt is
+/// already being checked, without looking at the password), then check the
+/// password and settle the [`Attempt`]: [`Attempt::failed`] or
+/// [`Attempt::succeeded`]. The attempt is counted when it is reserved,
+/// under the same lock as the check (a mutex in memory, row locks in
+/// PostgreSQL), so that concurrent guesses, on one gateway or several,
+/// cannot all pass the check before any of them is counted.
+///
+/// Every method returns `Err` only when the database cannot be used (never
+/// in memory); a refusal is the inner `Err(RetryAfter)`. With PostgreSQL
+/// every method blocks on the database: call them (and drop an unsettled
+/// [`Attempt`]) off the async runtime's workers.
 pub struct LoginLimiter {
     config: LimiterConfig,
-    tables: Mutex<Tables>,
+    backend: Backend,
+}
+
+/// Where the counters are.
+#[derive(Clone)]
+enum Backend {
+    /// In this process only.
+    Memory(Arc<Mutex<Tables>>),
+    /// In the shared database (table `cordon_login_limits`).
+    Postgres(cordon_postgres::Database),
+}
+
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match &self.backend {
+            Backend::Memory(_) => "memory".to_owned(),
+            Backend::Postgres(db) => db.url().to_owned(),
+        };
+        f.debug_struct("LoginLimiter")
+            .field("config", &self.config)
+            .field("backend", &backend)
+            .finish()
+    }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> LoginLimiter {
+        LoginLimiter::new(LimiterConfig::default())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -91,24 +136,53 @@ struct Tables {
 }
 
 impl LoginLimiter {
-    /// A limiter with these limits and nothing recorded.
+    /// A limiter with these limits and nothing recorded, in memory: each
+    /// gateway counts for itself and a restart forgets.
     pub fn new(config: LimiterConfig) -> LoginLimiter {
         LoginLimiter {
             config,
-            tables: Mutex::default(),
+            backend: Backend::Memory(Arc::default()),
         }
+    }
+
+    /// A limiter with these limits whose counters are in the PostgreSQL
+    /// database that several gateways share, so that failures on any of
+    /// them count together (and survive a restart). Every gateway should
+    /// use the same limits.
+    pub fn postgres(db: cordon_postgres::Database, config: LimiterConfig) -> LoginLimiter {
+        LoginLimiter {
+            config,
+            backend: Backend::Postgres(db),
+        }
+    }
+
+    /// The limiter's limits.
+    pub fn config(&self) -> LimiterConfig {
+        self.config
     }
 
     /// Whether a login for `name` from `ip` may be attempted at `now`; if
     /// not, for how long not (the longer of the two locks).
-    pub fn check(&self, name: &str, ip: IpAddr, now: u64) -> Result<(), RetryAfter> {
-        let tables = self.lock();
-        let by_name = tables.names.retry_after(&name_key(name), now);
-        let by_ip = tables.ips.retry_after(&ip_key(ip), now);
-        match by_name.max(by_ip) {
+    pub fn check(
+        &self,
+        name: &str,
+        ip: IpAddr,
+        now: u64,
+    ) -> Result<Result<(), RetryAfter>, AccountsError> {
+        let (name_key, ip_key) = (name_key(name), ip_key(ip));
+        let retry = match &self.backend {
+            Backend::Memory(tables) => {
+                let tables = lock(tables);
+                let by_name = tables.names.retry_after(&name_key, now);
+                let by_ip = tables.ips.retry_after(&ip_key, now);
+                by_name.max(by_ip)
+            }
+            Backend::Postgres(db) => crate::pg::limiter::retry_after(db, &name_key, ip_key, now)?,
+        };
+        Ok(match retry {
             Some(seconds) => Err(RetryAfter(seconds)),
             None => Ok(()),
-        }
+        })
     }
 
     /// Reserves a login attempt for `name` from `ip` at `now`: refused
@@ -116,138 +190,278 @@ impl LoginLimiter {
     /// the attempts still being checked have reached either limit (then
     /// for a second: an attempt in flight settles quickly). Settle the
     /// attempt when the password has been checked; an attempt dropped
-    /// unsettled (say, the client went away) counts as a failure.
-    pub fn reserve(&self, name: &str, ip: IpAddr, now: u64) -> Result<Attempt<'_>, RetryAfter> {
+    /// unsettled (say, the client went away) counts as a failure, and so
+    /// does one left unsettled for [`PENDING_TIMEOUT`].
+    pub fn reserve(
+        &self,
+        name: &str,
+        ip: IpAddr,
+        now: u64,
+    ) -> Result<Result<Attempt, RetryAfter>, AccountsError> {
         let config = self.config;
         let (name_key, ip_key) = (name_key(name), ip_key(ip));
-        let mut tables = self.lock();
-        let by_name = tables.names.retry_after(&name_key, now);
-        let by_ip = tables.ips.retry_after(&ip_key, now);
-        if let Some(seconds) = by_name.max(by_ip) {
-            return Err(RetryAfter(seconds));
-        }
-        let name_full = tables
-            .names
-            .is_full(&name_key, now, config.max_failures_per_name, &config);
-        let ip_full = tables
-            .ips
-            .is_full(&ip_key, now, config.max_failures_per_ip, &config);
-        if name_full || ip_full {
-            return Err(RetryAfter(1));
-        }
-        tables.names.reserve(name_key.clone(), now, &config);
-        tables.ips.reserve(ip_key, now, &config);
-        Ok(Attempt {
-            limiter: self,
+        let reserved = match &self.backend {
+            Backend::Memory(tables) => {
+                let mut tables = lock(tables);
+                let Tables { names, ips } = &mut *tables;
+                let name_record = names.records.get_mut(&name_key);
+                let ip_record = ips.records.get_mut(&ip_key);
+                let decision = reserve_in(name_record, ip_record, now, &config);
+                if decision.is_ok() {
+                    names.entry(name_key.clone(), now, &config).reserve(now);
+                    ips.entry(ip_key, now, &config).reserve(now);
+                }
+                decision
+            }
+            Backend::Postgres(db) => crate::pg::limiter::update(
+                db,
+                &config,
+                Some(&name_key),
+                Some(ip_key),
+                now,
+                |mut name_record, mut ip_record| {
+                    let decision = reserve_in(
+                        name_record.as_deref_mut(),
+                        ip_record.as_deref_mut(),
+                        now,
+                        &config,
+                    );
+                    if decision.is_ok() {
+                        for record in [name_record, ip_record].into_iter().flatten() {
+                            record.reserve(now);
+                        }
+                    }
+                    decision
+                },
+            )?,
+        };
+        Ok(reserved.map(|()| Attempt {
+            config,
+            backend: self.backend.clone(),
             name_key,
             ip_key,
             now,
             settled: false,
-        })
+        }))
     }
 
     /// Records a failed login for `name` from `ip` at `now` (a wrong
     /// password or an unknown name alike) that was not reserved.
-    pub fn record_failure(&self, name: &str, ip: IpAddr, now: u64) {
+    pub fn record_failure(&self, name: &str, ip: IpAddr, now: u64) -> Result<(), AccountsError> {
         let config = self.config;
-        let mut tables = self.lock();
-        tables
-            .names
-            .fail(name_key(name), now, config.max_failures_per_name, &config);
-        tables
-            .ips
-            .fail(ip_key(ip), now, config.max_failures_per_ip, &config);
+        let (name_key, ip_key) = (name_key(name), ip_key(ip));
+        match &self.backend {
+            Backend::Memory(tables) => {
+                let mut tables = lock(tables);
+                tables
+                    .names
+                    .fail(name_key, now, config.max_failures_per_name, &config);
+                tables
+                    .ips
+                    .fail(ip_key, now, config.max_failures_per_ip, &config);
+            }
+            Backend::Postgres(db) => crate::pg::limiter::update(
+                db,
+                &config,
+                Some(&name_key),
+                Some(ip_key),
+                now,
+                |name_record, ip_record| {
+                    if let Some(record) = name_record {
+                        record.fail(now, config.max_failures_per_name, &config);
+                    }
+                    if let Some(record) = ip_record {
+                        record.fail(now, config.max_failures_per_ip, &config);
+                    }
+                },
+            )?,
+        }
+        Ok(())
     }
 
     /// Records a successful login for `name`: its failures are forgotten.
     /// The address's are not, so that an attacker with one working login
     /// cannot use it to go on guessing other names' passwords.
-    pub fn record_success(&self, name: &str) {
-        self.lock().names.records.remove(&name_key(name));
+    pub fn record_success(&self, name: &str) -> Result<(), AccountsError> {
+        let name_key = name_key(name);
+        match &self.backend {
+            Backend::Memory(tables) => {
+                lock(tables).names.records.remove(&name_key);
+            }
+            Backend::Postgres(db) => crate::pg::limiter::forget_name(db, &name_key)?,
+        }
+        Ok(())
     }
 
     /// Forgets everything that no longer matters at `now` (no lock, no
-    /// failure within the window); returns how many entries went. Optional:
-    /// full tables prune themselves.
-    pub fn prune(&self, now: u64) -> usize {
+    /// attempt pending, no failure within the window); returns how many
+    /// entries went. Optional: full tables prune themselves.
+    pub fn prune(&self, now: u64) -> Result<usize, AccountsError> {
         let window = self.config.window;
-        let mut tables = self.lock();
-        tables.names.prune(now, window) + tables.ips.prune(now, window)
+        match &self.backend {
+            Backend::Memory(tables) => {
+                let mut tables = lock(tables);
+                Ok(tables.names.prune(now, window) + tables.ips.prune(now, window))
+            }
+            Backend::Postgres(db) => crate::pg::limiter::prune(db, now, window),
+        }
     }
 
+    /// The in-memory tables (for the tests).
+    #[cfg(test)]
     fn lock(&self) -> MutexGuard<'_, Tables> {
-        // Each change is to a single record or a whole-table prune, and a
-        // half-updated count only loosens or tightens one limit a little.
-        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+        match &self.backend {
+            Backend::Memory(tables) => lock(tables),
+            Backend::Postgres(_) => panic!("not an in-memory limiter"),
+        }
+    }
+}
+
+fn lock(tables: &Mutex<Tables>) -> MutexGuard<'_, Tables> {
+    // Each change is to a single record or a whole-table prune, and a
+    // half-updated count only loosens or tightens one limit a little.
+    tables.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether an attempt may be reserved, given the records of the name and
+/// the address (`None`: nothing recorded). First turns attempts pending
+/// for longer than [`PENDING_TIMEOUT`] into failures.
+fn reserve_in(
+    name: Option<&mut Record>,
+    ip: Option<&mut Record>,
+    now: u64,
+    config: &LimiterConfig,
+) -> Result<(), RetryAfter> {
+    let limits = [config.max_failures_per_name, config.max_failures_per_ip];
+    let records = [name, ip];
+    let mut locked = None;
+    let mut full = false;
+    for (record, max_failures) in records.into_iter().zip(limits) {
+        let Some(record) = record else { continue };
+        record.expire_pending(now, max_failures, config);
+        locked = locked.max(record.retry_after(now));
+        full |= record.is_full(now, max_failures, config.window);
+    }
+    match locked {
+        Some(seconds) => Err(RetryAfter(seconds)),
+        None if full => Err(RetryAfter(1)),
+        None => Ok(()),
     }
 }
 
 /// A login attempt reserved by [`LoginLimiter::reserve`]: it counts
 /// against the name and the address until settled. Dropped unsettled, it
-/// counts as a failure.
+/// counts as a failure (with PostgreSQL, dropping it writes to the
+/// database: drop it off the async runtime's workers).
 #[derive(Debug)]
 #[must_use = "settle the attempt with `failed` or `succeeded`"]
-pub struct Attempt<'a> {
-    limiter: &'a LoginLimiter,
+pub struct Attempt {
+    config: LimiterConfig,
+    backend: Backend,
     name_key: String,
     ip_key: IpAddr,
+    /// When it was reserved (also the time its failure counts at).
     now: u64,
     settled: bool,
 }
 
-impl Attempt<'_> {
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Memory(_) => f.write_str("Memory"),
+            Backend::Postgres(db) => f.debug_tuple("Postgres").field(&db.url()).finish(),
+        }
+    }
+}
+
+impl Attempt {
     /// The password was wrong (or the name unknown): the attempt becomes a
     /// failure of the name and of the address, which may lock them.
-    pub fn failed(mut self) {
-        self.fail();
+    pub fn failed(mut self) -> Result<(), AccountsError> {
+        self.fail()
     }
 
     /// The password was right: the name's failures are forgotten and the
     /// attempt no longer counts against the address (its earlier failures
     /// still do, see [`LoginLimiter::record_success`]).
-    pub fn succeeded(mut self) {
+    pub fn succeeded(mut self) -> Result<(), AccountsError> {
         self.settled = true;
-        let mut tables = self.limiter.lock();
-        tables.names.records.remove(&self.name_key);
-        if let Some(record) = tables.ips.records.get_mut(&self.ip_key) {
-            record.pending = record.pending.saturating_sub(1);
+        let reserved_at = self.now;
+        match &self.backend {
+            Backend::Memory(tables) => {
+                let mut tables = lock(tables);
+                tables.names.records.remove(&self.name_key);
+                if let Some(record) = tables.ips.records.get_mut(&self.ip_key) {
+                    record.settle(reserved_at);
+                }
+                Ok(())
+            }
+            Backend::Postgres(db) => crate::pg::limiter::succeed(
+                db,
+                &self.config,
+                &self.name_key,
+                self.ip_key,
+                reserved_at,
+            ),
         }
     }
 
-    fn fail(&mut self) {
+    fn fail(&mut self) -> Result<(), AccountsError> {
         if std::mem::replace(&mut self.settled, true) {
-            return;
+            return Ok(());
         }
-        let config = self.limiter.config;
-        let mut tables = self.limiter.lock();
-        tables.names.settle_failure(
-            self.name_key.clone(),
-            self.now,
-            config.max_failures_per_name,
-            &config,
-        );
-        tables
-            .ips
-            .settle_failure(self.ip_key, self.now, config.max_failures_per_ip, &config);
+        let (config, now) = (self.config, self.now);
+        match &self.backend {
+            Backend::Memory(tables) => {
+                let mut tables = lock(tables);
+                tables
+                    .names
+                    .entry(self.name_key.clone(), now, &config)
+                    .settle_failure(now, config.max_failures_per_name, &config);
+                tables.ips.entry(self.ip_key, now, &config).settle_failure(
+                    now,
+                    config.max_failures_per_ip,
+                    &config,
+                );
+            }
+            Backend::Postgres(db) => crate::pg::limiter::update(
+                db,
+                &config,
+                Some(&self.name_key),
+                Some(self.ip_key),
+                now,
+                |name_record, ip_record| {
+                    if let Some(record) = name_record {
+                        record.settle_failure(now, config.max_failures_per_name, &config);
+                    }
+                    if let Some(record) = ip_record {
+                        record.settle_failure(now, config.max_failures_per_ip, &config);
+                    }
+                },
+            )?,
+        }
+        Ok(())
     }
 }
 
-impl Drop for Attempt<'_> {
+impl Drop for Attempt {
     fn drop(&mut self) {
-        self.fail();
+        // Nowhere to report a database error to: the reservation then
+        // stays pending and counts as a failure after PENDING_TIMEOUT.
+        let _ = self.fail();
     }
 }
 
 /// The failures of one name or address.
-#[derive(Debug, Default)]
-struct Record {
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
     /// Times of the failures within the window, oldest first (never more
     /// than the limit).
-    failures: VecDeque<u64>,
-    /// Attempts reserved and not yet settled.
-    pending: u32,
+    pub(crate) failures: VecDeque<u64>,
+    /// Reservation times of the attempts reserved and not yet settled.
+    pub(crate) pending: Vec<u64>,
     /// Locked while `now < locked_until`.
-    locked_until: u64,
+    pub(crate) locked_until: u64,
 }
 
 impl Record {
@@ -263,10 +477,46 @@ impl Record {
             .iter()
             .filter(|&&t| now.saturating_sub(t) < window)
             .count();
-        recent.saturating_add(self.pending as usize) >= max_failures.max(1) as usize
+        recent.saturating_add(self.pending.len()) >= max_failures.max(1) as usize
     }
 
-    fn fail(&mut self, now: u64, max_failures: u32, config: &LimiterConfig) {
+    /// An attempt reserved at `now`.
+    pub(crate) fn reserve(&mut self, now: u64) {
+        self.pending.push(now);
+    }
+
+    /// The attempt reserved at `reserved_at` is no longer pending (if it
+    /// still was: it may have timed out, or a success for the name may
+    /// have cleared the record).
+    pub(crate) fn settle(&mut self, reserved_at: u64) {
+        if let Some(index) = self.pending.iter().position(|&t| t == reserved_at) {
+            self.pending.swap_remove(index);
+        }
+    }
+
+    /// A reserved attempt failed: it is pending no more, and a failure.
+    pub(crate) fn settle_failure(
+        &mut self,
+        reserved_at: u64,
+        max_failures: u32,
+        config: &LimiterConfig,
+    ) {
+        self.settle(reserved_at);
+        self.fail(reserved_at, max_failures, config);
+    }
+
+    /// Attempts pending for [`PENDING_TIMEOUT`] or longer become failures
+    /// at `now`.
+    pub(crate) fn expire_pending(&mut self, now: u64, max_failures: u32, config: &LimiterConfig) {
+        let before = self.pending.len();
+        self.pending
+            .retain(|&t| now.saturating_sub(t) < PENDING_TIMEOUT);
+        for _ in self.pending.len()..before {
+            self.fail(now, max_failures, config);
+        }
+    }
+
+    pub(crate) fn fail(&mut self, now: u64, max_failures: u32, config: &LimiterConfig) {
         if self.locked_until > now {
             return;
         }
@@ -281,19 +531,24 @@ impl Record {
 
     /// Nothing left to remember: not locked, nothing pending, no failure
     /// within the window.
-    fn is_stale(&self, now: u64, window: u64) -> bool {
+    pub(crate) fn is_stale(&self, now: u64, window: u64) -> bool {
         self.locked_until <= now
-            && self.pending == 0
+            && self.pending.is_empty()
             && self
                 .failures
                 .iter()
                 .all(|&t| now.saturating_sub(t) >= window)
     }
 
+    /// The time of the last failure, if any.
+    pub(crate) fn last_failure(&self) -> Option<u64> {
+        self.failures.back().copied()
+    }
+
     /// What is evicted first from a full table: unlocked before locked, then
     /// the one whose last failure is oldest.
-    fn eviction_order(&self, now: u64) -> (bool, u64) {
-        let last = self.failures.back().copied().unwrap_or(0);
+    pub(crate) fn eviction_order(&self, now: u64) -> (bool, u64) {
+        let last = self.last_failure().unwrap_or(0);
         (self.locked_until > now, last.max(self.locked_until))
     }
 }
@@ -315,24 +570,6 @@ impl<K> Default for Table<K> {
 impl<K: Hash + Eq + Clone> Table<K> {
     fn retry_after(&self, key: &K, now: u64) -> Option<u64> {
         self.records.get(key)?.retry_after(now)
-    }
-
-    fn is_full(&self, key: &K, now: u64, max_failures: u32, config: &LimiterConfig) -> bool {
-        self.records
-            .get(key)
-            .is_some_and(|record| record.is_full(now, max_failures, config.window))
-    }
-
-    fn reserve(&mut self, key: K, now: u64, config: &LimiterConfig) {
-        let record = self.entry(key, now, config);
-        record.pending = record.pending.saturating_add(1);
-    }
-
-    /// A reserved attempt failed: it is pending no more, and a failure.
-    fn settle_failure(&mut self, key: K, now: u64, max_failures: u32, config: &LimiterConfig) {
-        let record = self.entry(key, now, config);
-        record.pending = record.pending.saturating_sub(1);
-        record.fail(now, max_failures, config);
     }
 
     fn fail(&mut self, key: K, now: u64, max_failures: u32, config: &LimiterConfig) {
@@ -396,6 +633,7 @@ fn ip_key(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{Backing, on_every_backend};
 
     const T0: u64 = 1_760_000_000;
 
@@ -403,192 +641,398 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn a_name_is_locked_after_five_failures_and_freed_after_the_lockout() {
-        let limiter = LoginLimiter::default();
+    /// `check` of a limiter whose backend works.
+    fn check(
+        limiter: &LoginLimiter,
+        name: &str,
+        client: IpAddr,
+        now: u64,
+    ) -> Result<(), RetryAfter> {
+        limiter.check(name, client, now).unwrap()
+    }
+
+    /// `reserve` of a limiter whose backend works.
+    fn reserve(
+        limiter: &LoginLimiter,
+        name: &str,
+        client: IpAddr,
+        now: u64,
+    ) -> Result<Attempt, RetryAfter> {
+        limiter.reserve(name, client, now).unwrap()
+    }
+
+    /// How many names and addresses the limiter remembers.
+    fn entries(backing: &Backing, limiter: &LoginLimiter) -> usize {
+        match backing {
+            Backing::Local(_) => {
+                let tables = limiter.lock();
+                tables.names.records.len() + tables.ips.records.len()
+            }
+            Backing::Postgres(_) => {
+                let db = backing.node();
+                let count: i64 = db
+                    .connection()
+                    .unwrap()
+                    .query_one("SELECT count(*) FROM cordon_login_limits", &[])
+                    .unwrap()
+                    .get(0);
+                usize::try_from(count).unwrap()
+            }
+        }
+    }
+
+    on_every_backend!(
+        a_name_is_locked_after_five_failures_and_freed_after_the_lockout,
+        attempts_count_from_their_reservation_so_concurrent_guesses_cannot_pass_the_limit,
+        a_successful_attempt_frees_its_slot_and_the_name,
+        attempts_left_pending_count_as_failures_after_a_while,
+        failures_older_than_the_window_do_not_count,
+        success_resets_the_name_but_not_the_address,
+        an_address_is_locked_after_failures_across_names,
+        ipv6_counts_by_64_and_mapped_ipv4_as_ipv4,
+        tables_are_bounded_and_keep_locks_longest,
+        prune_forgets_what_no_longer_matters,
+    );
+
+    fn a_name_is_locked_after_five_failures_and_freed_after_the_lockout(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
         let client = ip("10.0.0.7");
         for i in 0..4 {
-            limiter.record_failure("sam", client, T0 + i);
-            assert_eq!(limiter.check("sam", client, T0 + i), Ok(()));
+            limiter.record_failure("sam", client, T0 + i).unwrap();
+            assert_eq!(check(&limiter, "sam", client, T0 + i), Ok(()));
         }
-        limiter.record_failure("sam", client, T0 + 4);
+        limiter.record_failure("sam", client, T0 + 4).unwrap();
         assert_eq!(
-            limiter.check("sam", client, T0 + 4),
+            check(&limiter, "sam", client, T0 + 4),
             Err(RetryAfter(DEFAULT_LOCKOUT))
         );
         // From any address, and whatever the case of the name.
         assert_eq!(
-            limiter.check("Sam", ip("192.0.2.1"), T0 + 5),
+            check(&limiter, "Sam", ip("192.0.2.1"), T0 + 5),
             Err(RetryAfter(DEFAULT_LOCKOUT - 1))
         );
         assert_eq!(
-            limiter.check("sam", client, T0 + 4 + DEFAULT_LOCKOUT - 1),
+            check(&limiter, "sam", client, T0 + 4 + DEFAULT_LOCKOUT - 1),
             Err(RetryAfter(1))
         );
         assert_eq!(
-            limiter.check("sam", client, T0 + 4 + DEFAULT_LOCKOUT),
+            check(&limiter, "sam", client, T0 + 4 + DEFAULT_LOCKOUT),
             Ok(())
         );
         // Other names from the same address were never locked.
-        assert_eq!(limiter.check("kim", client, T0 + 5), Ok(()));
+        assert_eq!(check(&limiter, "kim", client, T0 + 5), Ok(()));
         // After the lock the count starts again.
         let later = T0 + 4 + DEFAULT_LOCKOUT;
-        limiter.record_failure("sam", client, later);
-        assert_eq!(limiter.check("sam", client, later), Ok(()));
+        limiter.record_failure("sam", client, later).unwrap();
+        assert_eq!(check(&limiter, "sam", client, later), Ok(()));
     }
 
-    #[test]
-    fn attempts_count_from_their_reservation_so_concurrent_guesses_cannot_pass_the_limit() {
-        let limiter = LoginLimiter::default();
+    fn attempts_count_from_their_reservation_so_concurrent_guesses_cannot_pass_the_limit(
+        backing: &Backing,
+    ) {
+        let limiter = backing.limiter(LimiterConfig::default());
         let client = ip("10.0.0.7");
         // Five guesses for one name in flight at once: the sixth is refused
         // before any of them has been settled.
         let name_attempts: Vec<_> = (0..5)
-            .map(|_| limiter.reserve("sam", client, T0).unwrap())
+            .map(|_| reserve(&limiter, "sam", client, T0).unwrap())
             .collect();
         assert_eq!(
-            limiter.reserve("sam", ip("192.0.2.1"), T0).err(),
+            reserve(&limiter, "sam", ip("192.0.2.1"), T0).err(),
             Some(RetryAfter(1))
         );
-        name_attempts.into_iter().for_each(Attempt::failed);
+        for attempt in name_attempts {
+            attempt.failed().unwrap();
+        }
         assert_eq!(
-            limiter.reserve("sam", client, T0).err(),
+            reserve(&limiter, "sam", client, T0).err(),
             Some(RetryAfter(DEFAULT_LOCKOUT))
         );
         // Twenty names from one address in flight: the twenty-first name
         // is refused; an attempt dropped unsettled counts as a failure.
         let attacker = ip("198.51.100.9");
         let mut ip_attempts: Vec<_> = (0..DEFAULT_MAX_FAILURES_PER_IP)
-            .map(|i| limiter.reserve(&format!("user{i}"), attacker, T0).unwrap())
+            .map(|i| reserve(&limiter, &format!("user{i}"), attacker, T0).unwrap())
             .collect();
-        assert!(limiter.reserve("other", attacker, T0).is_err());
-        ip_attempts.pop().unwrap().succeeded();
-        let last = limiter.reserve("other", attacker, T0).unwrap();
+        assert!(reserve(&limiter, "other", attacker, T0).is_err());
+        ip_attempts.pop().unwrap().succeeded().unwrap();
+        let last = reserve(&limiter, "other", attacker, T0).unwrap();
         drop(ip_attempts);
         drop(last);
         assert_eq!(
-            limiter.reserve("kim", attacker, T0 + 1).err(),
+            reserve(&limiter, "kim", attacker, T0 + 1).err(),
             Some(RetryAfter(DEFAULT_LOCKOUT - 1))
         );
     }
 
-    #[test]
-    fn a_successful_attempt_frees_its_slot_and_the_name() {
-        let limiter = LoginLimiter::default();
+    fn a_successful_attempt_frees_its_slot_and_the_name(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
         let client = ip("10.0.0.7");
         for _ in 0..4 {
-            limiter.reserve("sam", client, T0).unwrap().failed();
+            reserve(&limiter, "sam", client, T0)
+                .unwrap()
+                .failed()
+                .unwrap();
         }
-        limiter.reserve("sam", client, T0).unwrap().succeeded();
-        assert_eq!(limiter.check("sam", client, T0), Ok(()));
+        reserve(&limiter, "sam", client, T0)
+            .unwrap()
+            .succeeded()
+            .unwrap();
+        assert_eq!(check(&limiter, "sam", client, T0), Ok(()));
         for _ in 0..4 {
-            limiter.reserve("sam", client, T0).unwrap().failed();
+            reserve(&limiter, "sam", client, T0)
+                .unwrap()
+                .failed()
+                .unwrap();
         }
-        assert_eq!(limiter.check("sam", client, T0), Ok(()));
-        assert!(limiter.prune(T0 + DEFAULT_WINDOW) > 0);
+        assert_eq!(check(&limiter, "sam", client, T0), Ok(()));
+        assert!(limiter.prune(T0 + DEFAULT_WINDOW).unwrap() > 0);
     }
 
-    #[test]
-    fn failures_older_than_the_window_do_not_count() {
-        let limiter = LoginLimiter::default();
+    fn attempts_left_pending_count_as_failures_after_a_while(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
         let client = ip("10.0.0.7");
-        limiter.record_failure("sam", client, T0);
+        // Five reservations never settled (their gateway died: forgotten,
+        // not dropped).
+        for _ in 0..5 {
+            std::mem::forget(reserve(&limiter, "sam", client, T0).unwrap());
+        }
+        assert_eq!(
+            reserve(&limiter, "sam", client, T0 + PENDING_TIMEOUT - 1).err(),
+            Some(RetryAfter(1))
+        );
+        // Then they are failures, which lock the name.
+        let now = T0 + PENDING_TIMEOUT;
+        assert_eq!(
+            reserve(&limiter, "sam", client, now).err(),
+            Some(RetryAfter(DEFAULT_LOCKOUT))
+        );
+        // Not pending any more: once the lock is over, the name is free.
+        let attempt = reserve(&limiter, "sam", client, now + DEFAULT_LOCKOUT).unwrap();
+        attempt.succeeded().unwrap();
+    }
+
+    fn failures_older_than_the_window_do_not_count(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
+        let client = ip("10.0.0.7");
+        limiter.record_failure("sam", client, T0).unwrap();
         for _ in 0..3 {
-            limiter.record_failure("sam", client, T0 + 100);
+            limiter.record_failure("sam", client, T0 + 100).unwrap();
         }
         // The first failure has left the window when the fifth comes.
-        limiter.record_failure("sam", client, T0 + DEFAULT_WINDOW);
-        assert_eq!(limiter.check("sam", client, T0 + DEFAULT_WINDOW), Ok(()));
-        limiter.record_failure("sam", client, T0 + DEFAULT_WINDOW + 1);
-        assert!(
-            limiter
-                .check("sam", client, T0 + DEFAULT_WINDOW + 1)
-                .is_err()
-        );
+        limiter
+            .record_failure("sam", client, T0 + DEFAULT_WINDOW)
+            .unwrap();
+        assert_eq!(check(&limiter, "sam", client, T0 + DEFAULT_WINDOW), Ok(()));
+        limiter
+            .record_failure("sam", client, T0 + DEFAULT_WINDOW + 1)
+            .unwrap();
+        assert!(check(&limiter, "sam", client, T0 + DEFAULT_WINDOW + 1).is_err());
     }
 
-    #[test]
-    fn success_resets_the_name_but_not_the_address() {
-        let limiter = LoginLimiter::new(LimiterConfig {
+    fn success_resets_the_name_but_not_the_address(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig {
             max_failures_per_ip: 6,
             ..LimiterConfig::default()
         });
         let client = ip("10.0.0.7");
         for i in 0..4 {
-            limiter.record_failure("sam", client, T0 + i);
+            limiter.record_failure("sam", client, T0 + i).unwrap();
         }
-        limiter.record_success("sam");
-        limiter.record_failure("sam", client, T0 + 10);
-        assert_eq!(limiter.check("sam", client, T0 + 10), Ok(()));
+        limiter.record_success("sam").unwrap();
+        limiter.record_failure("sam", client, T0 + 10).unwrap();
+        assert_eq!(check(&limiter, "sam", client, T0 + 10), Ok(()));
         // ...but the address has 5 failures now, and a 6th locks it.
-        limiter.record_failure("kim", client, T0 + 11);
+        limiter.record_failure("kim", client, T0 + 11).unwrap();
         assert_eq!(
-            limiter.check("lee", client, T0 + 11),
+            check(&limiter, "lee", client, T0 + 11),
             Err(RetryAfter(DEFAULT_LOCKOUT))
         );
     }
 
-    #[test]
-    fn an_address_is_locked_after_failures_across_names() {
-        let limiter = LoginLimiter::default();
+    fn an_address_is_locked_after_failures_across_names(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
         let attacker = ip("198.51.100.9");
         for i in 0..u64::from(DEFAULT_MAX_FAILURES_PER_IP) {
-            assert_eq!(limiter.check(&format!("user{i}"), attacker, T0), Ok(()));
-            limiter.record_failure(&format!("user{i}"), attacker, T0);
+            assert_eq!(check(&limiter, &format!("user{i}"), attacker, T0), Ok(()));
+            limiter
+                .record_failure(&format!("user{i}"), attacker, T0)
+                .unwrap();
         }
-        assert!(limiter.check("sam", attacker, T0 + 1).is_err());
-        assert_eq!(limiter.check("sam", ip("10.0.0.7"), T0 + 1), Ok(()));
+        assert!(check(&limiter, "sam", attacker, T0 + 1).is_err());
+        assert_eq!(check(&limiter, "sam", ip("10.0.0.7"), T0 + 1), Ok(()));
     }
 
-    #[test]
-    fn ipv6_counts_by_64_and_mapped_ipv4_as_ipv4() {
+    fn ipv6_counts_by_64_and_mapped_ipv4_as_ipv4(backing: &Backing) {
         assert_eq!(
             ip_key(ip("2001:db8:1:2:aaaa::1")),
             ip_key(ip("2001:db8:1:2:bbbb::2"))
         );
         assert_ne!(ip_key(ip("2001:db8:1:2::1")), ip_key(ip("2001:db8:1:3::1")));
         assert_eq!(ip_key(ip("::ffff:10.0.0.7")), ip("10.0.0.7"));
-        let limiter = LoginLimiter::new(LimiterConfig {
+        let limiter = backing.limiter(LimiterConfig {
             max_failures_per_ip: 2,
             ..LimiterConfig::default()
         });
-        limiter.record_failure("a", ip("2001:db8::1"), T0);
-        limiter.record_failure("b", ip("2001:db8::ffff"), T0);
-        assert!(limiter.check("c", ip("2001:db8::42"), T0).is_err());
+        limiter.record_failure("a", ip("2001:db8::1"), T0).unwrap();
+        limiter
+            .record_failure("b", ip("2001:db8::ffff"), T0)
+            .unwrap();
+        assert!(check(&limiter, "c", ip("2001:db8::42"), T0).is_err());
+        assert_eq!(check(&limiter, "c", ip("2001:db8:0:1::42"), T0), Ok(()));
+        limiter
+            .record_failure("d", ip("::ffff:10.0.0.7"), T0)
+            .unwrap();
+        limiter.record_failure("e", ip("10.0.0.7"), T0).unwrap();
+        assert!(check(&limiter, "f", ip("10.0.0.7"), T0).is_err());
     }
 
-    #[test]
-    fn tables_are_bounded_and_keep_locks_longest() {
-        let limiter = LoginLimiter::new(LimiterConfig {
+    fn tables_are_bounded_and_keep_locks_longest(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig {
             max_failures_per_name: 2,
             max_failures_per_ip: 1000,
             max_entries: 3,
             ..LimiterConfig::default()
         });
         let client = ip("10.0.0.7");
-        limiter.record_failure("target", client, T0);
-        limiter.record_failure("target", client, T0 + 1);
-        assert!(limiter.check("target", client, T0 + 1).is_err());
-        for i in 0..100 {
-            limiter.record_failure(&format!("junk{i}"), ip(&format!("10.1.0.{i}")), T0 + 2 + i);
+        limiter.record_failure("target", client, T0).unwrap();
+        limiter.record_failure("target", client, T0 + 1).unwrap();
+        assert!(check(&limiter, "target", client, T0 + 1).is_err());
+        for i in 0..40 {
+            limiter
+                .record_failure(&format!("junk{i}"), ip(&format!("10.1.0.{i}")), T0 + 2 + i)
+                .unwrap();
         }
-        let tables = limiter.lock();
-        assert!(tables.names.records.len() <= 3);
-        assert!(tables.ips.records.len() <= 3);
-        drop(tables);
-        assert!(limiter.check("target", client, T0 + 200).is_err());
+        // At most three names and three addresses.
+        assert!(entries(backing, &limiter) <= 6);
+        assert!(check(&limiter, "target", client, T0 + 200).is_err());
+        // Any name is counted, even one no account could have.
+        for _ in 0..2 {
+            limiter.record_failure("nul\0", client, T0 + 300).unwrap();
+        }
+        assert!(check(&limiter, "nul\0", client, T0 + 300).is_err());
+        assert_eq!(check(&limiter, "nul", client, T0 + 300), Ok(()));
         // Huge names take bounded keys.
-        limiter.record_failure(&"x".repeat(100_000), client, T0);
-        let longest = limiter.lock().names.records.keys().map(String::len).max();
+        limiter
+            .record_failure(&"x".repeat(100_000), client, T0)
+            .unwrap();
+        let longest = match backing {
+            Backing::Local(_) => limiter.lock().names.records.keys().map(String::len).max(),
+            Backing::Postgres(_) => {
+                let db = backing.node();
+                let row = db
+                    .connection()
+                    .unwrap()
+                    .query_one(
+                        "SELECT max(length(key))::bigint FROM cordon_login_limits WHERE kind = 'name'",
+                        &[],
+                    )
+                    .unwrap();
+                row.get::<_, Option<i64>>(0)
+                    .map(|n| usize::try_from(n).unwrap())
+            }
+        };
         assert_eq!(longest, Some(MAX_NAME_LEN + 1));
     }
 
+    fn prune_forgets_what_no_longer_matters(backing: &Backing) {
+        let limiter = backing.limiter(LimiterConfig::default());
+        limiter.record_failure("sam", ip("10.0.0.7"), T0).unwrap();
+        assert_eq!(limiter.prune(T0 + DEFAULT_WINDOW - 1).unwrap(), 0);
+        assert_eq!(entries(backing, &limiter), 2);
+        assert_eq!(limiter.prune(T0 + DEFAULT_WINDOW).unwrap(), 2);
+        assert_eq!(entries(backing, &limiter), 0);
+    }
+
     #[test]
-    fn prune_forgets_what_no_longer_matters() {
-        let limiter = LoginLimiter::default();
-        limiter.record_failure("sam", ip("10.0.0.7"), T0);
-        assert_eq!(limiter.prune(T0 + DEFAULT_WINDOW - 1), 0);
-        assert_eq!(limiter.prune(T0 + DEFAULT_WINDOW), 2);
-        assert!(limiter.lock().names.records.is_empty());
+    fn failures_on_two_nodes_count_together() {
+        let backing = Backing::postgres();
+        let node_a = backing.limiter(LimiterConfig::default());
+        let node_b = backing.limiter(LimiterConfig::default());
+        let client = ip("10.0.0.7");
+        // Five failures for one name, alternating between the nodes (and
+        // settled through both APIs).
+        for i in 0..5 {
+            let node = if i % 2 == 0 { &node_a } else { &node_b };
+            if i < 3 {
+                reserve(node, "sam", client, T0 + i)
+                    .unwrap()
+                    .failed()
+                    .unwrap();
+            } else {
+                node.record_failure("sam", ip("192.0.2.1"), T0 + i).unwrap();
+            }
+            let locked = i == 4;
+            assert_eq!(
+                check(&node_a, "sam", client, T0 + i).is_err(),
+                locked,
+                "{i}"
+            );
+            assert_eq!(
+                check(&node_b, "sam", client, T0 + i).is_err(),
+                locked,
+                "{i}"
+            );
+        }
+        assert_eq!(
+            reserve(&node_a, "sam", client, T0 + 5).err(),
+            Some(RetryAfter(DEFAULT_LOCKOUT - 1))
+        );
+        // A success on one node frees the name on the other.
+        let later = T0 + 4 + DEFAULT_LOCKOUT;
+        node_b.record_failure("sam", client, later).unwrap();
+        reserve(&node_a, "sam", client, later)
+            .unwrap()
+            .succeeded()
+            .unwrap();
+        for _ in 0..4 {
+            reserve(&node_b, "sam", client, later)
+                .unwrap()
+                .failed()
+                .unwrap();
+        }
+        assert_eq!(check(&node_a, "sam", client, later), Ok(()));
+    }
+
+    #[test]
+    fn concurrent_guesses_on_two_nodes_cannot_pass_the_limit() {
+        let backing = Backing::postgres();
+        let nodes = [
+            std::sync::Arc::new(backing.limiter(LimiterConfig::default())),
+            std::sync::Arc::new(backing.limiter(LimiterConfig::default())),
+        ];
+        let guesses = 12;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(guesses));
+        let tried = std::sync::Arc::new(std::sync::Barrier::new(guesses));
+        let handles: Vec<_> = (0..guesses)
+            .map(|i| {
+                let node = std::sync::Arc::clone(&nodes[i % 2]);
+                let (start, tried) = (std::sync::Arc::clone(&start), std::sync::Arc::clone(&tried));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let client = ip(&format!("192.0.2.{i}"));
+                    let attempt = node.reserve("sam", client, T0).unwrap();
+                    // Every guess is in flight before any is settled.
+                    tried.wait();
+                    match attempt {
+                        Ok(attempt) => {
+                            attempt.failed().unwrap();
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                })
+            })
+            .collect();
+        let allowed = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&allowed| allowed)
+            .count();
+        assert_eq!(allowed, DEFAULT_MAX_FAILURES_PER_NAME as usize);
+        assert_eq!(
+            check(&nodes[1], "sam", ip("10.0.0.7"), T0),
+            Err(RetryAfter(DEFAULT_LOCKOUT))
+        );
     }
 }

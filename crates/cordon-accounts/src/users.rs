@@ -45,6 +45,17 @@
 //!   at the file's identity (device, inode, size, modification and change
 //!   times) and re-reads it when that changed, so a user removed or a token
 //!   revoked with the CLI stops working at the next request.
+//!
+//! # In PostgreSQL
+//!
+//! Gateways that share a database keep the accounts there instead
+//! ([`UserStore::open_postgres`]): tables `cordon_users` and
+//! `cordon_api_tokens` (migration `V3__accounts.sql` of cordon-postgres),
+//! holding the same things as the file, under the same rules. Every lookup
+//! is a query, so a change made through any gateway or the CLI holds
+//! everywhere at the next request; every change is one statement or one
+//! transaction that locks the rows it reads, so changes made at once on two
+//! nodes never lose each other.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -146,26 +157,27 @@ struct VersionOnly {
 /// One account as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StoredUser {
-    name: String,
-    role: Role,
-    password_hash: String,
-    created_at: u64,
+pub(crate) struct StoredUser {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) password_hash: String,
+    pub(crate) created_at: u64,
     #[serde(default)]
-    tokens: Vec<StoredToken>,
+    pub(crate) tokens: Vec<StoredToken>,
 }
 
 /// One API token as stored: never the token itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StoredToken {
-    label: String,
-    sha256: String,
-    created_at: u64,
+pub(crate) struct StoredToken {
+    pub(crate) label: String,
+    /// 64 lowercase hex digits.
+    pub(crate) sha256: String,
+    pub(crate) created_at: u64,
 }
 
 impl StoredUser {
-    fn account(&self) -> Account {
+    pub(crate) fn account(&self) -> Account {
         let stamp = token::sha256(self.password_hash.as_bytes());
         let mut password_stamp = [0u8; 16];
         password_stamp.copy_from_slice(&stamp[..16]);
@@ -216,17 +228,17 @@ struct Cache {
     seen: Option<FileIdentity>,
 }
 
-/// The accounts of the console and the API, kept in one file (see the
-/// module documentation for the format and for how the gateway and the CLI
-/// share it).
+/// The accounts of the console and the API: in one file (see the module
+/// documentation for the format and for how the gateway and the CLI share
+/// it), or in the PostgreSQL database that several gateways share (see
+/// [`UserStore::open_postgres`]). Every method behaves the same on both.
 ///
 /// Thread-safe: share it in an `Arc`. Password hashing and verification
-/// (tens of milliseconds each) run outside the internal lock.
+/// (tens of milliseconds each) run outside the internal lock and without
+/// holding a database connection. Every method may block (file system or
+/// database): call them off the async runtime's workers.
 pub struct UserStore {
-    path: PathBuf,
-    dir: PathBuf,
-    lock_path: PathBuf,
-    cache: Mutex<Cache>,
+    backend: Backend,
     /// A hash of a random password, verified against when a login names no
     /// account, so that such a login takes as long as one that does.
     dummy_hash: OnceLock<String>,
@@ -235,11 +247,30 @@ pub struct UserStore {
     verifications: AtomicU64,
 }
 
+/// Where the accounts are kept.
+enum Backend {
+    /// `users.json`.
+    File(FileUsers),
+    /// The shared database (tables `cordon_users`, `cordon_api_tokens`).
+    Postgres(cordon_postgres::Database),
+}
+
+/// The users file and its cache.
+struct FileUsers {
+    path: PathBuf,
+    dir: PathBuf,
+    lock_path: PathBuf,
+    cache: Mutex<Cache>,
+}
+
 impl std::fmt::Debug for UserStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserStore")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        let mut shown = f.debug_struct("UserStore");
+        match &self.backend {
+            Backend::File(file) => shown.field("path", &file.path),
+            Backend::Postgres(db) => shown.field("database", &db.url()),
+        };
+        shown.finish_non_exhaustive()
     }
 }
 
@@ -261,7 +292,7 @@ impl UserStore {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let store = UserStore {
+        let file = FileUsers {
             lock_path: dir.join(lock_name),
             dir,
             path,
@@ -269,17 +300,45 @@ impl UserStore {
                 users: Vec::new(),
                 seen: None,
             }),
+        };
+        file.refresh(&mut file.lock_cache())?;
+        Ok(UserStore::with_backend(Backend::File(file)))
+    }
+
+    /// The accounts in the PostgreSQL database that several gateways share
+    /// (its schema applied by [`cordon_postgres::Database::connect`]), so
+    /// that an account added, changed or removed through one gateway or
+    /// `cordon users --store postgres://...` holds on every gateway at its
+    /// next request. Checks that the database answers.
+    pub fn open_postgres(db: cordon_postgres::Database) -> Result<UserStore, AccountsError> {
+        crate::pg::users::check(&db)?;
+        Ok(UserStore::with_backend(Backend::Postgres(db)))
+    }
+
+    fn with_backend(backend: Backend) -> UserStore {
+        UserStore {
+            backend,
             dummy_hash: OnceLock::new(),
             #[cfg(test)]
             verifications: AtomicU64::new(0),
-        };
-        store.refresh(&mut store.lock_cache())?;
-        Ok(store)
+        }
     }
 
-    /// The users file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The users file; `None` when the accounts are in a database.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::File(file) => Some(&file.path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Where the accounts are, for messages: the users file's path, or the
+    /// database's URL without its password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::File(file) => file.path.display().to_string(),
+            Backend::Postgres(db) => db.url().to_owned(),
+        }
     }
 
     /// Adds an account. Refuses an invalid name, a password outside
@@ -288,94 +347,92 @@ impl UserStore {
     pub fn add(&self, name: &str, role: Role, password: &str) -> Result<Account, AccountsError> {
         validate_name(name)?;
         validate_password(password)?;
-        let password_hash = hash_password(password)?;
-        self.modify(|users| {
-            if users.iter().any(|u| u.name == name) {
-                return Err(AccountsError::UserExists {
-                    name: name.to_owned(),
-                });
-            }
-            let user = StoredUser {
-                name: name.to_owned(),
-                role,
-                password_hash,
-                created_at: unix_now(),
-                tokens: Vec::new(),
-            };
-            let account = user.account();
-            users.push(user);
-            Ok(account)
-        })
+        let user = StoredUser {
+            name: name.to_owned(),
+            role,
+            password_hash: hash_password(password)?,
+            created_at: unix_now(),
+            tokens: Vec::new(),
+        };
+        let account = user.account();
+        match &self.backend {
+            Backend::File(file) => file.modify(|users| {
+                if users.iter().any(|u| u.name == name) {
+                    return Err(user_exists(name));
+                }
+                users.push(user);
+                Ok(())
+            })?,
+            Backend::Postgres(db) => crate::pg::users::insert(db, &user)?,
+        }
+        Ok(account)
     }
 
     /// Removes an account and its API tokens, and returns what it was.
     /// Its console sessions stop being current at once (see
-    /// [`UserStore::session_is_current`]; in the same process, also call
-    /// [`crate::Sessions::destroy_user`]).
+    /// [`UserStore::session_is_current`]). In a database, its sessions are
+    /// deleted with it; with a users file, also call
+    /// [`crate::Sessions::destroy_user`] in the same process.
     pub fn remove(&self, name: &str) -> Result<Account, AccountsError> {
-        self.modify(|users| {
-            let Some(index) = users.iter().position(|u| u.name == name) else {
-                return Err(no_such_user(name));
-            };
-            Ok(users.remove(index).account())
-        })
+        match &self.backend {
+            Backend::File(file) => file.modify(|users| {
+                let Some(index) = users.iter().position(|u| u.name == name) else {
+                    return Err(no_such_user(name));
+                };
+                Ok(users.remove(index).account())
+            }),
+            Backend::Postgres(db) => Ok(crate::pg::users::remove(db, name)?.account()),
+        }
     }
 
     /// Every account, by name.
     pub fn list(&self) -> Result<Vec<Account>, AccountsError> {
-        let mut cache = self.lock_cache();
-        self.refresh(&mut cache)?;
-        let mut accounts: Vec<Account> = cache.users.iter().map(StoredUser::account).collect();
+        let users = match &self.backend {
+            Backend::File(file) => file.read(|users| users.to_vec())?,
+            Backend::Postgres(db) => crate::pg::users::all(db)?,
+        };
+        let mut accounts: Vec<Account> = users.iter().map(StoredUser::account).collect();
         accounts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(accounts)
     }
 
     /// The account called `name`, if there is one.
     pub fn account(&self, name: &str) -> Result<Option<Account>, AccountsError> {
-        let mut cache = self.lock_cache();
-        self.refresh(&mut cache)?;
-        Ok(cache
-            .users
-            .iter()
-            .find(|u| u.name == name)
-            .map(StoredUser::account))
+        Ok(self.user(name)?.as_ref().map(StoredUser::account))
     }
 
     /// Replaces the password of an account (same rules as [`UserStore::add`]).
-    /// Sessions made with the old password stop being current.
+    /// Sessions made with the old password stop being current (in a
+    /// database, they are deleted).
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), AccountsError> {
         validate_password(password)?;
         let password_hash = hash_password(password)?;
-        self.modify(|users| {
-            let user = users
-                .iter_mut()
-                .find(|u| u.name == name)
-                .ok_or_else(|| no_such_user(name))?;
-            user.password_hash = password_hash;
-            Ok(())
-        })
+        match &self.backend {
+            Backend::File(file) => file.modify(|users| {
+                let user = users
+                    .iter_mut()
+                    .find(|u| u.name == name)
+                    .ok_or_else(|| no_such_user(name))?;
+                user.password_hash = password_hash;
+                Ok(())
+            }),
+            Backend::Postgres(db) => crate::pg::users::set_password_hash(db, name, &password_hash),
+        }
     }
 
     /// Checks a login: the account if `password` is its password, `None`
     /// otherwise. A name without an account costs the same argon2
     /// verification as a wrong password, so the time taken does not tell
-    /// which names exist. `Err` only when the users file cannot be read.
+    /// which names exist. `Err` only when the accounts cannot be read.
     pub fn verify_password(
         &self,
         name: &str,
         password: &str,
     ) -> Result<Option<Account>, AccountsError> {
-        let found = {
-            let mut cache = self.lock_cache();
-            self.refresh(&mut cache)?;
-            cache
-                .users
-                .iter()
-                .find(|u| u.name == name)
-                .map(|u| (u.password_hash.clone(), u.account()))
-        };
-        match found {
-            Some((hash, account)) => Ok(self.password_matches(password, &hash).then_some(account)),
+        match self.user(name)? {
+            Some(user) => Ok(self
+                .password_matches(password, &user.password_hash)
+                .then(|| user.account())),
             None => {
                 let dummy = self.dummy_hash()?;
                 let _ = self.password_matches(password, dummy);
@@ -385,69 +442,95 @@ impl UserStore {
     }
 
     /// Issues an API token for an account and returns it: the only time
-    /// it is ever available, since the file keeps only its SHA-256.
+    /// it is ever available, since only its SHA-256 is kept.
     pub fn issue_token(&self, name: &str, label: &str) -> Result<String, AccountsError> {
         validate_label(label)?;
         let token = token::new_api_token()?;
-        let digest = token::to_hex(&token::sha256(token.as_bytes()));
-        self.modify(|users| {
-            let user = users
-                .iter_mut()
-                .find(|u| u.name == name)
-                .ok_or_else(|| no_such_user(name))?;
-            user.tokens.push(StoredToken {
-                label: label.to_owned(),
-                sha256: digest,
-                created_at: unix_now(),
-            });
-            Ok(())
-        })?;
+        let stored = StoredToken {
+            label: label.to_owned(),
+            sha256: token::to_hex(&token::sha256(token.as_bytes())),
+            created_at: unix_now(),
+        };
+        match &self.backend {
+            Backend::File(file) => file.modify(|users| {
+                let user = users
+                    .iter_mut()
+                    .find(|u| u.name == name)
+                    .ok_or_else(|| no_such_user(name))?;
+                user.tokens.push(stored);
+                Ok(())
+            })?,
+            Backend::Postgres(db) => crate::pg::users::insert_token(db, name, &stored)?,
+        }
         Ok(token)
     }
 
     /// Revokes every API token of an account; returns how many there were.
     pub fn revoke_tokens(&self, name: &str) -> Result<usize, AccountsError> {
-        self.modify(|users| {
-            let user = users
-                .iter_mut()
-                .find(|u| u.name == name)
-                .ok_or_else(|| no_such_user(name))?;
-            Ok(std::mem::take(&mut user.tokens).len())
-        })
+        match &self.backend {
+            Backend::File(file) => file.modify(|users| {
+                let user = users
+                    .iter_mut()
+                    .find(|u| u.name == name)
+                    .ok_or_else(|| no_such_user(name))?;
+                Ok(std::mem::take(&mut user.tokens).len())
+            }),
+            Backend::Postgres(db) => crate::pg::users::delete_tokens(db, name),
+        }
     }
 
     /// The account an API token belongs to, or `None` for a token that is
-    /// malformed, unknown or revoked. `Err` only when the users file cannot
+    /// malformed, unknown or revoked. `Err` only when the accounts cannot
     /// be read.
     pub fn verify_token(&self, token: &str) -> Result<Option<Account>, AccountsError> {
         let Some(digest) = token::api_token_digest(token) else {
             return Ok(None);
         };
-        let mut cache = self.lock_cache();
-        self.refresh(&mut cache)?;
-        // Compare with every stored digest, without stopping at a match.
-        let mut owner = None;
-        for user in &cache.users {
-            for stored in &user.tokens {
-                let stored = token::from_hex32(&stored.sha256).unwrap_or([0; 32]);
-                if token::secrets_equal(&stored, &digest) {
-                    owner = Some(user);
+        match &self.backend {
+            Backend::File(file) => file.read(|users| {
+                // Compare with every stored digest, without stopping at a
+                // match.
+                let mut owner = None;
+                for user in users {
+                    for stored in &user.tokens {
+                        let stored = token::from_hex32(&stored.sha256).unwrap_or([0; 32]);
+                        if token::secrets_equal(&stored, &digest) {
+                            owner = Some(user);
+                        }
+                    }
                 }
+                owner.map(StoredUser::account)
+            }),
+            // An index lookup by the digest: its timing could only tell
+            // which SHA-256 prefixes exist, which does not help to find a
+            // token.
+            Backend::Postgres(db) => {
+                Ok(crate::pg::users::token_owner(db, &digest)?.map(|u| u.account()))
             }
         }
-        Ok(owner.map(StoredUser::account))
     }
 
     /// Whether a console session still stands for its account as it is
     /// now: the account exists, has the same role and the same password as
     /// when the session was made. The console checks this on every request
-    /// (it costs a `stat` unless the file changed) and destroys a session
-    /// that is no longer current, so that `cordon users remove` or
-    /// `passwd` run while the gateway is up logs that user out.
+    /// (it costs a `stat` unless the file changed, or one query) and
+    /// destroys a session that is no longer current, so that
+    /// `cordon users remove` or `passwd` run while the gateway is up logs
+    /// that user out.
     pub fn session_is_current(&self, session: &Session) -> Result<bool, AccountsError> {
         Ok(self.account(&session.name)?.is_some_and(|account| {
             account.role == session.role && account.password_stamp == session.password_stamp
         }))
+    }
+
+    /// The stored account called `name`, if there is one.
+    fn user(&self, name: &str) -> Result<Option<StoredUser>, AccountsError> {
+        match &self.backend {
+            Backend::File(file) => {
+                file.read(|users| users.iter().find(|u| u.name == name).cloned())
+            }
+            Backend::Postgres(db) => crate::pg::users::one(db, name),
+        }
     }
 
     /// The dummy hash, made on first use with the same parameters as real
@@ -466,6 +549,16 @@ impl UserStore {
         #[cfg(test)]
         self.verifications.fetch_add(1, Ordering::Relaxed);
         password_matches(password, hash)
+    }
+}
+
+impl FileUsers {
+    /// Applies `look` to the current accounts (re-reading the file if it
+    /// changed).
+    fn read<T>(&self, look: impl FnOnce(&[StoredUser]) -> T) -> Result<T, AccountsError> {
+        let mut cache = self.lock_cache();
+        self.refresh(&mut cache)?;
+        Ok(look(&cache.users))
     }
 
     fn lock_cache(&self) -> MutexGuard<'_, Cache> {
@@ -625,7 +718,7 @@ pub fn validate_password(password: &str) -> Result<(), AccountsError> {
 
 /// Checks an API token label: 1 to [`MAX_LABEL_CHARS`] characters, no
 /// control characters (it is shown in listings and logs).
-fn validate_label(label: &str) -> Result<(), AccountsError> {
+pub(crate) fn validate_label(label: &str) -> Result<(), AccountsError> {
     let chars = label.chars().count();
     if (1..=MAX_LABEL_CHARS).contains(&chars) && !label.chars().any(char::is_control) {
         Ok(())
@@ -636,10 +729,22 @@ fn validate_label(label: &str) -> Result<(), AccountsError> {
     }
 }
 
-fn no_such_user(name: &str) -> AccountsError {
+pub(crate) fn no_such_user(name: &str) -> AccountsError {
     AccountsError::NoSuchUser {
         name: name.to_owned(),
     }
+}
+
+pub(crate) fn user_exists(name: &str) -> AccountsError {
+    AccountsError::UserExists {
+        name: name.to_owned(),
+    }
+}
+
+/// Whether `hash` is an argon2id PHC string (what every stored password
+/// hash must be).
+pub(crate) fn is_argon2id_hash(hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|hash| hash.algorithm.as_str() == "argon2id")
 }
 
 /// Parses and checks the content of a users file; the error says what is
@@ -665,9 +770,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<StoredUser>, String> {
         if !names.insert(name.as_str()) {
             return Err(format!("user `{name}` appears twice"));
         }
-        let hash_ok = PasswordHash::new(&user.password_hash)
-            .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
-        if !hash_ok {
+        if !is_argon2id_hash(&user.password_hash) {
             return Err(format!(
                 "the password hash of `{name}` is not an argon2id PHC string"
             ));
@@ -751,7 +854,7 @@ fn password_matches(password: &str, hash: &str) -> bool {
     })
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -761,32 +864,52 @@ fn unix_now() -> u64 {
 mod tests {
     use super::*;
     use crate::session::Sessions;
+    use crate::testing::{Backing, on_every_backend};
 
     const PASSWORD: &str = "correct horse battery";
-
-    fn store() -> (tempfile::TempDir, UserStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = UserStore::open(dir.path().join("state/users.json")).unwrap();
-        (dir, store)
-    }
 
     fn names(store: &UserStore) -> Vec<(String, Role)> {
         let accounts = store.list().unwrap();
         accounts.into_iter().map(|a| (a.name, a.role)).collect()
     }
 
-    #[test]
-    fn missing_file_is_no_users_and_is_not_created_by_reading() {
-        let (_dir, store) = store();
+    /// The file backend of a store.
+    fn file(store: &UserStore) -> &FileUsers {
+        match &store.backend {
+            Backend::File(file) => file,
+            Backend::Postgres(_) => panic!("not a users file"),
+        }
+    }
+
+    on_every_backend!(
+        no_users_at_first,
+        add_list_remove_round_trip,
+        invalid_and_duplicate_names_are_refused,
+        password_length_rules,
+        blank_and_common_passwords_are_refused,
+        passwords_verify,
+        unknown_user_runs_a_dummy_verification,
+        set_password_replaces_the_old_one,
+        tokens_verify_and_revoke,
+        token_plaintext_is_not_stored,
+        changes_by_another_process_are_seen_at_the_next_lookup,
+        a_session_of_another_role_is_not_current,
+        the_store_is_shared_between_threads,
+    );
+
+    fn no_users_at_first(backing: &Backing) {
+        let store = backing.users();
         assert!(store.list().unwrap().is_empty());
         assert_eq!(store.account("sam").unwrap(), None);
         assert_eq!(store.verify_password("sam", PASSWORD).unwrap(), None);
-        assert!(!store.path().exists());
+        // Reading does not create the users file.
+        if let Some(path) = store.path() {
+            assert!(!path.exists());
+        }
     }
 
-    #[test]
-    fn add_list_remove_round_trip_through_the_file() {
-        let (_dir, store) = store();
+    fn add_list_remove_round_trip(backing: &Backing) {
+        let store = backing.users();
         let added = store.add("sam.okafor", Role::Officer, PASSWORD).unwrap();
         assert_eq!(
             (added.name.as_str(), added.role),
@@ -794,7 +917,7 @@ mod tests {
         );
         store.add("a-auditor_2", Role::Auditor, PASSWORD).unwrap();
 
-        let reopened = UserStore::open(store.path()).unwrap();
+        let reopened = backing.users();
         assert_eq!(
             names(&reopened),
             [
@@ -807,16 +930,18 @@ mod tests {
         assert_eq!(reopened.remove("sam.okafor").unwrap(), added);
         let err = reopened.remove("sam.okafor").unwrap_err();
         assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
-        let again = UserStore::open(store.path()).unwrap();
+        let again = backing.users();
         assert_eq!(names(&again), [("a-auditor_2".to_owned(), Role::Auditor)]);
     }
 
     #[test]
     fn file_format_is_as_documented_and_private() {
-        let (_dir, store) = store();
+        let backing = Backing::local();
+        let store = backing.users();
+        let path = backing.users_file();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         store.issue_token("sam", "cli").unwrap();
-        let text = fs::read_to_string(store.path()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["version"], 1);
         let user = &json["users"][0];
@@ -831,11 +956,12 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            for path in [store.path().to_path_buf(), store.lock_path.clone()] {
+            let file = file(&store);
+            for path in [file.path.clone(), file.lock_path.clone()] {
                 let mode = fs::metadata(&path).unwrap().permissions().mode();
                 assert_eq!(mode & 0o777, 0o600, "{}", path.display());
             }
-            let dir_mode = fs::metadata(&store.dir).unwrap().permissions().mode();
+            let dir_mode = fs::metadata(&file.dir).unwrap().permissions().mode();
             assert_eq!(dir_mode & 0o777, 0o700);
         }
     }
@@ -860,9 +986,8 @@ mod tests {
         assert!(!password_matches("correct horse battery!", &hash));
     }
 
-    #[test]
-    fn invalid_and_duplicate_names_are_refused() {
-        let (_dir, store) = store();
+    fn invalid_and_duplicate_names_are_refused(backing: &Backing) {
+        let store = backing.users();
         let too_long = "a".repeat(65);
         for bad in [
             "",
@@ -892,18 +1017,20 @@ mod tests {
             store.account("0.x_y-z").unwrap().unwrap().role,
             Role::Auditor
         );
-        // Nothing but the file and its lock: no temporary files left over.
-        let mut entries: Vec<String> = fs::read_dir(&store.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        entries.sort();
-        assert_eq!(entries, ["users.json", "users.json.lock"]);
+        if let Backend::File(file) = &store.backend {
+            // Nothing but the file and its lock: no temporary files left
+            // over.
+            let mut entries: Vec<String> = fs::read_dir(&file.dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            entries.sort();
+            assert_eq!(entries, ["users.json", "users.json.lock"]);
+        }
     }
 
-    #[test]
-    fn password_length_rules() {
-        let (_dir, store) = store();
+    fn password_length_rules(backing: &Backing) {
+        let store = backing.users();
         for short in ["", "elevenchars", "ééééééééééé"] {
             let err = store.add("sam", Role::Officer, short).unwrap_err();
             assert!(
@@ -923,9 +1050,8 @@ mod tests {
         store.add("kim", Role::Officer, &"ü".repeat(12)).unwrap();
     }
 
-    #[test]
-    fn blank_and_common_passwords_are_refused() {
-        let (_dir, store) = store();
+    fn blank_and_common_passwords_are_refused(backing: &Backing) {
+        let store = backing.users();
         for blank in [" ".repeat(16), "\t".repeat(12), "\u{3000}".repeat(13)] {
             let err = store.add("sam", Role::Officer, &blank).unwrap_err();
             assert!(matches!(err, AccountsError::PasswordBlank), "{err}");
@@ -949,9 +1075,8 @@ mod tests {
         assert!(store.list().unwrap().len() == 1);
     }
 
-    #[test]
-    fn passwords_verify() {
-        let (_dir, store) = store();
+    fn passwords_verify(backing: &Backing) {
+        let store = backing.users();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         store.add("kim", Role::Auditor, "another long one").unwrap();
         let sam = store.verify_password("sam", PASSWORD).unwrap().unwrap();
@@ -962,6 +1087,8 @@ mod tests {
             ("sam", "another long one"),
             ("SAM", PASSWORD),
             ("kim", PASSWORD),
+            ("sam\0", PASSWORD),
+            ("", PASSWORD),
         ] {
             assert_eq!(
                 store.verify_password(name, password).unwrap(),
@@ -971,9 +1098,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn unknown_user_runs_a_dummy_verification() {
-        let (_dir, store) = store();
+    fn unknown_user_runs_a_dummy_verification(backing: &Backing) {
+        let store = backing.users();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         assert!(store.dummy_hash.get().is_none());
         assert!(
@@ -988,14 +1114,13 @@ mod tests {
         let dummy = store.dummy_hash.get().expect("dummy hash made").clone();
         assert!(dummy.starts_with("$argon2id$"), "{dummy}");
         // Same parameters as a real hash, so the same cost.
-        let real = store.lock_cache().users[0].password_hash.clone();
+        let real = store.user("sam").unwrap().unwrap().password_hash;
         let params = |h: &str| h.split('$').nth(3).map(str::to_owned);
         assert_eq!(params(&dummy), params(&real));
     }
 
-    #[test]
-    fn set_password_replaces_the_old_one() {
-        let (_dir, store) = store();
+    fn set_password_replaces_the_old_one(backing: &Backing) {
+        let store = backing.users();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         store.set_password("sam", "a brand new password").unwrap();
         assert_eq!(store.verify_password("sam", PASSWORD).unwrap(), None);
@@ -1014,9 +1139,8 @@ mod tests {
         assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
     }
 
-    #[test]
-    fn tokens_verify_and_revoke() {
-        let (_dir, store) = store();
+    fn tokens_verify_and_revoke(backing: &Backing) {
+        let store = backing.users();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         store.add("kim", Role::Auditor, PASSWORD).unwrap();
         let sam1 = store.issue_token("sam", "cli on ws-0412").unwrap();
@@ -1059,29 +1183,33 @@ mod tests {
         }
         let err = store.issue_token("nobody", "cli").unwrap_err();
         assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+        let err = store.revoke_tokens("nobody").unwrap_err();
+        assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+        for odd in ["nul\0", "Sam"] {
+            let err = store.issue_token(odd, "cli").unwrap_err();
+            assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+            let err = store.remove(odd).unwrap_err();
+            assert!(matches!(err, AccountsError::NoSuchUser { .. }), "{err}");
+        }
     }
 
-    #[test]
-    fn token_plaintext_is_not_stored() {
-        let (_dir, store) = store();
+    fn token_plaintext_is_not_stored(backing: &Backing) {
+        let store = backing.users();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
         let token = store.issue_token("sam", "cli").unwrap();
         let secret = token.strip_prefix(token::API_TOKEN_PREFIX).unwrap();
-        let text = fs::read_to_string(store.path()).unwrap();
-        assert!(!text.contains(secret), "the token's secret is in the file");
+        let text = backing.stored_text();
+        assert!(!text.contains(secret), "the token's secret is stored");
         assert!(!text.contains(&secret[..16]));
+        assert!(!text.contains(PASSWORD));
         let digest = token::to_hex(&token::sha256(token.as_bytes()));
-        assert!(
-            text.contains(&digest),
-            "the token's digest is not in the file"
-        );
+        assert!(text.contains(&digest), "the token's digest is not stored");
     }
 
-    #[test]
-    fn changes_by_another_process_are_seen_at_the_next_lookup() {
-        let (_dir, gateway) = store();
-        // The CLI: another store on the same file.
-        let cli = UserStore::open(gateway.path()).unwrap();
+    fn changes_by_another_process_are_seen_at_the_next_lookup(backing: &Backing) {
+        let gateway = backing.users();
+        // The CLI: another store on the same file or database.
+        let cli = backing.users();
         cli.add("sam", Role::Officer, PASSWORD).unwrap();
         let token = cli.issue_token("sam", "cli").unwrap();
         let account = gateway.verify_password("sam", PASSWORD).unwrap().unwrap();
@@ -1116,13 +1244,14 @@ mod tests {
         assert!(!gateway.session_is_current(&session).unwrap());
 
         // The file removed altogether: no users.
-        fs::remove_file(gateway.path()).unwrap();
-        assert!(gateway.list().unwrap().is_empty());
+        if let Some(path) = gateway.path() {
+            fs::remove_file(path).unwrap();
+            assert!(gateway.list().unwrap().is_empty());
+        }
     }
 
-    #[test]
-    fn a_session_of_another_role_is_not_current() {
-        let (_dir, store) = store();
+    fn a_session_of_another_role_is_not_current(backing: &Backing) {
+        let store = backing.users();
         let account = store.add("sam", Role::Officer, PASSWORD).unwrap();
         let mut session = Sessions::default().create(&account, 1_000).unwrap();
         assert!(store.session_is_current(&session).unwrap());
@@ -1132,10 +1261,12 @@ mod tests {
 
     #[test]
     fn damaged_files_are_errors_not_empty_stores() {
-        let (_dir, store) = store();
+        let backing = Backing::local();
+        let store = backing.users();
+        let path = backing.users_file();
         store.add("sam", Role::Officer, PASSWORD).unwrap();
-        let good = fs::read_to_string(store.path()).unwrap();
-        let hash = store.lock_cache().users[0].password_hash.clone();
+        let good = fs::read_to_string(&path).unwrap();
+        let hash = store.user("sam").unwrap().unwrap().password_hash;
         let user = |name: &str, hash: &str| {
             format!(
                 r#"{{"name":"{name}","role":"officer","password_hash":"{hash}","created_at":1}}"#
@@ -1177,7 +1308,7 @@ mod tests {
             ),
         ];
         for (content, needle) in cases {
-            fs::write(store.path(), &content).unwrap();
+            fs::write(&path, &content).unwrap();
             let err = store.verify_password("sam", PASSWORD).unwrap_err();
             match &err {
                 AccountsError::Damaged { problem, .. } => {
@@ -1185,26 +1316,95 @@ mod tests {
                 }
                 other => panic!("expected a damaged file error, got {other:?}"),
             }
-            assert!(UserStore::open(store.path()).is_err());
+            assert!(UserStore::open(&path).is_err());
             // Changes refuse to overwrite a damaged file.
             assert!(store.add("kim", Role::Officer, PASSWORD).is_err());
-            assert_eq!(fs::read_to_string(store.path()).unwrap(), content);
+            assert_eq!(fs::read_to_string(&path).unwrap(), content);
         }
         // Fixing the file is seen at the next lookup.
-        fs::write(store.path(), &good).unwrap();
+        fs::write(&path, &good).unwrap();
         assert!(store.verify_password("sam", PASSWORD).unwrap().is_some());
     }
 
     #[test]
-    fn the_store_is_shared_between_threads() {
-        let (_dir, store) = store();
-        let store = std::sync::Arc::new(store);
+    fn invalid_rows_in_the_database_are_errors_not_other_accounts() {
+        let backing = Backing::postgres();
+        let store = backing.users();
+        store.add("sam", Role::Officer, PASSWORD).unwrap();
+        store.add("kim", Role::Officer, PASSWORD).unwrap();
+        let db = backing.node();
+        let mut connection = db.connection().unwrap();
+        let bcrypt = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+        connection
+            .execute(
+                "UPDATE cordon_users SET password_hash = $1 WHERE name = 'sam'",
+                &[&bcrypt],
+            )
+            .unwrap();
+        let err = store.verify_password("sam", PASSWORD).unwrap_err();
+        assert!(
+            matches!(&err, AccountsError::InvalidRecord { problem } if problem.contains("`sam`")),
+            "{err}"
+        );
+        assert!(store.list().is_err());
+        // The other accounts still work.
+        assert!(store.verify_password("kim", PASSWORD).unwrap().is_some());
+        connection
+            .execute(
+                "UPDATE cordon_users SET created_at = -1 WHERE name = 'kim'",
+                &[],
+            )
+            .unwrap();
+        let err = store.account("kim").unwrap_err();
+        assert!(err.to_string().contains("negative"), "{err}");
+    }
+
+    #[test]
+    fn a_user_removed_or_changed_on_one_node_is_signed_out_on_another() {
+        let backing = Backing::postgres();
+        let (users_a, sessions_a) = (backing.users(), backing.sessions(Default::default()));
+        let (users_b, sessions_b) = (backing.users(), backing.sessions(Default::default()));
+        users_a.add("sam", Role::Officer, PASSWORD).unwrap();
+        users_a.add("kim", Role::Officer, PASSWORD).unwrap();
+        let now = unix_now();
+        let sign_in = |name: &str| {
+            let account = users_a.verify_password(name, PASSWORD).unwrap().unwrap();
+            sessions_a.create(&account, now).unwrap()
+        };
+        let (sam, kim) = (sign_in("sam"), sign_in("kim"));
+        // Valid on B as made on A.
+        let seen = sessions_b.touch(&sam.id, now).unwrap().unwrap();
+        assert!(users_b.session_is_current(&seen).unwrap());
+
+        // Removed on B: not current on A, and the session is gone.
+        users_b.remove("sam").unwrap();
+        assert!(!users_a.session_is_current(&sam).unwrap());
+        assert_eq!(sessions_a.touch(&sam.id, now).unwrap(), None);
+
+        // A new password on B: the old session is not current on A.
+        users_b.set_password("kim", "a brand new password").unwrap();
+        assert!(!users_a.session_is_current(&kim).unwrap());
+        assert_eq!(sessions_a.touch(&kim.id, now).unwrap(), None);
+        let account = users_a
+            .verify_password("kim", "a brand new password")
+            .unwrap()
+            .unwrap();
+        let fresh = sessions_a.create(&account, now).unwrap();
+        let seen = sessions_b.touch(&fresh.id, now).unwrap().unwrap();
+        assert!(users_b.session_is_current(&seen).unwrap());
+    }
+
+    fn the_store_is_shared_between_threads(backing: &Backing) {
+        // Each thread its own store (process, or node): concurrent changes
+        // lose nothing.
         let handles: Vec<_> = (0..4)
             .map(|i| {
-                let store = std::sync::Arc::clone(&store);
+                let store = std::sync::Arc::new(backing.users());
                 std::thread::spawn(move || {
                     let name = format!("user{i}");
                     store.add(&name, Role::Auditor, PASSWORD).unwrap();
+                    store.issue_token(&name, "one").unwrap();
+                    store.issue_token(&name, "two").unwrap();
                     store.verify_password(&name, PASSWORD).unwrap().is_some()
                 })
             })
@@ -1212,9 +1412,8 @@ mod tests {
         for handle in handles {
             assert!(handle.join().unwrap());
         }
-        assert_eq!(
-            UserStore::open(store.path()).unwrap().list().unwrap().len(),
-            4
-        );
+        let accounts = backing.users().list().unwrap();
+        assert_eq!(accounts.len(), 4);
+        assert!(accounts.iter().all(|a| a.tokens.len() == 2), "{accounts:?}");
     }
 }

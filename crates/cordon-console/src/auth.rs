@@ -14,7 +14,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use cordon_accounts::{Role, Session};
+use cordon_accounts::{AccountsError, Role, Session};
 use serde_json::json;
 
 use crate::Console;
@@ -72,23 +72,27 @@ impl FromRequestParts<Arc<Console>> for PageUser {
 
 /// The session named by the request's cookie, if it exists, has not timed
 /// out and still stands for its account (a session whose account was
-/// removed, or whose password or role changed, is destroyed). The users
-/// file is read on the blocking pool.
+/// removed, or whose password or role changed, is destroyed). The session
+/// table and the accounts are read on the blocking pool (either may be a
+/// database).
 pub(crate) async fn current_session(headers: &HeaderMap, console: &Console) -> Option<Session> {
     let id = cookie(headers, SESSION_COOKIE)?;
-    let session = console.sessions.touch(&id, now())?;
-    let (users, checked) = (Arc::clone(&console.users), session.clone());
-    match blocking(move || users.session_is_current(&checked)).await {
-        Ok(true) => Some(session),
-        Ok(false) => {
-            console.sessions.destroy(&session.id);
-            None
+    let (sessions, users) = (Arc::clone(&console.sessions), Arc::clone(&console.users));
+    let checked = blocking(move || -> Result<Option<Session>, AccountsError> {
+        let Some(session) = sessions.touch(&id, now())? else {
+            return Ok(None);
+        };
+        if users.session_is_current(&session)? {
+            return Ok(Some(session));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the users file to check a session");
-            None
-        }
-    }
+        sessions.destroy(&session.id)?;
+        Ok(None)
+    })
+    .await;
+    checked.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the sessions or accounts to check a session");
+        None
+    })
 }
 
 /// The value of cookie `name`, if the request sent it.

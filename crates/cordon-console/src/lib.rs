@@ -121,8 +121,8 @@ pub struct Console {
     decisions: Arc<dyn Decisions>,
     audit: Arc<AuditLog>,
     users: Arc<UserStore>,
-    sessions: Sessions,
-    limiter: LoginLimiter,
+    sessions: Arc<Sessions>,
+    limiter: Arc<LoginLimiter>,
     /// Password checks (argon2) that may run at once: one per core.
     hash_slots: Arc<tokio::sync::Semaphore>,
     config: ConsoleConfig,
@@ -144,7 +144,10 @@ impl Console {
     /// records to `audit` and signs people in against `users`. `metrics`
     /// renders the Prometheus text served at `/metrics`. Sessions (in
     /// memory: a restart signs everyone out) and the login limiter use the
-    /// defaults of `cordon-accounts`.
+    /// defaults of `cordon-accounts`, unless replaced with
+    /// [`Console::with_sessions`] and [`Console::with_login_limiter`].
+    /// Every call into the accounts, sessions and limiter runs on the
+    /// blocking pool, so any of them may be backed by a database.
     pub fn new(
         store: Store,
         spool: Spool,
@@ -160,8 +163,8 @@ impl Console {
             decisions,
             audit,
             users,
-            sessions: Sessions::new(SessionConfig::default()),
-            limiter: LoginLimiter::new(LimiterConfig::default()),
+            sessions: Arc::new(Sessions::new(SessionConfig::default())),
+            limiter: Arc::new(LoginLimiter::new(LimiterConfig::default())),
             hash_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             )),
@@ -169,6 +172,24 @@ impl Console {
             metrics,
             templates: templates::Templates::new(),
         }
+    }
+
+    /// Keeps the sessions in `sessions` instead of the default in-memory
+    /// table: with [`Sessions::postgres`], gateways sharing a database
+    /// share the sign-ins too, so an officer's session made on one node is
+    /// valid on the others (give every node the same `users` store, e.g.
+    /// [`UserStore::open_postgres`]).
+    pub fn with_sessions(mut self, sessions: Sessions) -> Console {
+        self.sessions = Arc::new(sessions);
+        self
+    }
+
+    /// Counts failed logins with `limiter` instead of the default
+    /// in-memory one: with [`LoginLimiter::postgres`], guesses spread over
+    /// the gateways sharing a database count together.
+    pub fn with_login_limiter(mut self, limiter: LoginLimiter) -> Console {
+        self.limiter = Arc::new(limiter);
+        self
     }
 
     /// The whole console: pages, /api/, /metrics, /static/. Serve it with

@@ -4,7 +4,8 @@
 //! or address is refused without looking at the password; the attempt
 //! counts from then on, so concurrent guesses cannot outrun the limit),
 //! then checks the password (argon2, on the blocking pool, at most one
-//! check per core at once); every failure counts against the name and the
+//! check per core at once; the limiter and the session table are used on
+//! the blocking pool too, since either may be a database); every failure counts against the name and the
 //! address and is audited as `login-failed`, every success as `login`.
 
 use std::net::IpAddr;
@@ -16,7 +17,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use cordon_accounts::{MAX_NAME_LEN, MAX_PASSWORD_CHARS};
+use cordon_accounts::{Attempt, MAX_NAME_LEN, MAX_PASSWORD_CHARS};
 use cordon_audit::{Action, Event};
 use serde_json::json;
 
@@ -25,7 +26,6 @@ use crate::Console;
 use crate::auth::{
     ClientIp, PageUser, cleared_cookie, current_session, same_origin, session_cookie,
 };
-use crate::error::ConsoleError;
 use crate::refusals::Refused;
 use crate::runtime::{blocking, now};
 
@@ -84,9 +84,11 @@ pub(crate) async fn submit(
         );
     }
     let now = now();
-    let attempt = match console.limiter.reserve(&name, ip, now) {
-        Ok(attempt) => attempt,
-        Err(retry) => return locked_out(&console, ip, &shown, retry.0).await,
+    let (limiter, reserved_name) = (Arc::clone(&console.limiter), name.clone());
+    let attempt = match blocking(move || limiter.reserve(&reserved_name, ip, now)).await {
+        Ok(Ok(attempt)) => HeldAttempt(Some(attempt)),
+        Ok(Err(retry)) => return locked_out(&console, ip, &shown, retry.0).await,
+        Err(e) => return internal(&console, None, &e),
     };
     let account = if name.is_empty()
         || name.len() > MAX_NAME_LEN
@@ -127,7 +129,7 @@ pub(crate) async fn submit(
         }
     };
     let Some(account) = account else {
-        attempt.failed();
+        attempt.settle(false).await;
         audit(
             &console,
             Event::new(format!("client:{ip}"), Action::LoginFailed, shown.clone())
@@ -136,10 +138,11 @@ pub(crate) async fn submit(
         .await;
         return login_page(&console, StatusCode::UNAUTHORIZED, &shown, Some(WRONG));
     };
-    attempt.succeeded();
-    let session = match console.sessions.create(&account, now) {
+    attempt.settle(true).await;
+    let (sessions, signed_in) = (Arc::clone(&console.sessions), account.clone());
+    let session = match blocking(move || sessions.create(&signed_in, now)).await {
         Ok(session) => session,
-        Err(e) => return internal(&console, None, &ConsoleError::Accounts(e)),
+        Err(e) => return internal(&console, None, &e),
     };
     audit(
         &console,
@@ -198,7 +201,10 @@ pub(crate) async fn logout(
     {
         return super::decisions::csrf_refused(&console, &user);
     }
-    console.sessions.destroy(&user.session.id);
+    let (sessions, id) = (Arc::clone(&console.sessions), user.session.id.clone());
+    if let Err(e) = blocking(move || sessions.destroy(&id)).await {
+        return internal(&console, Some(&user.session), &e);
+    }
     let who = user.user();
     audit(
         &console,
@@ -208,6 +214,49 @@ pub(crate) async fn logout(
     .await;
     let cookie = cleared_cookie(console.config.secure_cookies);
     ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+/// A login attempt reserved with the limiter, held across the handler's
+/// awaits. It is settled on the blocking pool (the limiter may be a
+/// database); if the handler is dropped first (the client went away), the
+/// attempt is dropped on the blocking pool too, where it counts as a
+/// failure.
+struct HeldAttempt(Option<Attempt>);
+
+impl HeldAttempt {
+    /// Records the attempt's outcome. A failure to record it is logged:
+    /// the attempt then stays pending and counts as a failure after
+    /// [`cordon_accounts::PENDING_TIMEOUT`].
+    async fn settle(mut self, succeeded: bool) {
+        let Some(attempt) = self.0.take() else {
+            return;
+        };
+        let settled = blocking(move || {
+            if succeeded {
+                attempt.succeeded()
+            } else {
+                attempt.failed()
+            }
+        })
+        .await;
+        if let Err(e) = settled {
+            tracing::error!(error = %e, "cannot record a login attempt with the limiter");
+        }
+    }
+}
+
+impl Drop for HeldAttempt {
+    fn drop(&mut self) {
+        let Some(attempt) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(move || drop(attempt));
+            }
+            Err(_) => drop(attempt),
+        }
+    }
 }
 
 /// Appends a sign-in event to the audit log; a failure is logged (signing

@@ -287,3 +287,78 @@ async fn behind_a_trusted_proxy_each_officer_is_limited_by_their_own_address() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(untrusted.audit_for("nobody")[0].actor, "client:192.0.2.10");
 }
+
+/// Two consoles (two gateways) sharing one database for accounts, sessions
+/// and login counters, and a runtime to send them requests on: a
+/// current-thread one, so that any database call made on the runtime's
+/// worker rather than the blocking pool panics (the driver refuses to
+/// start its runtime inside another).
+fn two_nodes() -> (
+    cordon_postgres::testing::TestDatabase,
+    Harness,
+    Harness,
+    tokio::runtime::Runtime,
+) {
+    let test = cordon_postgres::testing::TestDatabase::create();
+    let (db_a, db_b) = (test.connect(), test.connect());
+    add_accounts(&UserStore::open_postgres(db_a.clone()).unwrap());
+    let (a, b) = (Harness::on_database(&db_a), Harness::on_database(&db_b));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (test, a, b, runtime)
+}
+
+#[test]
+fn a_sign_in_on_one_gateway_holds_on_the_other_until_signed_out() {
+    let (_db, a, b, runtime) = two_nodes();
+    runtime.block_on(async {
+        let login = a.login(OFFICER).await;
+        let page = b.get("/quarantine", Some(&login)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        // The CSRF token of A's pages is the one B expects.
+        let reply = b
+            .post_form("/logout", Some(&login), &[("csrf", &login.csrf)])
+            .await;
+        reply.assert_redirect("/login");
+        a.get("/quarantine", Some(&login))
+            .await
+            .assert_redirect("/login");
+        // An account removed through B signs its sessions out on A.
+        let login = a.login(SECOND).await;
+        assert_eq!(b.get("/", Some(&login)).await.status, StatusCode::OK);
+        let users = std::sync::Arc::clone(&b.users);
+        tokio::task::spawn_blocking(move || users.remove(SECOND).unwrap())
+            .await
+            .unwrap();
+        a.get("/", Some(&login)).await.assert_redirect("/login");
+    });
+}
+
+#[test]
+fn failures_on_two_gateways_lock_the_name_on_both() {
+    let (_db, a, b, runtime) = two_nodes();
+    runtime.block_on(async {
+        for i in 0..5 {
+            let node = if i % 2 == 0 { &a } else { &b };
+            let reply = node
+                .post_form(
+                    "/login",
+                    None,
+                    &[("name", OFFICER), ("password", "wrong password!!")],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        for node in [&a, &b] {
+            let reply = node
+                .post_form("/login", None, &[("name", OFFICER), ("password", PASSWORD)])
+                .await;
+            assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(reply.header("set-cookie").is_empty());
+        }
+        // Another name is not locked.
+        a.login(SECOND).await;
+    });
+}

@@ -19,7 +19,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use cordon_accounts::{Role, UserStore};
+use cordon_accounts::{LimiterConfig, LoginLimiter, Role, SessionConfig, Sessions, UserStore};
 use cordon_audit::{AuditLog, Entry};
 use cordon_store::{
     Decision, Engine, Envelope, MemoryStore, QuarantineRecord, QuarantineState, QueueId, Spool,
@@ -73,6 +73,13 @@ impl Decisions for FakeDecisions {
         self.calls.lock().unwrap().push((id, decision, by, note));
         Box::pin(async move { result })
     }
+}
+
+/// Adds the test accounts: two officers and an auditor.
+pub(crate) fn add_accounts(users: &UserStore) {
+    users.add(OFFICER, Role::Officer, PASSWORD).unwrap();
+    users.add(SECOND, Role::Officer, PASSWORD).unwrap();
+    users.add(AUDITOR, Role::Auditor, PASSWORD).unwrap();
 }
 
 /// A console with its parts, for one test.
@@ -235,18 +242,44 @@ impl Harness {
     /// A console with `config`, three accounts (two officers, an auditor).
     pub(crate) fn with_config(config: ConsoleConfig) -> Harness {
         let dir = tempfile::tempdir().unwrap();
+        let users = Arc::new(UserStore::open(dir.path().join("users.json")).unwrap());
+        add_accounts(&users);
+        Harness::with_parts(dir, config, users, None)
+    }
+
+    /// A console whose accounts, sessions and login counters are in the
+    /// database `db` (one node of several sharing it; the accounts are
+    /// added with [`add_accounts`] once). Build it outside the runtime: the
+    /// database is only ever used on the blocking pool, and a call made on a
+    /// runtime worker panics (the driver starts a runtime of its own).
+    pub(crate) fn on_database(db: &cordon_postgres::Database) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let users = Arc::new(UserStore::open_postgres(db.clone()).unwrap());
+        let shared = (
+            Sessions::postgres(db.clone(), SessionConfig::default()),
+            LoginLimiter::postgres(db.clone(), LimiterConfig::default()),
+        );
+        let config = ConsoleConfig {
+            hold_days: 7,
+            ..ConsoleConfig::default()
+        };
+        Harness::with_parts(dir, config, users, Some(shared))
+    }
+
+    fn with_parts(
+        dir: tempfile::TempDir,
+        config: ConsoleConfig,
+        users: Arc<UserStore>,
+        shared: Option<(Sessions, LoginLimiter)>,
+    ) -> Harness {
         let store = Arc::new(MemoryStore::new());
         let spool = Spool::open(dir.path().join("spool")).unwrap();
         let audit = Arc::new(AuditLog::open(dir.path().join("audit.jsonl")).unwrap());
-        let users = Arc::new(UserStore::open(dir.path().join("users.json")).unwrap());
-        users.add(OFFICER, Role::Officer, PASSWORD).unwrap();
-        users.add(SECOND, Role::Officer, PASSWORD).unwrap();
-        users.add(AUDITOR, Role::Auditor, PASSWORD).unwrap();
         let decisions = Arc::new(FakeDecisions {
             store: Arc::clone(&store),
             calls: Mutex::new(Vec::new()),
         });
-        let console = Console::new(
+        let mut console = Console::new(
             Store::new(Arc::clone(&store) as Arc<dyn Engine>),
             spool.clone(),
             Arc::clone(&decisions) as Arc<dyn Decisions>,
@@ -255,6 +288,9 @@ impl Harness {
             config,
             Arc::new(|| METRICS.to_owned()),
         );
+        if let Some((sessions, limiter)) = shared {
+            console = console.with_sessions(sessions).with_login_limiter(limiter);
+        }
         let app = Arc::new(console)
             .router()
             .layer(MockConnectInfo(SocketAddr::from((CLIENT, 40_000))));
