@@ -18,7 +18,8 @@ pub struct DataArgs {
     data: Option<PathBuf>,
     /// The database several gateways share, postgres://USER@HOST:PORT/DB
     /// [default: [store] url of the configuration, else the data directory].
-    #[arg(long, value_name = "URL", global = true)]
+    /// In the environment, a password in it stays out of the process list.
+    #[arg(long, value_name = "URL", env = "CORDON_STORE", global = true)]
     store: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use clap::Args;
 use std::future::Future;
 use std::pin::Pin;
 
-use cordon_accounts::UserStore;
+use cordon_accounts::{LimiterConfig, LoginLimiter, SessionConfig, Sessions, UserStore};
 use cordon_audit::AuditLog;
 use cordon_console::{Console, ConsoleConfig, Decisions, ServeLimits};
 use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
@@ -53,7 +53,7 @@ pub struct ServeArgs {
     relay: Option<String>,
     /// The store several gateways share, postgres://USER@HOST:PORT/DB
     /// [default: [store] url, else the embedded store in DATA/store].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "CORDON_STORE")]
     store: Option<String>,
 }
 
@@ -171,7 +171,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.paths.data.display()
         )
     })?;
-    let store = match database {
+    let store = match database.clone() {
         None => Store::open_sled(&config.paths.data.join("store"))
             .await
             .with_context(|| {
@@ -215,8 +215,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for the console on {}", config.console.listen))?;
     tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
 
-    let users = Arc::new(UserStore::open(users_file(&config.paths.data))?);
-    let console_app = Arc::new(Console::new(
+    // Accounts, sign-ins and failed-login counts: the data directory's for
+    // one gateway; the database's when gateways share one, so an officer
+    // signs in once for all of them and guesses count together.
+    let users = Arc::new(match database.clone() {
+        None => UserStore::open(users_file(&config.paths.data))?,
+        Some(database) => {
+            on_blocking_pool(move || {
+                UserStore::open_postgres(database).map_err(anyhow::Error::from)
+            })
+            .await?
+        }
+    });
+    let console_app = Console::new(
         gateway.store().clone(),
         gateway.spool().clone(),
         Arc::new(GatewayDecisions(Arc::clone(&gateway))),
@@ -230,8 +241,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             trusted_proxies: config.console.trusted_proxies.clone(),
         },
         Arc::new(move || metrics.encode()),
-    ))
-    .router();
+    );
+    let console_app = match database {
+        None => console_app,
+        Some(database) => console_app
+            .with_sessions(Sessions::postgres(
+                database.clone(),
+                SessionConfig::default(),
+            ))
+            .with_login_limiter(LoginLimiter::postgres(database, LimiterConfig::default())),
+    };
+    let console_app = Arc::new(console_app).router();
     let console_limits = ServeLimits {
         max_connections: descriptors::console_connections(
             open_files,

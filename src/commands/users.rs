@@ -15,7 +15,6 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use cordon_accounts::{Role, UserStore};
 use cordon_audit::{Action, AuditLog, Event};
-use cordon_postgres::{Database, DatabaseConfig, is_postgres_url};
 use serde_json::json;
 
 use super::location::{DataArgs, audit_file, users_file};
@@ -25,36 +24,8 @@ use super::location::{DataArgs, audit_file, users_file};
 pub struct UsersArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Where the gateways keep their state: with a PostgreSQL URL
-    /// (postgres://USER:PASS@HOST:PORT/DB), the accounts are the database's,
-    /// shared by every gateway using it; otherwise they are in
-    /// DATA/users.json. In the environment, the password stays out of the
-    /// process list.
-    #[arg(long, value_name = "URL", env = "CORDON_STORE", global = true)]
-    store: Option<String>,
-    /// PEM file of the CA that signed the database server's certificate
-    /// [default: the system's roots].
-    #[arg(long, value_name = "FILE", global = true)]
-    store_ca: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: UsersCommand,
-}
-
-impl UsersArgs {
-    /// The accounts these arguments name: the database's when `--store` is
-    /// a PostgreSQL URL, else the users file in `data`.
-    fn open_users(&self, data: &std::path::Path) -> anyhow::Result<UserStore> {
-        let Some(url) = self.store.as_deref().filter(|store| is_postgres_url(store)) else {
-            return Ok(UserStore::open(users_file(data))?);
-        };
-        let mut config = DatabaseConfig::new(url);
-        config.ca_file = self.store_ca.clone();
-        config.pool_size = 1;
-        // The error names the database without its password.
-        let db = Database::connect(&config).context("cannot open the accounts database")?;
-        let shown = db.url().to_owned();
-        UserStore::open_postgres(db).with_context(|| format!("cannot read the accounts in {shown}"))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,10 +70,17 @@ pub fn run(args: &UsersArgs) -> anyhow::Result<()> {
     let data = args.data.data_dir()?;
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data directory {}", data.display()))?;
-    let users = args.open_users(&data)?;
-    let audit = match &args.command {
-        UsersCommand::List => None,
-        _ => Some(AuditLog::open(audit_file(&data))?),
+    // With a shared database, the accounts and the audit chain are its.
+    let database = args.data.database()?;
+    let users = match &database {
+        None => UserStore::open(users_file(&data))?,
+        Some(database) => UserStore::open_postgres(database.clone())
+            .with_context(|| format!("cannot read the accounts in {}", database.url()))?,
+    };
+    let audit = match (&args.command, database) {
+        (UsersCommand::List, _) => None,
+        (_, None) => Some(AuditLog::open(audit_file(&data))?),
+        (_, Some(database)) => Some(AuditLog::open_postgres(database)?),
     };
     let record = |action: Action, name: &str, detail: serde_json::Value| -> anyhow::Result<()> {
         if let Some(audit) = &audit {
