@@ -165,3 +165,129 @@ fn a_message_held_on_one_gateway_is_released_on_another_after_the_first_is_kille
         );
     }
 }
+
+/// A TCP relay to `target` that can be cut (every connection closed, new
+/// ones refused) and mended: the database going away and coming back.
+struct Cable {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Cable {
+    fn to(target: std::net::SocketAddr) -> Cable {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let is_open = std::sync::Arc::clone(&open);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !is_open.load(Ordering::SeqCst) {
+                    continue; // dropped: refused
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let is_open = std::sync::Arc::clone(&is_open);
+                    std::thread::spawn(move || {
+                        use std::io::{Read, Write};
+                        let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            if !is_open.load(Ordering::SeqCst) {
+                                let _ = from.shutdown(std::net::Shutdown::Both);
+                                let _ = to.shutdown(std::net::Shutdown::Both);
+                                return;
+                            }
+                            match from.read(&mut buf) {
+                                Ok(0) => return,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        std::io::ErrorKind::WouldBlock
+                                            | std::io::ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Cable { port, open }
+    }
+
+    fn set(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn while_the_database_is_down_mail_is_accepted_clean_mail_flows_and_held_mail_waits() {
+    let database = TestDatabase::create();
+    // postgres://cordon@127.0.0.1:PORT/NAME, reached through a cable.
+    let (server, name) = database
+        .url
+        .trim_start_matches("postgres://cordon@")
+        .split_once('/')
+        .unwrap();
+    let cable = Cable::to(server.parse().unwrap());
+    let through_cable = format!("postgres://cordon@127.0.0.1:{}/{name}", cable.port);
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = node(dir.path(), &through_cable);
+
+    cable.set(false);
+    let clean = send(
+        gateway.smtp,
+        SENDER,
+        &["duty.inspector@kent.police.uk".to_owned()],
+        b"From: sam.okafor@northshire.police.uk\r\nSubject: shift change\r\n\r\nSee you at six.\r\n",
+    )
+    .expect("accepted while the database is down");
+    let held = send(
+        gateway.smtp,
+        SENDER,
+        &[CLAIMS.to_owned()],
+        b"From: sam.okafor@northshire.police.uk\r\nSubject: claim form\r\n\r\nNI number JM 41 29 87 B.\r\n",
+    )
+    .expect("accepted while the database is down, not refused");
+    assert!(
+        wait_until(60, || gateway.outbox().iter().any(
+            |(_, _, m)| traced_queue_id(m).as_deref() == Some(clean.as_str())
+        )),
+        "clean mail is delivered without the database: {}",
+        gateway.log()
+    );
+    assert!(
+        wait_until(30, || gateway.log().contains(
+            "the shared database is unreachable; the message waits in the spool"
+        )),
+        "{}",
+        gateway.log()
+    );
+    assert!(
+        !gateway
+            .log()
+            .contains(&format!("held in quarantine queue_id={held}"))
+    );
+    assert_eq!(delivered(&gateway, &held), 0, "never delivered uninspected");
+
+    cable.set(true);
+    assert!(
+        wait_until(60, || gateway
+            .log()
+            .contains(&format!("held in quarantine queue_id={held}"))),
+        "held once the database is back: {}",
+        gateway.log()
+    );
+    assert_eq!(delivered(&gateway, &held), 0);
+}

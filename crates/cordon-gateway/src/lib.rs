@@ -138,6 +138,10 @@ pub struct Gateway<T: Transport> {
     /// Messages whose spool file is damaged: reported once, not queued again
     /// by the delivery loop (that would only repeat the error).
     damaged: Mutex<HashSet<QueueId>>,
+    /// Messages accepted (or submitted) by this run and not yet recorded in
+    /// the store: the store cannot know them, so processing them does not
+    /// ask it, and clean mail flows while a shared database is down.
+    unrecorded: Arc<Mutex<HashSet<QueueId>>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -197,6 +201,7 @@ impl<T: Transport> Gateway<T> {
             work: Arc::new(work),
             budget,
             damaged: Mutex::new(HashSet::new()),
+            unrecorded: Arc::new(Mutex::new(HashSet::new())),
         });
         // Start-up reads the whole spool and store: off the runtime.
         let recovering = Arc::clone(&gateway);
@@ -281,6 +286,23 @@ impl<T: Transport> Gateway<T> {
         self.metrics
             .spool_damaged
             .set(i64::try_from(damaged.len()).unwrap_or(i64::MAX));
+    }
+
+    /// Notes whether message `id` is one this run accepted and has not
+    /// recorded in the store yet.
+    pub(crate) fn note_unrecorded(&self, id: QueueId, unrecorded: bool) {
+        if let Ok(mut set) = self.unrecorded.lock() {
+            if unrecorded {
+                set.insert(id);
+            } else {
+                set.remove(&id);
+            }
+        }
+    }
+
+    /// Whether message `id` is accepted by this run and not yet recorded.
+    pub(crate) fn is_unrecorded(&self, id: &QueueId) -> bool {
+        self.unrecorded.lock().is_ok_and(|set| set.contains(id))
     }
 
     /// Whether message `id` is known to have a damaged spool file.
@@ -464,6 +486,7 @@ impl<T: Transport> Gateway<T> {
         };
         let spool = self.spool.clone();
         on_blocking_pool(move || spool.write(&id, &envelope, &message)).await?;
+        self.note_unrecorded(id, true);
         self.work.push(id);
         Ok(id)
     }
@@ -493,6 +516,7 @@ impl<T: Transport> MessageSink for Gateway<T> {
                 audit: self.config.audit.clone(),
                 metrics: Arc::clone(&self.metrics),
                 work: Arc::clone(&self.work),
+                unrecorded: Arc::clone(&self.unrecorded),
             }),
             Ok(Err(e)) => Err(spool_failed(&e)),
             Err(e) => Err(spool_failed(&e)),
@@ -514,6 +538,8 @@ pub struct Incoming {
     audit: Option<Arc<AuditLog>>,
     metrics: Arc<Metrics>,
     work: Arc<WorkQueue>,
+    /// The gateway's messages accepted and not yet recorded.
+    unrecorded: Arc<Mutex<HashSet<QueueId>>>,
 }
 
 impl cordon_smtp::MessageWriter for Incoming {
@@ -574,6 +600,9 @@ impl cordon_smtp::MessageWriter for Incoming {
         match stored {
             Ok(Ok(())) => {
                 self.metrics.accepted.inc();
+                if let Ok(mut unrecorded) = self.unrecorded.lock() {
+                    unrecorded.insert(id);
+                }
                 self.work.push(id);
                 Ok(id.to_string())
             }

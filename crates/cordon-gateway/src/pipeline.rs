@@ -51,17 +51,24 @@ impl<T: Transport> Gateway<T> {
             .await
             .map_or(0, |m| m.len());
         let _share = self.budget.take(size).await;
-        // Another node's (it took the message over to carry out a
-        // decision): it does the work, from its own spool.
-        if !self.store.is_mine(&id).await? {
-            tracing::debug!(queue_id = %id, "another gateway's message");
-            return Ok(());
-        }
-        let stored = self.store.get_message(&id).await?;
-        if stored.is_some() {
-            // Adopted from another node: its bytes come from the store.
-            self.store.restore_spooled(&self.spool, &id).await?;
-        }
+        // Accepted by this run and never recorded: the store has nothing
+        // to say about it (and need not be reachable to deliver it).
+        let stored = if self.is_unrecorded(&id) {
+            None
+        } else {
+            // Another node's (it took the message over to carry out a
+            // decision): it does the work, from its own spool.
+            if !self.store.is_mine(&id).await? {
+                tracing::debug!(queue_id = %id, "another gateway's message");
+                return Ok(());
+            }
+            let stored = self.store.get_message(&id).await?;
+            if stored.is_some() {
+                // Adopted from another node: its bytes come from the store.
+                self.store.restore_spooled(&self.spool, &id).await?;
+            }
+            stored
+        };
         let spool = self.spool.clone();
         let read = on_blocking_pool(move || spool.read(&id)).await;
         let (envelope, message) = match read {
@@ -114,6 +121,7 @@ impl<T: Transport> Gateway<T> {
                     .all(|(_, s)| matches!(s, RecipientStatus::Delivered { .. }))
                 {
                     self.unspool(id).await?;
+                    self.note_unrecorded(id, false);
                     return Ok(());
                 }
                 apply(&mut record, results);
@@ -123,6 +131,7 @@ impl<T: Transport> Gateway<T> {
             record.verdict_json = Some(verdict.to_string());
             self.store.put_message(&record).await?;
         }
+        self.note_unrecorded(id, false);
         self.hold(&record, &verdict, &message).await?;
         let record = self.store.get_message(&id).await?.unwrap_or(record);
         self.deliver(&record, &verdict, &message).await?;
