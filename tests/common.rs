@@ -107,6 +107,22 @@ impl Gateway {
     /// [`Gateway::start`], with the process's open-file limit (soft and
     /// hard, as a service manager would set it) at `open_files` if given.
     pub fn start_with_open_files(dir: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
+        // A port picked free can be taken by another test before the gateway
+        // binds it: then the gateway says so and exits, and it gets new ports.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut gateway = Gateway::configure(dir, extra, open_files);
+            match gateway.try_spawn() {
+                Ok(()) => return gateway,
+                Err(log) if attempts < 5 && log.contains("Address already in use") => continue,
+                Err(log) => panic!("the gateway did not start:\n{log}"),
+            }
+        }
+    }
+
+    /// Writes `dir`'s cordon.toml for fresh free ports.
+    fn configure(dir: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
         let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let console = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let config = dir.join("cordon.toml");
@@ -122,7 +138,7 @@ impl Gateway {
             format!("{text}[server]\nlisten = \"{smtp}\"\n")
         };
         std::fs::write(&config, text).expect("write cordon.toml");
-        let mut gateway = Gateway {
+        Gateway {
             child: None,
             smtp,
             console,
@@ -130,18 +146,25 @@ impl Gateway {
             config,
             log: dir.join("gateway.log"),
             open_files,
-        };
-        gateway.spawn();
-        gateway
+        }
     }
 
     /// Starts the process again on the same ports and data (after a kill).
     pub fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("the gateway did not start:\n{log}");
+        }
+    }
+
+    /// Starts the process and waits until it says it is running (it has
+    /// bound both its ports), or returns its log if it exits first.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("log");
+        let logged_before = self.log().len();
         let mut command = Command::new(env!("CARGO_BIN_EXE_cordon"));
         command
             .arg("serve")
@@ -166,15 +189,31 @@ impl Gateway {
                 });
             }
         }
-        let child = command.spawn().expect("spawn cordon serve");
-        self.child = Some(child);
+        let mut child = command.spawn().expect("spawn cordon serve");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(self.smtp).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the gateway did not start:\n{}",
-                self.log()
-            );
+        loop {
+            let since = self
+                .log()
+                .get(logged_before..)
+                .unwrap_or_default()
+                .to_owned();
+            if since.contains("cordon is running") {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let since = self
+                    .log()
+                    .get(logged_before..)
+                    .unwrap_or_default()
+                    .to_owned();
+                return Err(format!("it exited with {status}:\n{since}"));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("it did not say it was running in 20 s:\n{since}"));
+            }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
