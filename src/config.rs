@@ -210,6 +210,8 @@ pub struct Queue {
     pub hold_days: u64,
     /// Address notices come from.
     pub postmaster: String,
+    /// Days decided quarantine entries stay listed before they are pruned.
+    pub retention_days: u64,
     /// Messages processed at once.
     pub workers: usize,
     /// The most MiB of messages processed at once (see
@@ -225,6 +227,7 @@ impl Default for Queue {
             give_up_after_hours: 120,
             hold_days: 14,
             postmaster: "postmaster@localhost".into(),
+            retention_days: cordon_gateway::DEFAULT_RETENTION_DAYS,
             workers: 4,
             processing_budget_mb: cordon_gateway::DEFAULT_PROCESSING_BUDGET >> 20,
         }
@@ -286,6 +289,7 @@ mod tests {
             "postmaster",
             "workers",
             "processing_budget_mb",
+            "retention_days",
             "url",
             "node",
             "node_silence_secs",

@@ -158,6 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         hold_days: config.queue.hold_days,
         poll_interval: Duration::from_secs(1),
         expiry_interval: Duration::from_secs(60),
+        retention: Duration::from_secs(config.queue.retention_days.max(1).saturating_mul(86_400)),
         workers: config.queue.workers,
         node_silence: Duration::from_secs(config.store.node_silence_secs.max(1)),
         store_retry: Duration::from_secs(5),

@@ -66,6 +66,10 @@ pub struct GatewayConfig {
     pub poll_interval: Duration,
     /// How often the quarantine is swept for entries past their expiry.
     pub expiry_interval: Duration,
+    /// How long decided quarantine entries stay listed (and a shared
+    /// store's tombstones are kept) before they are pruned; the audit chain
+    /// keeps the record of each decision for good.
+    pub retention: Duration,
     /// Messages processed at once.
     pub workers: usize,
     /// With a shared store: how long another node may be silent before this
@@ -100,6 +104,7 @@ impl GatewayConfig {
             poll_interval: Duration::from_secs(1),
             expiry_interval: Duration::from_secs(60),
             workers: 4,
+            retention: Duration::from_secs(DEFAULT_RETENTION_DAYS * 86_400),
             node_silence: Duration::from_secs(30),
             store_retry: Duration::from_secs(5),
             processing_budget: DEFAULT_PROCESSING_BUDGET,
@@ -113,6 +118,9 @@ impl GatewayConfig {
 /// process, about 150 MiB of memory at the peak (inspection holds the message,
 /// its extracted text and a working copy of it at once).
 pub const DEFAULT_PROCESSING_BUDGET: usize = 48 << 20;
+
+/// The default [`GatewayConfig::retention`], in days.
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
 /// The gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -354,6 +362,7 @@ impl<T: Transport> Gateway<T> {
                 }
                 Wake::Expiry => {
                     tokio::spawn(Arc::clone(&self).expire_due());
+                    self.prune_decided().await;
                     self.sweep_owed_notices().await;
                 }
                 Wake::Stop => break,
@@ -444,6 +453,20 @@ impl<T: Transport> Gateway<T> {
             self.metrics
                 .quarantine_held
                 .set(i64::try_from(counts.quarantine_held).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Prunes the quarantine entries decided longer ago than the retention.
+    async fn prune_decided(&self) {
+        let before = now().saturating_sub(self.config.retention.as_secs());
+        match self.store.prune_decided(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(
+                pruned,
+                retention_days = self.config.retention.as_secs() / 86_400,
+                "decided quarantine entries past the retention pruned (the audit chain keeps their record)"
+            ),
+            Err(e) => tracing::error!(error = %e, "cannot prune decided quarantine entries"),
         }
     }
 

@@ -267,6 +267,11 @@ impl Store {
             .await
     }
 
+    /// See [`Engine::prune_decided`].
+    pub async fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
+        self.run(move |e| e.prune_decided(decided_before)).await
+    }
+
     /// See [`Engine::heartbeat`].
     pub async fn heartbeat(&self, now: u64) -> Result<(), StoreError> {
         self.run(move |e| e.heartbeat(now)).await

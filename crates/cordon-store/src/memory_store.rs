@@ -180,6 +180,21 @@ impl Engine for MemoryStore {
         Ok(record)
     }
 
+    fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let Inner {
+            messages,
+            quarantine,
+        } = &mut *inner;
+        let before = quarantine.len();
+        quarantine.retain(|_, q| {
+            q.state == QuarantineState::Held
+                || q.decided_at.is_none_or(|at| at >= decided_before)
+                || messages.contains_key(&q.message_id)
+        });
+        Ok((before - quarantine.len()) as u64)
+    }
+
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let inner = self.lock();
         let mut counts = StoreCounts::default();

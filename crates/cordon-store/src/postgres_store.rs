@@ -402,6 +402,36 @@ impl Engine for PostgresStore {
         })
     }
 
+    fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
+        let mut connection = self.connection()?;
+        let mut tx = connection.transaction().map_err(query_error)?;
+        let pruned = tx
+            .execute(
+                "DELETE FROM cordon_quarantine q
+                  WHERE q.state <> 'held' AND q.decided_at < $1
+                    AND NOT EXISTS (SELECT 1 FROM cordon_messages m
+                                     WHERE m.id = q.message_id AND NOT m.finished)",
+                &[&seconds(decided_before)],
+            )
+            .map_err(query_error)?;
+        tx.execute(
+            "DELETE FROM cordon_messages WHERE finished AND finished_at < $1",
+            &[&seconds(decided_before)],
+        )
+        .map_err(query_error)?;
+        // Copies whose message is gone (a crash between keeping the copy
+        // and recording the entry).
+        tx.execute(
+            "DELETE FROM cordon_held_messages h WHERE NOT EXISTS (
+                 SELECT 1 FROM cordon_messages m WHERE m.id = h.message_id AND NOT m.finished)
+               AND NOT EXISTS (SELECT 1 FROM cordon_quarantine q WHERE q.message_id = h.message_id)",
+            &[],
+        )
+        .map_err(query_error)?;
+        tx.commit().map_err(query_error)?;
+        Ok(pruned)
+    }
+
     fn notices_owed(&self) -> Result<BTreeSet<QueueId>, StoreError> {
         let mut connection = self.connection()?;
         let rows = connection

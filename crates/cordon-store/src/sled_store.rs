@@ -630,6 +630,39 @@ impl Engine for SledStore {
         })
     }
 
+    fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
+        let mut pruned = 0;
+        for state in [
+            QuarantineState::Released,
+            QuarantineState::Rejected,
+            QuarantineState::Expired,
+        ] {
+            for item in self.by_state.scan_prefix([state_tag(state)]) {
+                let (index_key, _) = item.map_err(StoreError::backend)?;
+                let key = index_key.get(1..).unwrap_or_default().to_vec();
+                let removed = self.transact(|(messages, _, quarantine, by_state)| {
+                    let Some(value) = quarantine.get(&key)? else {
+                        by_state.remove(index_key.as_ref())?;
+                        return Ok(false);
+                    };
+                    let record: QuarantineRecord =
+                        decode(QUARANTINE, &key, &value).map_err(abort)?;
+                    if record.state == QuarantineState::Held
+                        || record.decided_at.is_none_or(|at| at >= decided_before)
+                        || messages.get(key_of(&record.message_id))?.is_some()
+                    {
+                        return Ok(false);
+                    }
+                    quarantine.remove(key.as_slice())?;
+                    by_state.remove(index_key.as_ref())?;
+                    Ok(true)
+                })?;
+                pruned += u64::from(removed);
+            }
+        }
+        Ok(pruned)
+    }
+
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let mut counts = StoreCounts::default();
         for (_, due) in self.index_entries()? {

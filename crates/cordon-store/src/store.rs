@@ -104,6 +104,15 @@ pub trait Engine: Send + Sync {
     /// Numbers for metrics.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
 
+    /// Deletes the quarantine entries decided (released, rejected or
+    /// expired) before `decided_before` whose message is finished with (no
+    /// record left, or a finished tombstone), with what the store kept of
+    /// them; returns how many. The audit chain keeps the record of each
+    /// decision; this keeps the store (and every listing) the size of what
+    /// is recent. A shared engine also forgets tombstones finished before
+    /// then.
+    fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError>;
+
     /// The messages this node must process for a notice: see
     /// [`notices_owed`], which is what the embedded engines do. A shared
     /// engine answers for the messages this node owns only.
@@ -1175,6 +1184,48 @@ pub(crate) mod tests {
         verify_spooled(&spool, store, &unrecorded).unwrap();
     }
 
+    fn decided_entries_are_pruned_after_the_retention(store: &dyn Engine) {
+        let done = inspected(&[RecipientStatus::Delivered { at: 1 }]);
+        let old_done = quarantine(&done, &["r0@example.org"], 100);
+        let recent_done = quarantine(&done, &["r0@example.org"], 150);
+        let waiting = inspected(&[RecipientStatus::Pending]);
+        let old_waiting = quarantine(&waiting, &["r0@example.org"], 100);
+        let still_held = quarantine(&done, &["r0@example.org"], 10);
+        store.put_message(&waiting).unwrap();
+        for entry in [&old_done, &recent_done, &old_waiting, &still_held] {
+            store.put_quarantine(entry).unwrap();
+        }
+        store
+            .set_recipient_status(&waiting.id, "r0@example.org", RecipientStatus::Pending)
+            .unwrap();
+        for (entry, at) in [(&old_done, 200), (&recent_done, 900), (&old_waiting, 200)] {
+            store
+                .decide_quarantine(&entry.id, Decision::Reject, "j.smith", None, at)
+                .unwrap();
+        }
+        // Decided before 500 and finished with: only old_done. The one whose
+        // message still has work waits; the held one is never pruned.
+        assert_eq!(store.prune_decided(500).unwrap(), 1);
+        assert!(store.get_quarantine(&old_done.id).unwrap().is_none());
+        for kept in [&recent_done, &old_waiting, &still_held] {
+            assert!(store.get_quarantine(&kept.id).unwrap().is_some());
+        }
+        assert_eq!(store.list_quarantine(None).unwrap().len(), 3);
+        assert_eq!(
+            store
+                .list_quarantine(Some(QuarantineState::Rejected))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(store.counts().unwrap().quarantine_held, 1);
+        assert_eq!(store.prune_decided(500).unwrap(), 0);
+        // Its message finished: pruned in turn.
+        store.remove_message(&waiting.id).unwrap();
+        assert_eq!(store.prune_decided(500).unwrap(), 1);
+        assert!(store.get_quarantine(&old_waiting.id).unwrap().is_none());
+    }
+
     macro_rules! for_every_backend {
         ($($name:ident),* $(,)?) => {
             mod memory {
@@ -1212,5 +1263,6 @@ pub(crate) mod tests {
         reconcile_spool_and_index,
         reconcile_resumes_notices_a_crash_left_owing,
         damaged_spool_files_are_recognised,
+        decided_entries_are_pruned_after_the_retention,
     );
 }
