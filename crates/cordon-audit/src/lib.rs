@@ -82,14 +82,17 @@ mod head;
 mod lines;
 mod log;
 mod read;
+mod segments;
 mod source;
+mod trail_index;
 mod verify;
 
 pub use entry::{Action, Entry, Event, MAX_DETAIL_DEPTH, MAX_LINE_BYTES, UnknownAction, ZERO_HASH};
 pub use error::AuditError;
 pub use head::{Head, head_path};
-pub use log::{AuditLog, OpenReport};
+pub use log::{AuditLog, AuditOptions, DEFAULT_ROTATE_BYTES, OpenReport};
 pub use read::{ExportSummary, entries_for, export};
+pub use segments::segments;
 pub use source::AuditSource;
 pub use verify::{Problem, VerifyReport, verify};
 

@@ -2,19 +2,21 @@
 //! altered or removed.
 
 use std::fmt;
-use std::fs::File;
 use std::path::Path;
 
 use crate::entry::{CheckedLine, ZERO_HASH, check_line};
 use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head};
 use crate::lines::{Line, Lines};
+use crate::segments;
 
 /// What is wrong at one place in the log.
 ///
 /// `line` is the line number in the file, from 1; for a log in PostgreSQL,
 /// the row's position in the order of `seq`, from 1, which is its line in
-/// an export ([`crate::AuditSource::export`]).
+/// an export ([`crate::AuditSource::export`]). A problem in a rotated
+/// segment of a file log is wrapped in [`Problem::InSegment`], which names
+/// the segment; one in the live file (or a log never rotated) is not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The line is not an audit entry at all (not JSON, a field missing or
@@ -107,6 +109,37 @@ pub enum Problem {
         /// The column that disagrees: `seq`, `at`, `subject` or `hash`.
         column: &'static str,
     },
+    /// `problem` is in this rotated segment of the log (its `line` is a
+    /// line of the segment).
+    InSegment {
+        /// The segment's file name, e.g. `audit.jsonl.000003`.
+        segment: String,
+        /// What is wrong there.
+        problem: Box<Problem>,
+    },
+    /// The first entry of a file of the log (a segment, or the live file)
+    /// does not follow the last entry of the file before it: entries
+    /// between them are missing (a segment was removed, or the one before
+    /// cut short) or, if its seq is the expected one, the file before was
+    /// replaced.
+    SegmentGap {
+        /// The file name of the file whose first entry does not follow.
+        segment: String,
+        /// The entry's line in it (1 unless lines before it are damaged).
+        line: u64,
+        /// The entry's seq.
+        seq: u64,
+        /// The seq the entry should have had.
+        expected_seq: u64,
+    },
+    /// A rotated segment does not end with a complete line: it was cut
+    /// short (a segment is whole and fsynced before it is renamed).
+    TruncatedSegment {
+        /// The segment's file name.
+        segment: String,
+        /// The number of its partial last line.
+        line: u64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -183,6 +216,35 @@ impl fmt::Display for Problem {
                 f,
                 "entry {seq} (line {line}) was altered: its row's {column} column does not match the entry"
             ),
+            Problem::InSegment { segment, problem } => write!(f, "in {segment}: {problem}"),
+            Problem::SegmentGap {
+                segment,
+                line,
+                seq,
+                expected_seq,
+            } => {
+                if seq == expected_seq {
+                    write!(
+                        f,
+                        "entry {seq}, the first of {segment} (line {line}), does not follow the last entry before it: the file before it was replaced"
+                    )
+                } else if seq.saturating_sub(*expected_seq) <= 1 {
+                    write!(
+                        f,
+                        "entry {expected_seq}, before entry {seq}, the first of {segment} (line {line}), is missing: a segment was removed or cut short"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "entries {expected_seq} to {}, before entry {seq}, the first of {segment} (line {line}), are missing: a segment was removed or cut short",
+                        seq.saturating_sub(1)
+                    )
+                }
+            }
+            Problem::TruncatedSegment { segment, line } => write!(
+                f,
+                "{segment} ends in the middle of line {line}: the segment was cut short"
+            ),
         }
     }
 }
@@ -241,6 +303,13 @@ pub(crate) struct ChainCheck {
     head_seen: HeadSeen,
     /// The head could not be read (already reported).
     head_damaged: bool,
+    /// The file being read, to name it in problems: its file name, and
+    /// whether it is a rotated segment (problems in the live file, or in
+    /// the database, are not wrapped in [`Problem::InSegment`]).
+    file: Option<(String, bool)>,
+    /// The next entry is the first of a file that follows another: a
+    /// broken link there is a [`Problem::SegmentGap`].
+    at_boundary: bool,
 }
 
 impl ChainCheck {
@@ -261,7 +330,36 @@ impl ChainCheck {
             resync: false,
             head_seen: HeadSeen::No,
             head_damaged,
+            file: None,
+            at_boundary: false,
         }
+    }
+
+    /// The lines fed from now on are those of the file named `name`, a
+    /// rotated segment if `segment` (else the live file), which follows
+    /// the file fed before, if any.
+    pub(crate) fn start_file(&mut self, name: String, segment: bool) {
+        self.at_boundary = self.file.is_some();
+        self.file = Some((name, segment));
+    }
+
+    /// `problem`, found in the file being read: wrapped to name it if it is
+    /// a segment.
+    fn located(&self, problem: Problem) -> Problem {
+        match &self.file {
+            Some((segment, true)) => Problem::InSegment {
+                segment: segment.clone(),
+                problem: Box::new(problem),
+            },
+            _ => problem,
+        }
+    }
+
+    /// The segment being read ends with a partial line, number `line`.
+    pub(crate) fn truncated_segment(&mut self, line: u64) {
+        let segment = self.file.as_ref().map_or_else(String::new, |f| f.0.clone());
+        self.report
+            .record(Problem::TruncatedSegment { segment, line });
     }
 
     /// Records a problem the caller found (one the chain cannot show).
@@ -277,60 +375,74 @@ impl ChainCheck {
     /// Line `line` is not an entry at all: reports it, and picks the chain up
     /// again from the next entry.
     pub(crate) fn malformed(&mut self, line: u64, reason: String) {
-        self.report.record(Problem::Malformed { line, reason });
+        let problem = self.located(Problem::Malformed { line, reason });
+        self.report.record(problem);
         self.resync = true;
+        self.at_boundary = false;
     }
 
     /// Line `line` holds the entry `checked`: checks its hash, its form, its
     /// link to the entry before it and whether it is the head's entry.
     pub(crate) fn entry(&mut self, line: u64, checked: CheckedLine) {
-        let report = &mut self.report;
         let entry = checked.entry;
-        report.entries += 1;
+        let seq = entry.seq;
+        let mut problems = Vec::new();
+        self.report.entries += 1;
         if !checked.hash_matches {
-            report.record(Problem::Altered {
-                line,
-                seq: entry.seq,
-            });
+            problems.push(Problem::Altered { line, seq });
         } else if !checked.canonical {
-            report.record(Problem::NotCanonical {
-                line,
-                seq: entry.seq,
-            });
+            problems.push(Problem::NotCanonical { line, seq });
         }
+        let expected_seq = self.expected_seq;
         if !self.resync {
-            if entry.seq < self.expected_seq {
-                report.record(Problem::OutOfOrder {
+            if seq < expected_seq {
+                problems.push(Problem::OutOfOrder {
                     line,
-                    seq: entry.seq,
-                    expected_seq: self.expected_seq,
+                    seq,
+                    expected_seq,
                 });
-            } else if entry.seq > self.expected_seq || entry.prev != self.expected_prev {
-                report.record(Problem::Removed {
-                    line,
-                    seq: entry.seq,
-                    expected_seq: self.expected_seq,
-                });
+            } else if seq > expected_seq || entry.prev != self.expected_prev {
+                if self.at_boundary {
+                    problems.push(Problem::SegmentGap {
+                        segment: self.file.as_ref().map_or_else(String::new, |f| f.0.clone()),
+                        line,
+                        seq,
+                        expected_seq,
+                    });
+                } else {
+                    problems.push(Problem::Removed {
+                        line,
+                        seq,
+                        expected_seq,
+                    });
+                }
             }
         }
-        if let Some(head) = &report.head
-            && head.seq == entry.seq
+        if let Some(head) = &self.report.head
+            && head.seq == seq
             && self.head_seen != HeadSeen::Matched
         {
             if head.hash == entry.hash {
                 self.head_seen = HeadSeen::Matched;
             } else if self.head_seen == HeadSeen::No {
                 self.head_seen = HeadSeen::Mismatched;
-                report.record(Problem::HeadMismatch {
-                    line,
-                    seq: entry.seq,
-                });
+                problems.push(Problem::HeadMismatch { line, seq });
             }
         }
+        // In the order a reader of the line would name them: its own
+        // contents, its link, the head.
+        for problem in problems {
+            let problem = match problem {
+                Problem::SegmentGap { .. } => problem,
+                _ => self.located(problem),
+            };
+            self.report.record(problem);
+        }
         self.resync = false;
-        self.expected_seq = entry.seq.saturating_add(1);
+        self.at_boundary = false;
+        self.expected_seq = seq.saturating_add(1);
         self.expected_prev = entry.hash;
-        report.last_seq = report.last_seq.max(entry.seq);
+        self.report.last_seq = self.report.last_seq.max(seq);
     }
 
     /// The report, once every line has been fed: adds the head's entry if
@@ -370,6 +482,14 @@ impl ChainCheck {
 /// file records. After a problem the chain is picked up again from the next
 /// readable entry, so that later damage is counted too.
 ///
+/// A rotated log is read as one: its segments oldest first, then the live
+/// file (see [`crate::segments()`]), the chain running on from each file
+/// into the next. Problems in a segment name it ([`Problem::InSegment`]);
+/// a break between two files is a [`Problem::SegmentGap`] (a segment
+/// removed, or cut short at a line's end), and a segment cut in the middle
+/// of a line a [`Problem::TruncatedSegment`]. The trail index is not read:
+/// it vouches for nothing.
+///
 /// What this cannot detect: someone able to write the log and its head file
 /// can rewrite the end of the chain with recomputed hashes, because the
 /// chain has no secret. The defence is [`crate::export`]ing the log to a
@@ -381,26 +501,42 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     // The head first: it is only written after the log is fsynced, so a log
     // read after it holds at least the entry it records.
     let mut check = ChainCheck::new(read_head(&head_path(path))?);
-    let file = File::open(path).map_err(AuditError::io(path))?;
-    let mut lines = Lines::new(file);
-    while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(path))? {
-        let (bytes, terminated) = match line {
-            Line::Complete(bytes) => (bytes, true),
-            Line::Unterminated(bytes) => (bytes, false),
-            Line::TooLong { terminated: false } => {
-                check.incomplete_tail();
-                continue;
+    for part in segments::snapshot(path)? {
+        check.start_file(part.name(), !part.live);
+        let mut lines = Lines::new(&part.file);
+        while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(&part.path))? {
+            let (bytes, terminated) = match line {
+                Line::Complete(bytes) => (bytes, true),
+                Line::Unterminated(bytes) => (bytes, false),
+                Line::TooLong { terminated: false } if part.live => {
+                    check.incomplete_tail();
+                    continue;
+                }
+                Line::TooLong { terminated: false } => {
+                    check.truncated_segment(line_no);
+                    continue;
+                }
+                Line::TooLong { terminated: true } => {
+                    let reason = format!("it is longer than {} bytes", crate::MAX_LINE_BYTES);
+                    check.malformed(line_no, reason);
+                    continue;
+                }
+            };
+            // A partial last line is being written in the live file (or
+            // was torn by a crash, and is cut off at the next open); a
+            // segment is whole when it is renamed.
+            if !terminated && !part.live {
+                check.truncated_segment(line_no);
             }
-            Line::TooLong { terminated: true } => {
-                let reason = format!("it is longer than {} bytes", crate::MAX_LINE_BYTES);
-                check.malformed(line_no, reason);
-                continue;
+            match check_line(bytes) {
+                Ok(checked) => check.entry(line_no, checked),
+                Err(_) if !terminated => {
+                    if part.live {
+                        check.incomplete_tail();
+                    }
+                }
+                Err(reason) => check.malformed(line_no, reason),
             }
-        };
-        match check_line(bytes) {
-            Ok(checked) => check.entry(line_no, checked),
-            Err(_) if !terminated => check.incomplete_tail(),
-            Err(reason) => check.malformed(line_no, reason),
         }
     }
     Ok(check.finish(false))
