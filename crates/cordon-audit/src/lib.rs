@@ -104,7 +104,7 @@ pub(crate) mod test_util {
 
     use serde_json::json;
 
-    use crate::{Action, AuditLog, Event};
+    use crate::{Action, AuditLog, AuditOptions, Entry, Event};
 
     /// A temporary directory and the log path inside it (not created).
     pub(crate) fn temp_log() -> (tempfile::TempDir, PathBuf) {
@@ -130,6 +130,36 @@ pub(crate) mod test_util {
             log.append_at(event(i), 1000 + i).unwrap();
         }
         log
+    }
+
+    /// A log at `path` rotated past `rotate_bytes`, with `n` entries as
+    /// [`write_log`] writes them (an entry's line is about 240 bytes).
+    pub(crate) fn write_rotated(path: &std::path::Path, n: u64, rotate_bytes: u64) -> AuditLog {
+        let log = AuditLog::open_with(path, AuditOptions { rotate_bytes }).unwrap();
+        for i in 1..=n {
+            log.append_at(event(i), 1000 + i).unwrap();
+        }
+        log
+    }
+
+    /// Every file of the log at `path`: its segments, then the live file.
+    pub(crate) fn log_files(path: &std::path::Path) -> Vec<PathBuf> {
+        let mut files = crate::segments(path).unwrap();
+        if path.exists() {
+            files.push(path.to_owned());
+        }
+        files
+    }
+
+    /// The entries about `subject`, from a scan of every file of the log
+    /// without the index (as the trail was read before it).
+    pub(crate) fn scan_for(path: &std::path::Path, subject: &str) -> Vec<Entry> {
+        log_files(path)
+            .iter()
+            .flat_map(|file| read_lines(file))
+            .filter_map(|line| serde_json::from_str::<Entry>(&line).ok())
+            .filter(|entry| entry.subject == subject)
+            .collect()
     }
 
     /// The lines of the file at `path`, without their newlines.

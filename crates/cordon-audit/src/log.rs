@@ -852,7 +852,10 @@ fn now() -> u64 {
 mod tests {
     use super::*;
     use crate::entry::Action;
-    use crate::test_util::{event, read_lines, temp_log, write_lines, write_log};
+    use crate::segments::segment_path;
+    use crate::test_util::{
+        event, log_files, read_lines, scan_for, temp_log, write_lines, write_log, write_rotated,
+    };
     use crate::verify::verify;
     use std::collections::BTreeSet;
     use std::sync::Arc;
@@ -1119,5 +1122,198 @@ mod tests {
         assert_eq!(log.append_at(event(2), 5).unwrap().seq, 2);
         drop(log);
         assert!(verify(&path).unwrap().is_ok());
+    }
+
+    /// The entries of every file of the log, in order, as `(seq, prev,
+    /// hash)`.
+    fn chain(path: &Path) -> Vec<(u64, String, String)> {
+        log_files(path)
+            .iter()
+            .flat_map(|file| read_lines(file))
+            .map(|line| {
+                let entry: Entry = serde_json::from_str(&line).unwrap();
+                (entry.seq, entry.prev, entry.hash)
+            })
+            .collect()
+    }
+
+    /// Checks that the chain in the files is 1..=n, each entry linked to
+    /// the one before.
+    fn assert_one_chain(path: &Path, n: u64) {
+        let chain = chain(path);
+        let seqs: Vec<u64> = chain.iter().map(|e| e.0).collect();
+        assert_eq!(seqs, (1..=n).collect::<Vec<_>>());
+        let mut prev = ZERO_HASH.to_owned();
+        for (_, entry_prev, hash) in chain {
+            assert_eq!(entry_prev, prev);
+            prev = hash;
+        }
+    }
+
+    #[test]
+    fn rotation_keeps_one_chain_across_segments() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 20, 1000);
+        log.sync().unwrap();
+        let segments = crate::segments(&path).unwrap();
+        assert!(segments.len() >= 3, "{segments:?}");
+        let names: Vec<String> = segments
+            .iter()
+            .map(|s| s.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names[..3],
+            [
+                "audit.jsonl.000001",
+                "audit.jsonl.000002",
+                "audit.jsonl.000003"
+            ]
+        );
+        for file in log_files(&path) {
+            let len = fs::metadata(&file).unwrap().len();
+            assert!(len <= 1000 && len > 0, "{}: {len}", file.display());
+        }
+        assert_one_chain(&path, 20);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!((report.entries, report.last_seq), (20, 20));
+        assert_eq!(report.head.map(|h| h.seq), Some(20));
+
+        // recent reaches back into older segments.
+        let seqs = |v: Vec<Entry>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(log.recent(10).unwrap()), (11..=20).collect::<Vec<_>>());
+        assert_eq!(seqs(log.recent(100).unwrap()), (1..=20).collect::<Vec<_>>());
+
+        // Export gives the files one after the other; after a seq, whole
+        // older segments are skipped.
+        let mut out = Vec::new();
+        assert_eq!(log.export(None, &mut out).unwrap().exported, 20);
+        let all: Vec<u8> = log_files(&path)
+            .iter()
+            .flat_map(|f| fs::read(f).unwrap())
+            .collect();
+        assert_eq!(out, all);
+        let mut out = Vec::new();
+        assert_eq!(log.export(Some(13), &mut out).unwrap().exported, 7);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("{\"action\":\"view\",\"actor\":\"officer:user14\"")
+        );
+
+        // Reopened, the chain goes on from the live file.
+        drop(log);
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        assert_eq!(log.open_report(), &OpenReport::default());
+        assert_eq!(log.append_at(event(21), 3000).unwrap().seq, 21);
+        drop(log);
+        assert_one_chain(&path, 21);
+    }
+
+    #[test]
+    fn an_entry_longer_than_the_limit_has_a_segment_of_its_own() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 3, 100);
+        assert_eq!(crate::segments(&path).unwrap().len(), 2);
+        assert_eq!(read_lines(&path).len(), 1);
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+        assert!(matches!(
+            AuditLog::open_with(&path, AuditOptions { rotate_bytes: 0 }),
+            Err(AuditError::InvalidOptions(_))
+        ));
+    }
+
+    #[test]
+    fn crash_after_the_rename_before_the_new_file() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 10, 1000);
+        log.sync().unwrap();
+        drop(log);
+        // The rename done (and the live index left as it was), nothing else.
+        let next = crate::segments(&path).unwrap().len() as u64 + 1;
+        fs::rename(&path, segment_path(&path, next)).unwrap();
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.entries, 10);
+        assert_eq!(
+            scan_for(&path, "Q1").len(),
+            crate::entries_for(&path, "Q1").unwrap().len()
+        );
+
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        let opened = log.open_report();
+        assert!(opened.resumed_rotation && !opened.created, "{opened:?}");
+        assert!(opened.is_clean());
+        assert!(opened.index_discarded > 0, "the old file's records");
+        assert_eq!(opened.index_added, 0);
+        assert_eq!(log.last_seq(), 10);
+        assert_eq!(log.recent(1).unwrap()[0].seq, 10);
+        let next = log.append_at(event(11), 3000).unwrap();
+        assert_eq!(next.seq, 11);
+        log.sync().unwrap();
+        assert_one_chain(&path, 11);
+        for subject in ["Q0", "Q1", "Q2"] {
+            assert_eq!(log.entries_for(subject).unwrap(), scan_for(&path, subject));
+        }
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+    }
+
+    #[test]
+    fn crash_after_the_new_file_was_created_empty() {
+        let (_dir, path) = temp_log();
+        drop(write_rotated(&path, 10, 1000));
+        let next = crate::segments(&path).unwrap().len() as u64 + 1;
+        fs::rename(&path, segment_path(&path, next)).unwrap();
+        fs::write(&path, "").unwrap();
+        // No sealed index for the segment yet either.
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        assert!(!log.open_report().resumed_rotation);
+        assert!(log.open_report().is_clean());
+        assert_eq!(log.append_at(event(11), 3000).unwrap().seq, 11);
+        assert_one_chain(&path, 11);
+        let sealed = crate::trail_index::index_path(&segment_path(&path, next));
+        assert!(!sealed.exists());
+        assert_eq!(log.entries_for("Q2").unwrap(), scan_for(&path, "Q2"));
+        assert!(sealed.exists(), "written by the trail that missed it");
+    }
+
+    #[test]
+    fn a_writer_follows_a_rotation_by_another() {
+        let (_dir, path) = temp_log();
+        let options = AuditOptions { rotate_bytes: 1000 };
+        let gateway = Arc::new(AuditLog::open_with(&path, options).unwrap());
+        let offline = Arc::new(AuditLog::open_with(&path, options).unwrap());
+        for i in 1..=12 {
+            let log = if i % 3 == 0 { &offline } else { &gateway };
+            assert_eq!(log.append_at(event(i), 1000 + i).unwrap().seq, i);
+        }
+        let threads: Vec<_> = [Arc::clone(&gateway), Arc::clone(&offline)]
+            .into_iter()
+            .map(|log| {
+                std::thread::spawn(move || {
+                    for i in 0..60 {
+                        log.append(event(i)).unwrap();
+                        if i % 20 == 0 {
+                            log.sync().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        gateway.sync().unwrap();
+        offline.sync().unwrap();
+        assert!(crate::segments(&path).unwrap().len() > 10);
+        assert_one_chain(&path, 132);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.head.map(|h| h.seq), Some(132));
+        for subject in ["Q0", "Q1", "Q2"] {
+            let expected = scan_for(&path, subject);
+            assert_eq!(gateway.entries_for(subject).unwrap(), expected);
+            assert_eq!(offline.entries_for(subject).unwrap(), expected);
+        }
     }
 }

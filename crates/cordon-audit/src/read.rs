@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::entry::{Entry, parse_line};
 use crate::error::AuditError;
-use crate::lines::{BackLines, Line, Lines, complete_end};
+use crate::lines::{BackLines, Line, complete_end};
 use crate::segments::{self, Part};
 use crate::trail_index;
 
@@ -48,7 +48,7 @@ pub fn export(
         {
             continue;
         }
-        let mut lines = Lines::new(&part.file);
+        let mut lines = part.lines()?;
         while let Some((_, line)) = lines.next_line().map_err(AuditError::io(&part.path))? {
             // A partial last line is being written in the live file, but
             // is damage in a sealed segment.

@@ -29,11 +29,12 @@
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
 use crate::head::sync_dir;
+use crate::lines::Lines;
 
 /// The least number of digits in a segment's number.
 const DIGITS: usize = 6;
@@ -135,6 +136,14 @@ impl Part {
             || self.path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
+    }
+
+    /// Its lines, from its start (whatever was read before).
+    pub(crate) fn lines(&self) -> Result<Lines<&File>, AuditError> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0))
+            .map_err(AuditError::io(&self.path))?;
+        Ok(Lines::new(file))
     }
 
     /// Its length now.

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::entry::{CheckedLine, ZERO_HASH, check_line};
 use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head};
-use crate::lines::{Line, Lines};
+use crate::lines::Line;
 use crate::segments;
 
 /// What is wrong at one place in the log.
@@ -503,7 +503,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let mut check = ChainCheck::new(read_head(&head_path(path))?);
     for part in segments::snapshot(path)? {
         check.start_file(part.name(), !part.live);
-        let mut lines = Lines::new(&part.file);
+        let mut lines = part.lines()?;
         while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(&part.path))? {
             let (bytes, terminated) = match line {
                 Line::Complete(bytes) => (bytes, true),
@@ -829,5 +829,180 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A log of 20 entries in segments of 4 (1000 bytes) and a live file,
+    /// synced; the paths of its segments.
+    fn rotated_log() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        Vec<std::path::PathBuf>,
+    ) {
+        let (dir, path) = temp_log();
+        let log = crate::test_util::write_rotated(&path, 20, 1000);
+        log.sync().unwrap();
+        drop(log);
+        let segments = crate::segments(&path).unwrap();
+        assert_eq!(
+            segments.len(),
+            4,
+            "entries 1-4, 5-8, 9-12, 13-16; 17-20 live"
+        );
+        assert!(verify(&path).unwrap().is_ok());
+        (dir, path, segments)
+    }
+
+    fn in_segment(segment: &str, problem: Problem) -> Problem {
+        Problem::InSegment {
+            segment: segment.to_owned(),
+            problem: Box::new(problem),
+        }
+    }
+
+    #[test]
+    fn tampered_entry_in_an_old_segment_names_the_segment() {
+        let (_dir, path, segments) = rotated_log();
+        let mut lines = read_lines(&segments[1]);
+        lines[2] = lines[2].replace("officer:user7", "officer:someone");
+        write_lines(&segments[1], &lines);
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            in_segment("audit.jsonl.000002", Problem::Altered { line: 3, seq: 7 })
+        );
+        assert_eq!(
+            problem.to_string(),
+            "in audit.jsonl.000002: entry 7 (line 3) was altered: its hash does not match its contents"
+        );
+        assert_eq!(report.problems, 1);
+        assert_eq!(report.entries, 20);
+    }
+
+    #[test]
+    fn a_removed_segment_is_a_gap_between_files() {
+        let (_dir, path, segments) = rotated_log();
+        fs::remove_file(&segments[1]).unwrap();
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            Problem::SegmentGap {
+                segment: "audit.jsonl.000003".into(),
+                line: 1,
+                seq: 9,
+                expected_seq: 5
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "entries 5 to 8, before entry 9, the first of audit.jsonl.000003 (line 1), are missing: a segment was removed or cut short"
+        );
+        assert_eq!(report.problems, 1);
+
+        // The newest segment: the gap is before the live file.
+        fs::remove_file(&segments[3]).unwrap();
+        let report = verify(&path).unwrap();
+        assert_eq!(report.problems, 2);
+        assert!(
+            matches!(
+                report.first_problem,
+                Some(Problem::SegmentGap { seq: 9, .. })
+            ),
+            "{report:?}"
+        );
+        // The oldest: entries missing from the start.
+        fs::remove_file(&segments[0]).unwrap();
+        let problem = verify(&path).unwrap().first_problem.unwrap();
+        assert_eq!(
+            problem,
+            in_segment(
+                "audit.jsonl.000003",
+                Problem::Removed {
+                    line: 1,
+                    seq: 9,
+                    expected_seq: 1
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn a_segment_cut_short_is_reported() {
+        let (_dir, path, segments) = rotated_log();
+        // At the end of a line: the entries after it are missing.
+        let lines = read_lines(&segments[2]);
+        write_lines(&segments[2], &lines[..3]);
+        let report = verify(&path).unwrap();
+        assert_eq!(
+            report.first_problem,
+            Some(Problem::SegmentGap {
+                segment: "audit.jsonl.000004".into(),
+                line: 1,
+                seq: 13,
+                expected_seq: 12
+            })
+        );
+        assert!(report.first_problem.unwrap().to_string().contains(
+            "entry 12, before entry 13, the first of audit.jsonl.000004 (line 1), is missing"
+        ));
+        // In the middle of a line.
+        let mut bytes = lines[..3].join("\n").into_bytes();
+        bytes.extend_from_slice(b"\n");
+        bytes.extend_from_slice(&lines[3].as_bytes()[..50]);
+        fs::write(&segments[2], bytes).unwrap();
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            Problem::TruncatedSegment {
+                segment: "audit.jsonl.000003".into(),
+                line: 4
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "audit.jsonl.000003 ends in the middle of line 4: the segment was cut short"
+        );
+        assert_eq!(report.problems, 2, "and the gap it leaves: {report:?}");
+        assert!(!report.incomplete_tail);
+    }
+
+    #[test]
+    fn a_replaced_segment_breaks_the_link_into_the_next_file() {
+        let (_dir, path, segments) = rotated_log();
+        // Segment 4 written anew, self-consistent, from another chain.
+        let other = tempfile::tempdir().unwrap();
+        let other_path = other.path().join("audit.jsonl");
+        let other_log = crate::AuditLog::open(&other_path).unwrap();
+        for i in 1..=16 {
+            other_log
+                .append_at(crate::test_util::event(i), 5000 + i)
+                .unwrap();
+        }
+        let forged = read_lines(&other_path)[12..16].to_vec();
+        write_lines(&segments[3], &forged);
+        let report = verify(&path).unwrap();
+        assert_eq!(
+            report.first_problem,
+            Some(Problem::SegmentGap {
+                segment: "audit.jsonl.000004".into(),
+                line: 1,
+                seq: 13,
+                expected_seq: 13
+            })
+        );
+        assert!(
+            report
+                .first_problem
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .ends_with(
+                    "does not follow the last entry before it: the file before it was replaced"
+                )
+        );
+        // The live file's first entry does not follow the forged one.
+        assert_eq!(report.problems, 2, "{report:?}");
     }
 }
