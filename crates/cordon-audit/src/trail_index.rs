@@ -67,6 +67,9 @@ use crate::segments::Part;
 /// included.
 pub(crate) const RECORD_LEN: u64 = 51;
 
+/// [`RECORD_LEN`], for patterns and arrays.
+const RECORD_LEN_USIZE: usize = RECORD_LEN as usize;
+
 /// The first field of a sealed index's header.
 const HEADER_TAG: &[u8; 16] = b"#cordon-index-v1";
 
@@ -166,10 +169,21 @@ fn header(segment_len: u64, count: u64) -> [u8; RECORD_LEN as usize] {
     out
 }
 
-/// The next record of `reader`: `None` at its end, `Some(None)` for a
-/// torn or damaged record.
-fn next_record(reader: &mut impl Read) -> io::Result<Option<Option<Record>>> {
-    let mut buf = [0u8; RECORD_LEN as usize];
+/// What [`next_record`] read.
+enum Next {
+    /// The end of the records.
+    End,
+    /// A record.
+    Record(Record),
+    /// A partial record at the end: being written, or torn by a crash.
+    Torn,
+    /// A whole record's length that is not a record: damage.
+    Bad,
+}
+
+/// The next record of `reader`.
+fn next_record(reader: &mut impl Read) -> io::Result<Next> {
+    let mut buf = [0u8; RECORD_LEN_USIZE];
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -180,8 +194,9 @@ fn next_record(reader: &mut impl Read) -> io::Result<Option<Option<Record>>> {
         }
     }
     Ok(match filled {
-        0 => None,
-        _ => Some(Record::decode(&buf[..filled])),
+        0 => Next::End,
+        RECORD_LEN_USIZE => Record::decode(&buf).map_or(Next::Bad, Next::Record),
+        _ => Next::Torn,
     })
 }
 
@@ -306,7 +321,7 @@ fn sound_prefix(index: &File, live: &File, end: u64) -> io::Result<(u64, u64)> {
     let mut first = None;
     let mut last: Option<Record> = None;
     let mut count = 0;
-    while let Some(Some(record)) = next_record(&mut reader)? {
+    while let Next::Record(record) = next_record(&mut reader)? {
         let in_order = match last {
             None => record.offset == 0,
             Some(prev) => record.offset > prev.offset && record.seq > prev.seq,
@@ -332,8 +347,10 @@ fn sound_prefix(index: &File, live: &File, end: u64) -> io::Result<(u64, u64)> {
 
 /// The entries about `subject` in the live file `part`, using the live
 /// index at `index_path` where it is sound, by offset. The second value
-/// says the index disagreed with the file (it was damaged, and the whole
-/// file was scanned instead): the writer should rebuild it.
+/// says the index is damaged (a record disagreed with the file, and the
+/// whole file was scanned instead, or records are out of order or
+/// unreadable, and what follows them was scanned): the writer should
+/// rebuild it.
 fn live_trail(
     part: &Part,
     index_path: &Path,
@@ -344,23 +361,39 @@ fn live_trail(
     let len = part.len()?;
     let end = complete_end(&part.file, len).map_err(io_err())?;
     let mut found = BTreeMap::new();
-    let sound = match File::open(index_path) {
+    let lookup = match File::open(index_path) {
         Ok(index) => {
             live_lookup(&index, &part.file, end, key, subject, &mut found).map_err(io_err())?
         }
         // A missing or unreadable index is a cache miss.
-        Err(_) => false,
+        Err(_) => Lookup::Wrong,
     };
-    if !sound {
-        found.clear();
-        scan_subject(&part.file, 0, end, subject, &mut found).map_err(io_err())?;
+    match lookup {
+        Lookup::Found { damaged } => Ok((found, damaged)),
+        Lookup::Wrong => {
+            found.clear();
+            scan_subject(&part.file, 0, end, subject, &mut found).map_err(io_err())?;
+            Ok((found, true))
+        }
     }
-    Ok((found, !sound))
+}
+
+/// What the live index gave.
+enum Lookup {
+    /// The entries were found; `damaged`: records out of order or
+    /// unreadable cut the index short (what follows was scanned).
+    Found {
+        /// The index is damaged.
+        damaged: bool,
+    },
+    /// A record disagreed with the file (or the index is another file's):
+    /// nothing found through it is to be believed.
+    Wrong,
 }
 
 /// Reads the trail from the live index: the lines its records for `key`
 /// point to, and the lines it does not cover (where seqs skip, after its
-/// last sound record). False if a record disagreed with the file.
+/// last sound record).
 fn live_lookup(
     index: &File,
     live: &File,
@@ -368,22 +401,35 @@ fn live_lookup(
     key: u64,
     subject: &str,
     found: &mut BTreeMap<u64, Entry>,
-) -> io::Result<bool> {
+) -> io::Result<Lookup> {
     let mut reader = records(index)?;
     let mut hits = Vec::new();
     let mut gaps = Vec::new();
     let mut last: Option<Record> = None;
-    while let Some(Some(record)) = next_record(&mut reader)? {
+    let mut damaged = false;
+    loop {
+        let record = match next_record(&mut reader)? {
+            Next::Record(record) => record,
+            // A record being written is not damage.
+            Next::End | Next::Torn => break,
+            Next::Bad => {
+                damaged = true;
+                break;
+            }
+        };
         if record.offset >= end {
             break;
         }
         match last {
             // The index of another file (the one before a rotation)?
             None if record.offset != 0 || entry_at(live, &record, end)?.is_none() => {
-                return Ok(false);
+                return Ok(Lookup::Wrong);
             }
             None => {}
-            Some(prev) if record.offset <= prev.offset || record.seq <= prev.seq => break,
+            Some(prev) if record.offset <= prev.offset || record.seq <= prev.seq => {
+                damaged = true;
+                break;
+            }
             Some(prev) if record.seq != prev.seq + 1 => gaps.push((prev.offset, record.offset)),
             Some(_) => {}
         }
@@ -400,13 +446,13 @@ fn live_lookup(
             }
             // Another subject with the same key.
             Some(_) => {}
-            None => return Ok(false),
+            None => return Ok(Lookup::Wrong),
         }
     }
     for (from, to) in gaps {
         scan_subject(live, from, to, subject, found)?;
     }
-    Ok(true)
+    Ok(Lookup::Found { damaged })
 }
 
 /// The entries about `subject` in the segment `part`, from its sealed
@@ -476,10 +522,10 @@ fn sealed_lookup(
     let mut last_offset = None;
     loop {
         let record = match next_record(&mut reader)? {
-            None => break,
-            Some(None) => return Ok(None),
-            Some(Some(record)) if record.key != key => break,
-            Some(Some(record)) => record,
+            Next::End => break,
+            Next::Torn | Next::Bad => return Ok(None),
+            Next::Record(record) if record.key != key => break,
+            Next::Record(record) => record,
         };
         if last_offset.is_some_and(|last| record.offset <= last) {
             return Ok(None);
@@ -551,9 +597,9 @@ fn consecutive_count(live: &File) -> io::Result<Option<u64>> {
     let mut count = 0;
     loop {
         match next_record(&mut reader)? {
-            None => return Ok(Some(count)),
-            Some(None) => return Ok(None),
-            Some(Some(record)) => {
+            Next::End => return Ok(Some(count)),
+            Next::Torn | Next::Bad => return Ok(None),
+            Next::Record(record) => {
                 if last.is_some_and(|l| l.seq.checked_add(1) != Some(record.seq)) {
                     return Ok(None);
                 }
@@ -614,8 +660,12 @@ fn write_sealed_in_batches(
             let high = ((pass + 1) << 64) / passes;
             let mut reader = records(unsorted)?;
             batch.clear();
-            while let Some(record) = next_record(&mut reader)? {
-                let record = record.ok_or_else(|| bad_data("a damaged record"))?;
+            loop {
+                let record = match next_record(&mut reader)? {
+                    Next::End => break,
+                    Next::Record(record) => record,
+                    Next::Torn | Next::Bad => return Err(bad_data("a damaged record")),
+                };
                 if (low..high).contains(&u128::from(record.key)) {
                     batch.push(record);
                 }
@@ -726,6 +776,9 @@ pub(crate) fn trail(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segments::segment_path;
+    use crate::test_util::{event, scan_for, temp_log, write_rotated};
+    use crate::{AuditLog, AuditOptions, OpenReport};
 
     #[test]
     fn records_round_trip_and_damage_is_refused() {
@@ -802,5 +855,290 @@ mod tests {
         assert_eq!(fs::read(&index).unwrap(), one_pass);
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 2, "no temporary file left");
+    }
+
+    const SUBJECTS: [&str; 4] = ["Q0", "Q1", "Q2", "Q9"];
+
+    /// Checks that the trail of every subject, read through the index by
+    /// `log` and by the reader without it, is what a scan finds.
+    fn assert_trails(log: &AuditLog) {
+        for subject in SUBJECTS {
+            let expected = scan_for(log.path(), subject);
+            assert_eq!(log.entries_for(subject).unwrap(), expected, "{subject}");
+            assert_eq!(
+                crate::entries_for(log.path(), subject).unwrap(),
+                expected,
+                "{subject}"
+            );
+        }
+    }
+
+    fn reopen(path: &Path) -> AuditLog {
+        AuditLog::open_with(path, AuditOptions { rotate_bytes: 1000 }).unwrap()
+    }
+
+    fn live_index(path: &Path) -> PathBuf {
+        index_path(path)
+    }
+
+    /// The sealed index of a segment, rebuilt from a scan of it.
+    fn fresh_sealed(segment: &Path) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("fresh.index");
+        let file = File::open(segment).unwrap();
+        let len = file.metadata().unwrap().len();
+        build_by_scan(&file, len, &index).unwrap();
+        fs::read(index).unwrap()
+    }
+
+    #[test]
+    fn trails_across_segments_are_those_of_a_full_scan() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 30, 1000);
+        let segments = crate::segments(&path).unwrap();
+        assert!(segments.len() >= 3);
+        assert_trails(&log);
+        assert_eq!(log.entries_for("Q1").unwrap().len(), 10);
+        // Every file has its index; each sealed one is what a scan makes.
+        for segment in &segments {
+            assert_eq!(
+                fs::read(index_path(segment)).unwrap(),
+                fresh_sealed(segment)
+            );
+        }
+        let live_records = fs::metadata(live_index(&path)).unwrap().len() / RECORD_LEN;
+        assert_eq!(
+            live_records,
+            crate::test_util::read_lines(&path).len() as u64
+        );
+        // Subjects with characters a line-based index would trip on.
+        for subject in ["", "a b", "two\nlines", "é\"\\"] {
+            log.append(crate::Event::new("gateway", crate::Action::Login, subject))
+                .unwrap();
+        }
+        for subject in ["", "a b", "two\nlines", "é\"\\"] {
+            let trail = log.entries_for(subject).unwrap();
+            assert_eq!(trail.len(), 1, "{subject:?}");
+            assert_eq!(trail[0].subject, subject);
+        }
+    }
+
+    #[test]
+    fn a_deleted_index_is_rebuilt() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 30, 1000);
+        drop(log);
+        let segments = crate::segments(&path).unwrap();
+        let sealed = fs::read(index_path(&segments[0])).unwrap();
+        fs::remove_file(live_index(&path)).unwrap();
+        fs::remove_file(index_path(&segments[0])).unwrap();
+        // Readers scan what has no index.
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
+        assert!(
+            !index_path(&segments[0]).exists(),
+            "a reader writes nothing"
+        );
+
+        let log = reopen(&path);
+        let live_lines = crate::test_util::read_lines(&path).len() as u64;
+        assert_eq!(
+            log.open_report(),
+            &OpenReport {
+                index_added: live_lines,
+                ..OpenReport::default()
+            }
+        );
+        assert_trails(&log);
+        assert_eq!(fs::read(index_path(&segments[0])).unwrap(), sealed);
+
+        // Removed while the log is open: the next append notices.
+        fs::remove_file(live_index(&path)).unwrap();
+        log.append_at(event(31), 3000).unwrap();
+        let records = fs::metadata(live_index(&path)).unwrap().len() / RECORD_LEN;
+        assert_eq!(records, crate::test_util::read_lines(&path).len() as u64);
+        assert_trails(&log);
+    }
+
+    #[test]
+    fn an_index_cut_mid_record_is_mended() {
+        let (_dir, path) = temp_log();
+        drop(write_rotated(&path, 30, 1000));
+        let index = live_index(&path);
+        let complete = fs::read(&index).unwrap();
+        let len = complete.len() as u64;
+        assert!(len >= 2 * RECORD_LEN);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&index)
+            .unwrap()
+            .set_len(len - 20)
+            .unwrap();
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
+        let log = reopen(&path);
+        assert_eq!(
+            (
+                log.open_report().index_discarded,
+                log.open_report().index_added
+            ),
+            (1, 1)
+        );
+        assert_eq!(fs::read(&index).unwrap(), complete);
+        assert_trails(&log);
+    }
+
+    #[test]
+    fn records_past_the_end_of_the_log_are_discarded() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 31, 1000);
+        log.sync().unwrap();
+        drop(log);
+        // The last two entries cut off the live file, their records left.
+        let lines = crate::test_util::read_lines(&path);
+        assert!(lines.len() >= 3);
+        crate::test_util::write_lines(&path, &lines[..lines.len() - 2]);
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
+        let log = reopen(&path);
+        assert_eq!(log.open_report().index_discarded, 2);
+        assert_eq!(log.open_report().index_added, 0);
+        assert_eq!(log.open_report().missing_at_end, Some((30, 31)));
+        let records = fs::metadata(live_index(&path)).unwrap().len() / RECORD_LEN;
+        assert_eq!(records, lines.len() as u64 - 2);
+        assert_trails(&log);
+        // And a record pointing far past the end, then junk.
+        drop(log);
+        let mut bytes = fs::read(live_index(&path)).unwrap();
+        let far = Record {
+            key: subject_key("Q1"),
+            offset: 1 << 40,
+            seq: 1000,
+        };
+        bytes.extend_from_slice(&far.encode());
+        bytes.extend_from_slice(&[0u8; 60]);
+        fs::write(live_index(&path), bytes).unwrap();
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
+        let log = reopen(&path);
+        assert_eq!(log.open_report().index_discarded, 3);
+        assert_trails(&log);
+    }
+
+    #[test]
+    fn a_record_that_lies_is_caught_and_the_index_rebuilt() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 30, 1000);
+        let index = live_index(&path);
+        let good = fs::read(&index).unwrap();
+        // The second record of the live file points at the first entry's
+        // line: sound on its face, wrong against the file.
+        let mut bytes = good.clone();
+        let second = Record::decode(&bytes[51..102]).unwrap();
+        let lie = Record {
+            offset: 0,
+            ..second
+        }
+        .encode();
+        bytes[51..102].copy_from_slice(&lie);
+        fs::write(&index, &bytes).unwrap();
+        // Same inode: the open log keeps appending to it.
+        assert_trails(&log);
+        log.append_at(event(31), 3000).unwrap();
+        let mut expected = good;
+        expected.extend_from_slice(&fs::read(&index).unwrap()[expected.len()..]);
+        assert_eq!(fs::read(&index).unwrap(), expected, "rebuilt at the append");
+        assert_trails(&log);
+
+        // A missing record (seqs skip) is covered by a scan of its gap.
+        drop(log);
+        let mut bytes = fs::read(&index).unwrap();
+        bytes.drain(51..102);
+        fs::write(&index, &bytes).unwrap();
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_sealed_index_is_not_believed_and_is_rewritten() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 30, 1000);
+        let segment = segment_path(&path, 2);
+        let sealed = index_path(&segment);
+        let good = fs::read(&sealed).unwrap();
+        let damages: [fn(&mut Vec<u8>); 4] = [
+            // A record's offset moved off its line.
+            |b| b[51 + 49] ^= 1,
+            // Cut short.
+            |b| b.truncate(b.len() - 51),
+            // Another segment's length in the header.
+            |b| b[20] ^= 1,
+            // Not an index.
+            |b| b.iter_mut().for_each(|x| *x = b'x'),
+        ];
+        for damage in damages {
+            let mut bytes = good.clone();
+            damage(&mut bytes);
+            fs::write(&sealed, &bytes).unwrap();
+            for subject in SUBJECTS {
+                assert_eq!(
+                    crate::entries_for(&path, subject).unwrap(),
+                    scan_for(&path, subject)
+                );
+            }
+            assert_eq!(fs::read(&sealed).unwrap(), bytes, "a reader writes nothing");
+            assert_trails(&log);
+            assert_eq!(fs::read(&sealed).unwrap(), good, "rewritten by the log");
+        }
+    }
+
+    #[test]
+    fn a_live_index_left_from_before_a_rotation_is_ignored() {
+        let (_dir, path) = temp_log();
+        drop(write_rotated(&path, 30, 1000));
+        // The rename done, the new live file created, the index not reset.
+        let next = crate::segments(&path).unwrap().len() as u64 + 1;
+        fs::rename(&path, segment_path(&path, next)).unwrap();
+        fs::write(&path, "").unwrap();
+        // Another writer started the new file (with an empty index of its
+        // own, then appended the stale one back: the worst case).
+        let stale = fs::read(live_index(&path)).unwrap();
+        let log = reopen(&path);
+        assert_eq!(
+            log.open_report().index_discarded,
+            stale.len() as u64 / RECORD_LEN
+        );
+        log.append_at(event(31), 3000).unwrap();
+        drop(log);
+        let mut bytes = fs::read(live_index(&path)).unwrap();
+        assert_eq!(bytes.len() as u64, RECORD_LEN);
+        bytes.splice(0..0, stale);
+        fs::write(live_index(&path), bytes).unwrap();
+        for subject in SUBJECTS {
+            assert_eq!(
+                crate::entries_for(&path, subject).unwrap(),
+                scan_for(&path, subject)
+            );
+        }
     }
 }
