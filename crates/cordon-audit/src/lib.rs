@@ -29,6 +29,43 @@
 //! `"<seq> <hash>\n"` of the last entry known durable, so that entries cut
 //! from the end are noticed too.
 //!
+//! ## Rotation
+//!
+//! The log above is the *live file*. Before an entry would take it past
+//! [`AuditOptions::rotate_bytes`] (64 MiB by default), the writer fsyncs it,
+//! renames it to the next numbered *segment* beside it and fsyncs the
+//! directory, then begins a new live file: `audit.jsonl.000001`,
+//! `audit.jsonl.000002`, ... ([`segments()`]: the log's name, a dot and a
+//! number of at least six digits, the oldest lowest, so that the names
+//! sort in order). The chain runs on across files: the first entry of a
+//! file has the next seq and, as `prev`, the hash of the last entry of the
+//! file before. Segments are never written again.
+//!
+//! A rotation moves entries (a rename), it never copies them, so a crash
+//! at any point loses or duplicates none: before the rename nothing has
+//! changed; after it the live file is missing or empty, and
+//! [`AuditLog::open`] creates it if need be and continues from the newest
+//! segment. Readers ([`verify`], [`export`], [`entries_for`]) read the
+//! segments oldest first and then the live file as one log, from a
+//! consistent set of open files.
+//!
+//! ## Other files beside the log
+//!
+//! - `DATA/audit.jsonl.lock`: what writers lock (`flock`) to append, rotate
+//!   or replace the head file. Empty.
+//! - `DATA/audit.jsonl.index` and `DATA/audit.jsonl.000001.index`, ...:
+//!   the *trail index* of the live file and of each segment, which says
+//!   where each subject's entries are, so that [`AuditLog::entries_for`]
+//!   reads a message's trail without scanning the log. One record per
+//!   entry, `<subject key> <seq> <offset>\n` in fixed-width hex (the live
+//!   file's in the order of the file, appended after each entry without an
+//!   fsync; a segment's sorted by subject key, written when it is sealed).
+//!   It is a cache: entries read through it must start a line and carry
+//!   the record's seq and subject, or the file is scanned instead; it is
+//!   mended at open (records past the end cut off, missing ones added) and
+//!   written again when found missing or damaged, and may be deleted at
+//!   any time. [`verify`] never reads it.
+//!
 //! # PostgreSQL
 //!
 //! Gateways that share a PostgreSQL database share one chain in it
