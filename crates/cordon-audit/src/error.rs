@@ -36,6 +36,10 @@ pub enum AuditError {
         /// The limit.
         max: usize,
     },
+    /// [`crate::AuditOptions`] that make no sense (a rotation size of 0),
+    /// refused by [`crate::AuditLog::open_with`].
+    #[error("invalid audit log options: {0}")]
+    InvalidOptions(&'static str),
     /// The sequence number cannot grow any further (the log, or a forged
     /// entry in it, has reached `u64::MAX`).
     #[error("audit sequence numbers are exhausted")]

@@ -29,6 +29,43 @@
 //! `"<seq> <hash>\n"` of the last entry known durable, so that entries cut
 //! from the end are noticed too.
 //!
+//! ## Rotation
+//!
+//! The log above is the *live file*. Before an entry would take it past
+//! [`AuditOptions::rotate_bytes`] (64 MiB by default), the writer fsyncs it,
+//! renames it to the next numbered *segment* beside it and fsyncs the
+//! directory, then begins a new live file: `audit.jsonl.000001`,
+//! `audit.jsonl.000002`, ... ([`segments()`]: the log's name, a dot and a
+//! number of at least six digits, the oldest lowest, so that the names
+//! sort in order). The chain runs on across files: the first entry of a
+//! file has the next seq and, as `prev`, the hash of the last entry of the
+//! file before. Segments are never written again.
+//!
+//! A rotation moves entries (a rename), it never copies them, so a crash
+//! at any point loses or duplicates none: before the rename nothing has
+//! changed; after it the live file is missing or empty, and
+//! [`AuditLog::open`] creates it if need be and continues from the newest
+//! segment. Readers ([`verify`], [`export`], [`entries_for`]) read the
+//! segments oldest first and then the live file as one log, from a
+//! consistent set of open files.
+//!
+//! ## Other files beside the log
+//!
+//! - `DATA/audit.jsonl.lock`: what writers lock (`flock`) to append, rotate
+//!   or replace the head file. Empty.
+//! - `DATA/audit.jsonl.index` and `DATA/audit.jsonl.000001.index`, ...:
+//!   the *trail index* of the live file and of each segment, which says
+//!   where each subject's entries are, so that [`AuditLog::entries_for`]
+//!   reads a message's trail without scanning the log. One record per
+//!   entry, `<subject key> <seq> <offset>\n` in fixed-width hex (the live
+//!   file's in the order of the file, appended after each entry without an
+//!   fsync; a segment's sorted by subject key, written when it is sealed).
+//!   It is a cache: entries read through it must start a line and carry
+//!   the record's seq and subject, or the file is scanned instead; it is
+//!   mended at open (records past the end cut off, missing ones added) and
+//!   written again when found missing or damaged, and may be deleted at
+//!   any time. [`verify`] never reads it.
+//!
 //! # PostgreSQL
 //!
 //! Gateways that share a PostgreSQL database share one chain in it
@@ -82,14 +119,17 @@ mod head;
 mod lines;
 mod log;
 mod read;
+mod segments;
 mod source;
+mod trail_index;
 mod verify;
 
 pub use entry::{Action, Entry, Event, MAX_DETAIL_DEPTH, MAX_LINE_BYTES, UnknownAction, ZERO_HASH};
 pub use error::AuditError;
 pub use head::{Head, head_path};
-pub use log::{AuditLog, OpenReport};
+pub use log::{AuditLog, AuditOptions, DEFAULT_ROTATE_BYTES, OpenReport};
 pub use read::{ExportSummary, entries_for, export};
+pub use segments::segments;
 pub use source::AuditSource;
 pub use verify::{Problem, VerifyReport, verify};
 
@@ -101,7 +141,7 @@ pub(crate) mod test_util {
 
     use serde_json::json;
 
-    use crate::{Action, AuditLog, Event};
+    use crate::{Action, AuditLog, AuditOptions, Entry, Event};
 
     /// A temporary directory and the log path inside it (not created).
     pub(crate) fn temp_log() -> (tempfile::TempDir, PathBuf) {
@@ -127,6 +167,36 @@ pub(crate) mod test_util {
             log.append_at(event(i), 1000 + i).unwrap();
         }
         log
+    }
+
+    /// A log at `path` rotated past `rotate_bytes`, with `n` entries as
+    /// [`write_log`] writes them (an entry's line is about 240 bytes).
+    pub(crate) fn write_rotated(path: &std::path::Path, n: u64, rotate_bytes: u64) -> AuditLog {
+        let log = AuditLog::open_with(path, AuditOptions { rotate_bytes }).unwrap();
+        for i in 1..=n {
+            log.append_at(event(i), 1000 + i).unwrap();
+        }
+        log
+    }
+
+    /// Every file of the log at `path`: its segments, then the live file.
+    pub(crate) fn log_files(path: &std::path::Path) -> Vec<PathBuf> {
+        let mut files = crate::segments(path).unwrap();
+        if path.exists() {
+            files.push(path.to_owned());
+        }
+        files
+    }
+
+    /// The entries about `subject`, from a scan of every file of the log
+    /// without the index (as the trail was read before it).
+    pub(crate) fn scan_for(path: &std::path::Path, subject: &str) -> Vec<Entry> {
+        log_files(path)
+            .iter()
+            .flat_map(|file| read_lines(file))
+            .filter_map(|line| serde_json::from_str::<Entry>(&line).ok())
+            .filter(|entry| entry.subject == subject)
+            .collect()
     }
 
     /// The lines of the file at `path`, without their newlines.

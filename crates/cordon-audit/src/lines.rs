@@ -1,5 +1,6 @@
 //! Reading the log line by line in bounded memory, forwards (verify, export)
-//! and backwards (open, recent).
+//! and backwards (open, recent), and one line at a known offset (the trail
+//! index).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -27,6 +28,10 @@ pub(crate) struct Lines<R> {
     reader: BufReader<R>,
     buf: Vec<u8>,
     line_no: u64,
+    /// Bytes consumed so far.
+    pos: u64,
+    /// Where the last line returned starts.
+    start: u64,
 }
 
 impl<R: Read> Lines<R> {
@@ -36,12 +41,21 @@ impl<R: Read> Lines<R> {
             reader: BufReader::with_capacity(64 * 1024, reader),
             buf: Vec::new(),
             line_no: 0,
+            pos: 0,
+            start: 0,
         }
+    }
+
+    /// Where the line last returned by [`Lines::next_line`] starts, in
+    /// bytes from the start of the reader.
+    pub(crate) fn line_start(&self) -> u64 {
+        self.start
     }
 
     /// The next line and its number (from 1), or `None` at the end.
     pub(crate) fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();
+        self.start = self.pos;
         let mut too_long = false;
         let mut read_any = false;
         let terminated = loop {
@@ -68,6 +82,7 @@ impl<R: Read> Lines<R> {
                 }
             }
             self.reader.consume(used);
+            self.pos += used as u64;
             if found {
                 break true;
             }
@@ -149,6 +164,36 @@ impl<'f> BackLines<'f> {
     }
 }
 
+/// The complete line starting at `offset`, without its newline, read from
+/// `file` no further than `end`: `None` if `offset` does not start a line
+/// (it is not 0 and the byte before it is not `\n`), or no `\n` ends the
+/// line before `end`, or it is longer than [`MAX_LINE_BYTES`].
+///
+/// For offsets taken from an index, which may be stale: whatever they say,
+/// this reads at most one line.
+pub(crate) fn line_at(mut file: &File, offset: u64, end: u64) -> io::Result<Option<Vec<u8>>> {
+    if offset >= end {
+        return Ok(None);
+    }
+    if offset > 0 {
+        let mut before = [0u8; 1];
+        file.seek(SeekFrom::Start(offset - 1))?;
+        file.read_exact(&mut before)?;
+        if before[0] != b'\n' {
+            return Ok(None);
+        }
+    } else {
+        file.seek(SeekFrom::Start(0))?;
+    }
+    let limit = (end - offset).min(MAX_LINE_BYTES as u64);
+    let mut line = Vec::new();
+    BufReader::with_capacity(4096, file.take(limit)).read_until(b'\n', &mut line)?;
+    if line.pop() != Some(b'\n') {
+        return Ok(None);
+    }
+    Ok(Some(line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,12 +202,18 @@ mod tests {
     fn collect(bytes: &[u8]) -> Vec<(u64, String)> {
         let mut lines = Lines::new(bytes);
         let mut out = Vec::new();
+        let mut expected_start = 0;
         while let Some((n, line)) = lines.next_line().unwrap() {
             let text = match line {
                 Line::Complete(b) => format!("C:{}", String::from_utf8_lossy(b)),
                 Line::Unterminated(b) => format!("U:{}", String::from_utf8_lossy(b)),
                 Line::TooLong { terminated } => format!("L:{terminated}"),
             };
+            assert_eq!(lines.line_start(), expected_start);
+            expected_start += bytes[expected_start as usize..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len() as u64 - expected_start, |i| i as u64 + 1);
             out.push((n, text));
         }
         out
@@ -223,5 +274,21 @@ mod tests {
         let mut no_newline = tempfile::tempfile().unwrap();
         no_newline.write_all(b"partial").unwrap();
         assert_eq!(complete_end(&no_newline, 7).unwrap(), 0);
+    }
+
+    #[test]
+    fn line_at_reads_one_line_from_a_line_start_only() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"first\nsecond\nthird").unwrap();
+        let len = file.metadata().unwrap().len();
+        assert_eq!(line_at(&file, 0, len).unwrap(), Some(b"first".to_vec()));
+        assert_eq!(line_at(&file, 6, len).unwrap(), Some(b"second".to_vec()));
+        // Not the start of a line, past the end, or unterminated.
+        assert_eq!(line_at(&file, 7, len).unwrap(), None);
+        assert_eq!(line_at(&file, len + 5, len).unwrap(), None);
+        assert_eq!(line_at(&file, 13, len).unwrap(), None);
+        // Not past `end`, even if the file goes on.
+        assert_eq!(line_at(&file, 6, 12).unwrap(), None);
+        assert_eq!(line_at(&file, 6, 13).unwrap(), Some(b"second".to_vec()));
     }
 }

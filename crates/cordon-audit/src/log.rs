@@ -4,7 +4,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cordon_postgres::Database;
@@ -15,8 +16,36 @@ use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head, sync_dir, write_head};
 use crate::lines::{BackLines, complete_end};
 use crate::read::ExportSummary;
+use crate::segments;
 use crate::source::AuditSource;
+use crate::trail_index::{self, Record};
 use crate::verify::VerifyReport;
+
+/// The size past which the live file of a log opened with
+/// [`AuditLog::open`] is rotated: 64 MiB.
+pub const DEFAULT_ROTATE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How a file log is kept ([`AuditLog::open_with`]). Build it from
+/// [`AuditOptions::default`] and change what is needed
+/// (`AuditOptions { rotate_bytes, ..AuditOptions::default() }`), so that
+/// options added later take their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// The live file is rotated (renamed to the next numbered segment, and
+    /// a new one begun) before an entry would take it past this many
+    /// bytes; every segment is at most this long unless a single entry is
+    /// longer. Not 0; `u64::MAX` never rotates. Default
+    /// [`DEFAULT_ROTATE_BYTES`].
+    pub rotate_bytes: u64,
+}
+
+impl Default for AuditOptions {
+    fn default() -> AuditOptions {
+        AuditOptions {
+            rotate_bytes: DEFAULT_ROTATE_BYTES,
+        }
+    }
+}
 
 /// The audit log, open for appending: a file (`DATA/audit.jsonl`, see
 /// [`AuditLog::open`]) or the chain that several gateways share in
@@ -45,9 +74,10 @@ use crate::verify::VerifyReport;
 ///
 /// Several writers may share a log. A file is shared by the processes of
 /// one machine (the running gateway and an offline `cordon users`): every
-/// append takes an exclusive lock on the file (`flock`), reads the chain's
-/// last entry again if another writer has appended since, appends, and
-/// lets go. The database is shared by every gateway using it: every append
+/// append takes an exclusive lock (`flock`) on the lock file beside the log
+/// (`DATA/audit.jsonl.lock`), opens the live file again if another writer
+/// has rotated it, reads the chain's last entry again if another writer has
+/// appended since, appends, and lets go. The database is shared by every gateway using it: every append
 /// locks the head row (`SELECT ... FOR UPDATE`) until it commits. Either
 /// way the chain never forks and stays one gap-free sequence. Readers
 /// ([`AuditLog::verify`], [`AuditLog::export`], [`AuditLog::entries_for`],
@@ -56,8 +86,20 @@ use crate::verify::VerifyReport;
 /// every method takes `&self`. Every method blocks (on file I/O or on the
 /// database): call them from `spawn_blocking`.
 ///
-/// The log is never rotated: it grows, and old entries are kept in the SIEM
-/// through [`AuditLog::export`].
+/// A file log is rotated by size ([`AuditOptions::rotate_bytes`]): the live
+/// file becomes a numbered segment beside it and the chain continues in a
+/// new one (see the crate documentation for the names, and for what a
+/// crash during a rotation leaves). Segments are
+/// kept: deleting old ones is for whoever archives them, and
+/// [`crate::verify`] then reports the entries missing from the start. The
+/// entries are also kept in the SIEM through [`AuditLog::export`].
+///
+/// An index beside the log (`DATA/audit.jsonl.index`, and one per segment)
+/// says where each subject's entries are, so that
+/// [`AuditLog::entries_for`] reads one message's trail without scanning
+/// the log. It is a cache: kept up to date by the appends (without an
+/// fsync of its own), mended at open, never trusted for what the entries
+/// say.
 #[derive(Debug)]
 pub struct AuditLog {
     backend: Backend,
@@ -81,8 +123,24 @@ impl AuditLog {
     /// on from its last readable entry, so that the gateway keeps recording;
     /// [`crate::verify`] reports the damage. What was found is in
     /// [`AuditLog::open_report`].
+    ///
+    /// The live file is rotated at [`DEFAULT_ROTATE_BYTES`]; see
+    /// [`AuditLog::open_with`] to choose.
     pub fn open(path: impl Into<PathBuf>) -> Result<AuditLog, AuditError> {
-        let log = FileLog::open(path)?;
+        AuditLog::open_with(path, AuditOptions::default())
+    }
+
+    /// [`AuditLog::open`] with `options`: how large the live file grows
+    /// before it is rotated. Also mends the trail index (records past the
+    /// end of the log cut off, missing ones added: see
+    /// [`OpenReport::index_added`]) and finishes a rotation a crash cut
+    /// short. Refuses options that make no sense
+    /// ([`AuditError::InvalidOptions`]).
+    pub fn open_with(
+        path: impl Into<PathBuf>,
+        options: AuditOptions,
+    ) -> Result<AuditLog, AuditError> {
+        let log = FileLog::open(path.into(), options)?;
         Ok(AuditLog {
             backend: Backend::File(log),
         })
@@ -104,7 +162,8 @@ impl AuditLog {
         })
     }
 
-    /// The log file. For a log in PostgreSQL there is no file: this is then
+    /// The log file (its live file: the rotated segments are beside it).
+    /// For a log in PostgreSQL there is no file: this is then
     /// the database's URL without its password, which names it in messages
     /// (use [`AuditLog::file`] to tell, and [`AuditLog::verify`] rather than
     /// [`crate::verify`] to verify either).
@@ -200,10 +259,12 @@ impl AuditLog {
     }
 
     /// Every entry about `subject`, oldest first: see
-    /// [`AuditSource::entries_for`].
+    /// [`AuditSource::entries_for`]. For a file, a segment whose index is
+    /// missing or damaged is scanned and its index written again, and a
+    /// live index found damaged is rebuilt at the next append.
     pub fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
         match &self.backend {
-            Backend::File(log) => crate::read::entries_for(log.path(), subject),
+            Backend::File(log) => log.entries_for(subject),
             Backend::Postgres(log) => crate::database::entries_for(log.database(), subject),
         }
     }
@@ -235,20 +296,36 @@ impl AuditLog {
 struct FileLog {
     path: PathBuf,
     head_path: PathBuf,
+    index_path: PathBuf,
+    lock_path: PathBuf,
+    /// The file every writer of the log locks (`flock`) to append, rotate
+    /// or replace the head file. Not the log itself: a rotation renames
+    /// the live file, and a lock on it would not exclude a writer that
+    /// opened the new one.
+    lock_file: File,
+    options: AuditOptions,
+    /// The live file, its index and where the chain ends. A std mutex: it
+    /// is held only for one append (a `write`, with an `flock` around it)
+    /// or, at a rotation, an fsync and a rename, never across an await.
     state: Mutex<State>,
-    /// A second handle on the log file, so that fsync does not hold `state`
-    /// and block appends.
-    sync_handle: File,
     /// Serialises [`AuditLog::sync`]; the seq the head file last recorded.
     head_written: Mutex<u64>,
+    /// A reader found the live index disagreeing with the live file: the
+    /// next append rebuilds it.
+    rebuild_index: AtomicBool,
     opened: OpenReport,
 }
 
 #[derive(Debug)]
 struct State {
-    file: File,
+    /// The live file (shared with [`FileLog::sync`], which fsyncs it
+    /// without holding this state).
+    file: Arc<File>,
     /// The length of the file as far as this writer knows.
     len: u64,
+    /// The live file was opened again (another writer rotated it, or a
+    /// rotation was cut short): find the chain's end afresh.
+    reopened: bool,
     /// The seq of the last entry (0 for none); the next entry gets one more.
     last_seq: u64,
     /// The hash of the last entry ([`ZERO_HASH`] for none).
@@ -256,6 +333,12 @@ struct State {
     /// A failed write may have left part of a line that could not be cut
     /// off yet: cut it before the next append.
     needs_repair: bool,
+    /// The live index (`<log>.index`), open for appending.
+    index: File,
+    /// The live index may not end where the live file does (it was opened
+    /// again, or a write to it failed): mend it before the next record,
+    /// and write none until then.
+    index_stale: bool,
 }
 
 /// What [`AuditLog::open`] found and repaired. Worth logging, and worth an
@@ -269,6 +352,10 @@ struct State {
 pub struct OpenReport {
     /// The log did not exist and was created.
     pub created: bool,
+    /// The live file was missing beside rotated segments and was created:
+    /// a rotation was cut short between renaming the old live file and
+    /// creating the new one. The chain goes on from the newest segment.
+    pub resumed_rotation: bool,
     /// Bytes after the last newline (a line torn by a crash, never
     /// acknowledged as durable) that were cut off.
     pub discarded_tail_bytes: u64,
@@ -284,20 +371,32 @@ pub struct OpenReport {
     pub missing_at_end: Option<(u64, u64)>,
     /// The head file is damaged or disagrees with the log's last entry.
     pub head_problem: Option<String>,
+    /// Records of the live file's trail index cut off: past the end of the
+    /// log (their entries torn off by a crash), torn, damaged, or left from
+    /// the file before a rotation. The index is a cache: not damage.
+    pub index_discarded: u64,
+    /// Records added to the live file's trail index for entries it lacked
+    /// (a crash between an entry and its record, or no index at all).
+    pub index_added: u64,
 }
 
 impl OpenReport {
     /// True when the log needed no repair and showed no sign of damage at
-    /// its end (a torn line cut off after a crash is normal, not damage).
+    /// its end (a torn line cut off after a crash, a rotation finished or
+    /// the index mended are normal, not damage).
     pub fn is_clean(&self) -> bool {
         self.skipped_lines == 0 && self.missing_at_end.is_none() && self.head_problem.is_none()
     }
 }
 
 impl FileLog {
-    /// See [`AuditLog::open`].
-    fn open(path: impl Into<PathBuf>) -> Result<FileLog, AuditError> {
-        let path = path.into();
+    /// See [`AuditLog::open_with`].
+    fn open(path: PathBuf, options: AuditOptions) -> Result<FileLog, AuditError> {
+        if options.rotate_bytes == 0 {
+            return Err(AuditError::InvalidOptions(
+                "rotate_bytes must be more than 0",
+            ));
+        }
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = parent.filter(|d| !d.is_dir()) {
             let mut builder = fs::DirBuilder::new();
@@ -307,18 +406,21 @@ impl FileLog {
             builder.create(dir).map_err(AuditError::io(dir))?;
             sync_dir(dir.parent())?;
         }
+        let lock_path = suffixed(&path, ".lock");
+        let (lock_file, _) = open_file(&lock_path)?;
+        let lock = FileLock::take(&lock_file, &lock_path)?;
+        let rotated = !segments::list(&path)?.is_empty();
         let (file, created) = open_file(&path)?;
-        let sync_handle = file.try_clone().map_err(AuditError::io(&path))?;
-        let lock = FileLock::take(&sync_handle, &path)?;
         if created {
             sync_dir(parent)?;
         }
         let mut report = OpenReport {
-            created,
+            created: created && !rotated,
+            resumed_rotation: created && rotated,
             ..OpenReport::default()
         };
         let len = repair_tail(&file, &path, &mut report)?;
-        let (mut last_seq, last_hash) = last_entry(&file, &path, len, &mut report)?;
+        let (mut last_seq, last_hash) = chain_end(&path, &file, len, &mut report)?;
         match read_head(&head_path(&path))? {
             None => {}
             Some(Err(why)) => {
@@ -336,19 +438,32 @@ impl FileLog {
             }
             Some(Ok(_)) => {}
         }
+        let index_path = trail_index::index_path(&path);
+        let index = trail_index::open_live(&index_path)?;
+        let repair = trail_index::repair_live(&index, &index_path, &file, len, false)?;
+        report.index_discarded = repair.discarded;
+        report.index_added = repair.added;
+        trail_index::remove_temporaries(&path);
         drop(lock);
         Ok(FileLog {
             head_path: head_path(&path),
+            index_path,
+            lock_path,
             path,
+            lock_file,
+            options,
             state: Mutex::new(State {
-                file,
+                file: Arc::new(file),
                 len,
+                reopened: false,
                 last_seq,
                 last_hash,
                 needs_repair: false,
+                index,
+                index_stale: false,
             }),
-            sync_handle,
             head_written: Mutex::new(last_seq),
+            rebuild_index: AtomicBool::new(false),
             opened: report,
         })
     }
@@ -371,7 +486,8 @@ impl FileLog {
     /// See [`AuditLog::append_at`].
     fn append_at(&self, event: Event, at: u64) -> Result<Entry, AuditError> {
         let mut state = self.lock_state();
-        let _lock = FileLock::take(&self.sync_handle, &self.path)?;
+        let _lock = FileLock::take(&self.lock_file, &self.lock_path)?;
+        self.refresh(&mut state)?;
         self.catch_up(&mut state)?;
         if state.needs_repair {
             let len = state.len;
@@ -381,12 +497,18 @@ impl FileLog {
                 .map_err(AuditError::io(&self.path))?;
             state.needs_repair = false;
         }
+        self.mend_index(&mut state);
         let seq = state
             .last_seq
             .checked_add(1)
             .ok_or(AuditError::SequenceExhausted)?;
         let (entry, line) = Entry::seal(event, seq, at, state.last_hash.clone())?;
-        if let Err(e) = state.file.write_all(&line) {
+        if state.len > 0 && state.len.saturating_add(line.len() as u64) > self.options.rotate_bytes
+        {
+            self.rotate(&mut state)?;
+        }
+        let offset = state.len;
+        if let Err(e) = state.file.as_ref().write_all(&line) {
             // Cut off any part written, so the next line starts afresh.
             let len = state.len;
             state.needs_repair = state.file.set_len(len).is_err();
@@ -395,7 +517,114 @@ impl FileLog {
         state.len += line.len() as u64;
         state.last_seq = seq;
         state.last_hash.clone_from(&entry.hash);
+        // The entry's record, after the entry: a crash between the two
+        // leaves the index behind, which open mends and readers cope with.
+        if !state.index_stale {
+            let record = Record::of(&entry, offset).encode();
+            state.index_stale = (&state.index).write_all(&record).is_err();
+        }
         Ok(entry)
+    }
+
+    /// Under the file lock: if the live file or its index is no longer at
+    /// its path (another writer rotated the log, or a rotation was cut
+    /// short, or the index was removed), opens them again.
+    fn refresh(&self, state: &mut State) -> Result<(), AuditError> {
+        if !is_at(&state.file, &self.path)? {
+            let (file, created) = open_file(&self.path)?;
+            if created {
+                sync_dir(self.path.parent())?;
+            }
+            state.file = Arc::new(file);
+            state.reopened = true;
+            state.needs_repair = false;
+            state.index_stale = true;
+        }
+        if !is_at(&state.index, &self.index_path)? {
+            state.index = trail_index::open_live(&self.index_path)?;
+            state.index_stale = true;
+        }
+        Ok(())
+    }
+
+    /// Under the file lock: if another writer has appended since this one
+    /// last did, or the live file was opened again, cuts off a line left
+    /// torn (a writer crashed mid-write) and continues the chain from the
+    /// log's last entry.
+    fn catch_up(&self, state: &mut State) -> Result<(), AuditError> {
+        let len = state
+            .file
+            .metadata()
+            .map_err(AuditError::io(&self.path))?
+            .len();
+        if len == state.len && !state.reopened {
+            return Ok(());
+        }
+        let mut report = OpenReport::default();
+        let len = repair_tail(&state.file, &self.path, &mut report)?;
+        let (seq, hash) = chain_end(&self.path, &state.file, len, &mut report)?;
+        state.len = len;
+        state.needs_repair = false;
+        state.reopened = false;
+        // A gap the head file showed at open stays numbered past.
+        if seq >= state.last_seq {
+            state.last_seq = seq;
+            state.last_hash = hash;
+        }
+        Ok(())
+    }
+
+    /// Under the file lock: brings the live index up to the live file if it
+    /// may not be (or rebuilds it, if a reader found it damaged). A failure
+    /// leaves it stale (no records are written; readers scan what it does
+    /// not cover) and is not an error: it is a cache.
+    fn mend_index(&self, state: &mut State) {
+        let rebuild = self.rebuild_index.swap(false, Ordering::Relaxed);
+        if !state.index_stale && !rebuild {
+            return;
+        }
+        let mended = trail_index::repair_live(
+            &state.index,
+            &self.index_path,
+            &state.file,
+            state.len,
+            rebuild,
+        );
+        state.index_stale = mended.is_err();
+    }
+
+    /// Under the file lock, before an entry that would take the live file
+    /// past [`AuditOptions::rotate_bytes`]: makes the live file the next
+    /// segment (fsynced, renamed, the directory fsynced), writes the
+    /// segment's index, and begins a new live file and index. The chain's
+    /// end is unchanged: the next entry continues it in the new file.
+    ///
+    /// An error after the rename leaves `state` on the renamed file; the
+    /// next append notices ([`FileLog::refresh`]) and carries on.
+    fn rotate(&self, state: &mut State) -> Result<(), AuditError> {
+        // The live index is the source of the segment's: make sure it
+        // covers the whole file (another writer may have crashed between
+        // an entry and its record).
+        if !state.index_stale {
+            state.index_stale = trail_index::repair_live(
+                &state.index,
+                &self.index_path,
+                &state.file,
+                state.len,
+                false,
+            )
+            .is_err();
+        }
+        let segment = segments::seal_live(&state.file, &self.path)?;
+        let live_index = (!state.index_stale).then_some(&state.index);
+        trail_index::seal(live_index, &state.file, state.len, &segment);
+        state.index_stale = state.index.set_len(0).is_err();
+        let (file, _) = open_file(&self.path)?;
+        sync_dir(self.path.parent())?;
+        state.file = Arc::new(file);
+        state.len = 0;
+        state.needs_repair = false;
+        Ok(())
     }
 
     /// See [`AuditLog::sync`].
@@ -404,21 +633,21 @@ impl FileLog {
             .head_written
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let head = {
+        let (file, head) = {
             let state = self.lock_state();
-            Head {
+            let head = Head {
                 seq: state.last_seq,
                 hash: state.last_hash.clone(),
-            }
+            };
+            (Arc::clone(&state.file), head)
         };
         if head.seq <= *head_written {
             return Ok(());
         }
-        self.sync_handle
-            .sync_data()
-            .map_err(AuditError::io(&self.path))?;
+        // Entries in segments rotated since were fsynced by the rotation.
+        file.sync_data().map_err(AuditError::io(&self.path))?;
         // Another writer may have recorded a later entry as the head.
-        let _lock = FileLock::take(&self.sync_handle, &self.path)?;
+        let _lock = FileLock::take(&self.lock_file, &self.lock_path)?;
         let newer =
             matches!(read_head(&self.head_path)?, Some(Ok(on_disk)) if on_disk.seq >= head.seq);
         if !newer {
@@ -429,46 +658,39 @@ impl FileLog {
     }
 
     /// The last `limit` readable entries, oldest first (reading the log
-    /// backwards from its end; unreadable lines are skipped).
+    /// backwards from its end, into older segments as far as needed;
+    /// unreadable lines are skipped).
     fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
-        let file = File::open(&self.path).map_err(AuditError::io(&self.path))?;
-        let len = file.metadata().map_err(AuditError::io(&self.path))?.len();
-        let end = complete_end(&file, len).map_err(AuditError::io(&self.path))?;
-        let mut back = BackLines::new(&file, end);
         let mut entries = Vec::new();
-        while entries.len() < limit {
-            match back.prev_line().map_err(AuditError::io(&self.path))? {
-                None => break,
-                Some(line) => entries.extend(line.as_deref().and_then(parse_line)),
+        if limit == 0 {
+            return Ok(entries);
+        }
+        for part in segments::snapshot(&self.path)?.iter().rev() {
+            let io_err = || AuditError::io(&part.path);
+            let end = complete_end(&part.file, part.len()?).map_err(io_err())?;
+            let mut back = BackLines::new(&part.file, end);
+            while entries.len() < limit {
+                match back.prev_line().map_err(io_err())? {
+                    None => break,
+                    Some(line) => entries.extend(line.as_deref().and_then(parse_line)),
+                }
+            }
+            if entries.len() >= limit {
+                break;
             }
         }
         entries.reverse();
         Ok(entries)
     }
 
-    /// Under the file lock: if another writer has appended since this one
-    /// last did, cuts off a line it left torn (it crashed mid-write) and
-    /// continues the chain from the log's last entry.
-    fn catch_up(&self, state: &mut State) -> Result<(), AuditError> {
-        let len = state
-            .file
-            .metadata()
-            .map_err(AuditError::io(&self.path))?
-            .len();
-        if len == state.len {
-            return Ok(());
+    /// See [`AuditLog::entries_for`].
+    fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
+        let parts = segments::snapshot(&self.path)?;
+        let (entries, live_damaged) = trail_index::trail(&parts, subject, true)?;
+        if live_damaged {
+            self.rebuild_index.store(true, Ordering::Relaxed);
         }
-        let mut report = OpenReport::default();
-        let len = repair_tail(&state.file, &self.path, &mut report)?;
-        let (seq, hash) = last_entry(&state.file, &self.path, len, &mut report)?;
-        state.len = len;
-        state.needs_repair = false;
-        // A gap the head file showed at open stays numbered past.
-        if seq >= state.last_seq {
-            state.last_seq = seq;
-            state.last_hash = hash;
-        }
-        Ok(())
+        Ok(entries)
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -478,8 +700,8 @@ impl FileLog {
     }
 }
 
-/// An exclusive lock on the log file (`flock`), held while one writer
-/// appends; let go when dropped.
+/// An exclusive lock on the log's lock file (`flock`), held while one
+/// writer appends; let go when dropped.
 struct FileLock<'a>(&'a File);
 
 impl<'a> FileLock<'a> {
@@ -497,8 +719,38 @@ impl Drop for FileLock<'_> {
     }
 }
 
-/// Opens (creating, owner-only) the log file for reading and appending;
-/// says whether it was created.
+/// `path` with `suffix` added to its file name (`audit.jsonl` →
+/// `audit.jsonl.lock`).
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Whether `file` is (still) the file at `path`: false if `path` is missing
+/// or is another file (renamed or replaced since `file` was opened).
+fn is_at(file: &File, path: &Path) -> Result<bool, AuditError> {
+    let at_path = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(AuditError::io(path)(e)),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let open = file.metadata().map_err(AuditError::io(path))?;
+        Ok(open.dev() == at_path.dev() && open.ino() == at_path.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        // Elsewhere an open file cannot be renamed: it is still there.
+        let _ = (file, at_path);
+        Ok(true)
+    }
+}
+
+/// Opens (creating, owner-only) the file at `path` for reading and
+/// appending; says whether it was created.
 fn open_file(path: &Path) -> Result<(File, bool), AuditError> {
     let mut options = OpenOptions::new();
     options.read(true).append(true);
@@ -546,22 +798,47 @@ fn repair_tail(file: &File, path: &Path, report: &mut OpenReport) -> Result<u64,
     result.map_err(io_err)
 }
 
-/// The seq and hash of the last readable entry before `end`, or `(0,
-/// ZERO_HASH)` if there is none; counts the unreadable lines after it.
+/// The seq and hash of the chain's last readable entry: in the live file
+/// `live` (at `log`) before `end`, or, if it has none (just rotated), in
+/// the newest segment that has one; `(0, ZERO_HASH)` if there is none.
+/// Counts the unreadable lines after it.
+fn chain_end(
+    log: &Path,
+    live: &File,
+    end: u64,
+    report: &mut OpenReport,
+) -> Result<(u64, String), AuditError> {
+    if let Some(last) = last_entry(live, log, end, report)? {
+        return Ok(last);
+    }
+    for segment in segments::list(log)?.iter().rev() {
+        let io_err = || AuditError::io(&segment.path);
+        let file = File::open(&segment.path).map_err(io_err())?;
+        let len = file.metadata().map_err(io_err())?.len();
+        let end = complete_end(&file, len).map_err(io_err())?;
+        if let Some(last) = last_entry(&file, &segment.path, end, report)? {
+            return Ok(last);
+        }
+    }
+    Ok((0, ZERO_HASH.to_owned()))
+}
+
+/// The seq and hash of the last readable entry of `file` before `end`;
+/// counts the unreadable lines after it.
 fn last_entry(
     file: &File,
     path: &Path,
     end: u64,
     report: &mut OpenReport,
-) -> Result<(u64, String), AuditError> {
+) -> Result<Option<(u64, String)>, AuditError> {
     let mut back = BackLines::new(file, end);
     while let Some(line) = back.prev_line().map_err(AuditError::io(path))? {
         match line.as_deref().map(check_line) {
-            Some(Ok(checked)) => return Ok((checked.entry.seq, checked.entry.hash)),
+            Some(Ok(checked)) => return Ok(Some((checked.entry.seq, checked.entry.hash))),
             _ => report.skipped_lines += 1,
         }
     }
-    Ok((0, ZERO_HASH.to_owned()))
+    Ok(None)
 }
 
 /// The system clock in Unix seconds (0 if it is before 1970).
@@ -575,7 +852,10 @@ fn now() -> u64 {
 mod tests {
     use super::*;
     use crate::entry::Action;
-    use crate::test_util::{event, read_lines, temp_log, write_lines, write_log};
+    use crate::segments::segment_path;
+    use crate::test_util::{
+        event, log_files, read_lines, scan_for, temp_log, write_lines, write_log, write_rotated,
+    };
     use crate::verify::verify;
     use std::collections::BTreeSet;
     use std::sync::Arc;
@@ -842,5 +1122,198 @@ mod tests {
         assert_eq!(log.append_at(event(2), 5).unwrap().seq, 2);
         drop(log);
         assert!(verify(&path).unwrap().is_ok());
+    }
+
+    /// The entries of every file of the log, in order, as `(seq, prev,
+    /// hash)`.
+    fn chain(path: &Path) -> Vec<(u64, String, String)> {
+        log_files(path)
+            .iter()
+            .flat_map(|file| read_lines(file))
+            .map(|line| {
+                let entry: Entry = serde_json::from_str(&line).unwrap();
+                (entry.seq, entry.prev, entry.hash)
+            })
+            .collect()
+    }
+
+    /// Checks that the chain in the files is 1..=n, each entry linked to
+    /// the one before.
+    fn assert_one_chain(path: &Path, n: u64) {
+        let chain = chain(path);
+        let seqs: Vec<u64> = chain.iter().map(|e| e.0).collect();
+        assert_eq!(seqs, (1..=n).collect::<Vec<_>>());
+        let mut prev = ZERO_HASH.to_owned();
+        for (_, entry_prev, hash) in chain {
+            assert_eq!(entry_prev, prev);
+            prev = hash;
+        }
+    }
+
+    #[test]
+    fn rotation_keeps_one_chain_across_segments() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 20, 1000);
+        log.sync().unwrap();
+        let segments = crate::segments(&path).unwrap();
+        assert!(segments.len() >= 3, "{segments:?}");
+        let names: Vec<String> = segments
+            .iter()
+            .map(|s| s.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names[..3],
+            [
+                "audit.jsonl.000001",
+                "audit.jsonl.000002",
+                "audit.jsonl.000003"
+            ]
+        );
+        for file in log_files(&path) {
+            let len = fs::metadata(&file).unwrap().len();
+            assert!(len <= 1000 && len > 0, "{}: {len}", file.display());
+        }
+        assert_one_chain(&path, 20);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!((report.entries, report.last_seq), (20, 20));
+        assert_eq!(report.head.map(|h| h.seq), Some(20));
+
+        // recent reaches back into older segments.
+        let seqs = |v: Vec<Entry>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(log.recent(10).unwrap()), (11..=20).collect::<Vec<_>>());
+        assert_eq!(seqs(log.recent(100).unwrap()), (1..=20).collect::<Vec<_>>());
+
+        // Export gives the files one after the other; after a seq, whole
+        // older segments are skipped.
+        let mut out = Vec::new();
+        assert_eq!(log.export(None, &mut out).unwrap().exported, 20);
+        let all: Vec<u8> = log_files(&path)
+            .iter()
+            .flat_map(|f| fs::read(f).unwrap())
+            .collect();
+        assert_eq!(out, all);
+        let mut out = Vec::new();
+        assert_eq!(log.export(Some(13), &mut out).unwrap().exported, 7);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("{\"action\":\"view\",\"actor\":\"officer:user14\"")
+        );
+
+        // Reopened, the chain goes on from the live file.
+        drop(log);
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        assert_eq!(log.open_report(), &OpenReport::default());
+        assert_eq!(log.append_at(event(21), 3000).unwrap().seq, 21);
+        drop(log);
+        assert_one_chain(&path, 21);
+    }
+
+    #[test]
+    fn an_entry_longer_than_the_limit_has_a_segment_of_its_own() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 3, 100);
+        assert_eq!(crate::segments(&path).unwrap().len(), 2);
+        assert_eq!(read_lines(&path).len(), 1);
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+        assert!(matches!(
+            AuditLog::open_with(&path, AuditOptions { rotate_bytes: 0 }),
+            Err(AuditError::InvalidOptions(_))
+        ));
+    }
+
+    #[test]
+    fn crash_after_the_rename_before_the_new_file() {
+        let (_dir, path) = temp_log();
+        let log = write_rotated(&path, 10, 1000);
+        log.sync().unwrap();
+        drop(log);
+        // The rename done (and the live index left as it was), nothing else.
+        let next = crate::segments(&path).unwrap().len() as u64 + 1;
+        fs::rename(&path, segment_path(&path, next)).unwrap();
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.entries, 10);
+        assert_eq!(
+            scan_for(&path, "Q1").len(),
+            crate::entries_for(&path, "Q1").unwrap().len()
+        );
+
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        let opened = log.open_report();
+        assert!(opened.resumed_rotation && !opened.created, "{opened:?}");
+        assert!(opened.is_clean());
+        assert!(opened.index_discarded > 0, "the old file's records");
+        assert_eq!(opened.index_added, 0);
+        assert_eq!(log.last_seq(), 10);
+        assert_eq!(log.recent(1).unwrap()[0].seq, 10);
+        let next = log.append_at(event(11), 3000).unwrap();
+        assert_eq!(next.seq, 11);
+        log.sync().unwrap();
+        assert_one_chain(&path, 11);
+        for subject in ["Q0", "Q1", "Q2"] {
+            assert_eq!(log.entries_for(subject).unwrap(), scan_for(&path, subject));
+        }
+        drop(log);
+        assert!(verify(&path).unwrap().is_ok());
+    }
+
+    #[test]
+    fn crash_after_the_new_file_was_created_empty() {
+        let (_dir, path) = temp_log();
+        drop(write_rotated(&path, 10, 1000));
+        let next = crate::segments(&path).unwrap().len() as u64 + 1;
+        fs::rename(&path, segment_path(&path, next)).unwrap();
+        fs::write(&path, "").unwrap();
+        // No sealed index for the segment yet either.
+        let log = AuditLog::open_with(&path, AuditOptions { rotate_bytes: 1000 }).unwrap();
+        assert!(!log.open_report().resumed_rotation);
+        assert!(log.open_report().is_clean());
+        assert_eq!(log.append_at(event(11), 3000).unwrap().seq, 11);
+        assert_one_chain(&path, 11);
+        let sealed = crate::trail_index::index_path(&segment_path(&path, next));
+        assert!(!sealed.exists());
+        assert_eq!(log.entries_for("Q2").unwrap(), scan_for(&path, "Q2"));
+        assert!(sealed.exists(), "written by the trail that missed it");
+    }
+
+    #[test]
+    fn a_writer_follows_a_rotation_by_another() {
+        let (_dir, path) = temp_log();
+        let options = AuditOptions { rotate_bytes: 1000 };
+        let gateway = Arc::new(AuditLog::open_with(&path, options).unwrap());
+        let offline = Arc::new(AuditLog::open_with(&path, options).unwrap());
+        for i in 1..=12 {
+            let log = if i % 3 == 0 { &offline } else { &gateway };
+            assert_eq!(log.append_at(event(i), 1000 + i).unwrap().seq, i);
+        }
+        let threads: Vec<_> = [Arc::clone(&gateway), Arc::clone(&offline)]
+            .into_iter()
+            .map(|log| {
+                std::thread::spawn(move || {
+                    for i in 0..60 {
+                        log.append(event(i)).unwrap();
+                        if i % 20 == 0 {
+                            log.sync().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        gateway.sync().unwrap();
+        offline.sync().unwrap();
+        assert!(crate::segments(&path).unwrap().len() > 10);
+        assert_one_chain(&path, 132);
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.head.map(|h| h.seq), Some(132));
+        for subject in ["Q0", "Q1", "Q2"] {
+            let expected = scan_for(&path, subject);
+            assert_eq!(gateway.entries_for(subject).unwrap(), expected);
+            assert_eq!(offline.entries_for(subject).unwrap(), expected);
+        }
     }
 }

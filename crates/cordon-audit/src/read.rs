@@ -1,12 +1,13 @@
 //! Readers: export for a SIEM and the audit trail of one subject.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
 use crate::entry::{Entry, parse_line};
 use crate::error::AuditError;
-use crate::lines::{Line, Lines};
+use crate::lines::{BackLines, Line, complete_end};
+use crate::segments::{self, Part};
+use crate::trail_index;
 
 /// The result of [`export`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +25,11 @@ pub struct ExportSummary {
 /// in the log, so that the SIEM can verify them again. Give the last seq
 /// already exported as `after_seq` to export only what is new.
 ///
+/// Reads the rotated segments oldest first, then the live file (see
+/// [`crate::segments()`]), as one log. With `after_seq`, a segment whose last
+/// entry is not after it is skipped without being read (its damaged lines,
+/// if any, are then not counted).
+///
 /// Reads in bounded memory and writes each line as it is read: wrap `out` in
 /// a `BufWriter` if it is unbuffered. Exports what the log says without
 /// judging it (altered entries are exported too; run [`crate::verify`] for
@@ -35,30 +41,53 @@ pub fn export(
 ) -> Result<ExportSummary, AuditError> {
     let path = path.as_ref();
     let mut summary = ExportSummary::default();
-    let mut lines = open_lines(path)?;
-    while let Some((_, line)) = lines.next_line().map_err(AuditError::io(path))? {
-        let (bytes, terminated) = match line {
-            Line::Complete(bytes) => (bytes, true),
-            Line::Unterminated(bytes) => (bytes, false),
-            Line::TooLong { terminated } => {
-                summary.skipped_lines += u64::from(terminated);
-                continue;
-            }
-        };
-        match parse_line(bytes) {
-            Some(entry) => {
-                if after_seq.is_none_or(|after| entry.seq > after) {
-                    out.write_all(bytes)
-                        .and_then(|()| out.write_all(b"\n"))
-                        .map_err(AuditError::Output)?;
-                    summary.exported += 1;
+    for part in segments::snapshot(path)? {
+        if let Some(after) = after_seq
+            && !part.live
+            && last_seq(&part)?.is_some_and(|last| last <= after)
+        {
+            continue;
+        }
+        let mut lines = part.lines()?;
+        while let Some((_, line)) = lines.next_line().map_err(AuditError::io(&part.path))? {
+            // A partial last line is being written in the live file, but
+            // is damage in a sealed segment.
+            let (bytes, counted) = match line {
+                Line::Complete(bytes) => (bytes, true),
+                Line::Unterminated(bytes) => (bytes, !part.live),
+                Line::TooLong { terminated } => {
+                    summary.skipped_lines += u64::from(terminated || !part.live);
+                    continue;
                 }
+            };
+            match parse_line(bytes) {
+                Some(entry) => {
+                    if after_seq.is_none_or(|after| entry.seq > after) {
+                        out.write_all(bytes)
+                            .and_then(|()| out.write_all(b"\n"))
+                            .map_err(AuditError::Output)?;
+                        summary.exported += 1;
+                    }
+                }
+                None => summary.skipped_lines += u64::from(counted),
             }
-            None => summary.skipped_lines += u64::from(terminated),
         }
     }
     out.flush().map_err(AuditError::Output)?;
     Ok(summary)
+}
+
+/// The seq of the last readable entry of a segment, if any.
+fn last_seq(part: &Part) -> Result<Option<u64>, AuditError> {
+    let io_err = || AuditError::io(&part.path);
+    let end = complete_end(&part.file, part.len()?).map_err(io_err())?;
+    let mut back = BackLines::new(&part.file, end);
+    while let Some(line) = back.prev_line().map_err(io_err())? {
+        if let Some(entry) = line.as_deref().and_then(parse_line) {
+            return Ok(Some(entry.seq));
+        }
+    }
+    Ok(None)
 }
 
 /// Every entry of the log at `path` about `subject` (a queue or quarantine
@@ -66,22 +95,15 @@ pub fn export(
 /// console. Entries are returned as the log has them, not verified (that
 /// is [`crate::verify`]'s job); lines that are not entries are skipped.
 ///
-/// Reads the whole log (in bounded memory, but in time proportional to its
-/// size); an index can replace the scan when logs grow large.
+/// Reads the entries' lines from the trail index beside the log (see
+/// [`crate::AuditLog`]) rather than the whole log, across every segment;
+/// where an index is missing, behind or disagrees with its file, that file
+/// is scanned instead, so the result is what a scan would give. Writes
+/// nothing (unlike [`crate::AuditLog::entries_for`], which also mends what
+/// it finds wrong in the index).
 pub fn entries_for(path: impl AsRef<Path>, subject: &str) -> Result<Vec<Entry>, AuditError> {
-    let path = path.as_ref();
-    let mut entries = Vec::new();
-    let mut lines = open_lines(path)?;
-    while let Some((_, line)) = lines.next_line().map_err(AuditError::io(path))? {
-        if let Line::Complete(bytes) | Line::Unterminated(bytes) = line {
-            entries.extend(parse_line(bytes).filter(|e| e.subject == subject));
-        }
-    }
-    Ok(entries)
-}
-
-fn open_lines(path: &Path) -> Result<Lines<File>, AuditError> {
-    Ok(Lines::new(File::open(path).map_err(AuditError::io(path))?))
+    let parts = segments::snapshot(path.as_ref())?;
+    Ok(trail_index::trail(&parts, subject, false)?.0)
 }
 
 #[cfg(test)]

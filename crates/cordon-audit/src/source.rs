@@ -20,7 +20,8 @@ use crate::verify::VerifyReport;
 /// appending.
 #[derive(Debug, Clone)]
 pub enum AuditSource {
-    /// The log file (`DATA/audit.jsonl`) and the head file beside it.
+    /// The log file (`DATA/audit.jsonl`), with its rotated segments, the
+    /// head file and the trail index beside it.
     File(PathBuf),
     /// The chain in this database's `cordon_audit_entries` and
     /// `cordon_audit_head` tables.
@@ -70,8 +71,9 @@ impl AuditSource {
 
     /// Every entry about `subject` (a queue or quarantine id, a user name),
     /// oldest first, as the log has them (not verified): the trail of one
-    /// message. For a file, see [`crate::entries_for`] (a scan of the whole
-    /// log); for PostgreSQL, read from the index on `subject`.
+    /// message. For a file, see [`crate::entries_for`] (read through the
+    /// trail index beside the log, across its segments); for PostgreSQL,
+    /// read from the index on `subject`.
     pub fn entries_for(&self, subject: &str) -> Result<Vec<Entry>, AuditError> {
         match self {
             AuditSource::File(path) => crate::read::entries_for(path, subject),

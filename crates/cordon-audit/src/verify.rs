@@ -2,19 +2,21 @@
 //! altered or removed.
 
 use std::fmt;
-use std::fs::File;
 use std::path::Path;
 
 use crate::entry::{CheckedLine, ZERO_HASH, check_line};
 use crate::error::AuditError;
 use crate::head::{Head, head_path, read_head};
-use crate::lines::{Line, Lines};
+use crate::lines::Line;
+use crate::segments;
 
 /// What is wrong at one place in the log.
 ///
 /// `line` is the line number in the file, from 1; for a log in PostgreSQL,
 /// the row's position in the order of `seq`, from 1, which is its line in
-/// an export ([`crate::AuditSource::export`]).
+/// an export ([`crate::AuditSource::export`]). A problem in a rotated
+/// segment of a file log is wrapped in [`Problem::InSegment`], which names
+/// the segment; one in the live file (or a log never rotated) is not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The line is not an audit entry at all (not JSON, a field missing or
@@ -107,6 +109,37 @@ pub enum Problem {
         /// The column that disagrees: `seq`, `at`, `subject` or `hash`.
         column: &'static str,
     },
+    /// `problem` is in this rotated segment of the log (its `line` is a
+    /// line of the segment).
+    InSegment {
+        /// The segment's file name, e.g. `audit.jsonl.000003`.
+        segment: String,
+        /// What is wrong there.
+        problem: Box<Problem>,
+    },
+    /// The first entry of a file of the log (a segment, or the live file)
+    /// does not follow the last entry of the file before it: entries
+    /// between them are missing (a segment was removed, or the one before
+    /// cut short) or, if its seq is the expected one, the file before was
+    /// replaced.
+    SegmentGap {
+        /// The file name of the file whose first entry does not follow.
+        segment: String,
+        /// The entry's line in it (1 unless lines before it are damaged).
+        line: u64,
+        /// The entry's seq.
+        seq: u64,
+        /// The seq the entry should have had.
+        expected_seq: u64,
+    },
+    /// A rotated segment does not end with a complete line: it was cut
+    /// short (a segment is whole and fsynced before it is renamed).
+    TruncatedSegment {
+        /// The segment's file name.
+        segment: String,
+        /// The number of its partial last line.
+        line: u64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -183,6 +216,35 @@ impl fmt::Display for Problem {
                 f,
                 "entry {seq} (line {line}) was altered: its row's {column} column does not match the entry"
             ),
+            Problem::InSegment { segment, problem } => write!(f, "in {segment}: {problem}"),
+            Problem::SegmentGap {
+                segment,
+                line,
+                seq,
+                expected_seq,
+            } => {
+                if seq == expected_seq {
+                    write!(
+                        f,
+                        "entry {seq}, the first of {segment} (line {line}), does not follow the last entry before it: the file before it was replaced"
+                    )
+                } else if seq.saturating_sub(*expected_seq) <= 1 {
+                    write!(
+                        f,
+                        "entry {expected_seq}, before entry {seq}, the first of {segment} (line {line}), is missing: a segment was removed or cut short"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "entries {expected_seq} to {}, before entry {seq}, the first of {segment} (line {line}), are missing: a segment was removed or cut short",
+                        seq.saturating_sub(1)
+                    )
+                }
+            }
+            Problem::TruncatedSegment { segment, line } => write!(
+                f,
+                "{segment} ends in the middle of line {line}: the segment was cut short"
+            ),
         }
     }
 }
@@ -241,6 +303,13 @@ pub(crate) struct ChainCheck {
     head_seen: HeadSeen,
     /// The head could not be read (already reported).
     head_damaged: bool,
+    /// The file being read, to name it in problems: its file name, and
+    /// whether it is a rotated segment (problems in the live file, or in
+    /// the database, are not wrapped in [`Problem::InSegment`]).
+    file: Option<(String, bool)>,
+    /// The next entry is the first of a file that follows another: a
+    /// broken link there is a [`Problem::SegmentGap`].
+    at_boundary: bool,
 }
 
 impl ChainCheck {
@@ -261,7 +330,36 @@ impl ChainCheck {
             resync: false,
             head_seen: HeadSeen::No,
             head_damaged,
+            file: None,
+            at_boundary: false,
         }
+    }
+
+    /// The lines fed from now on are those of the file named `name`, a
+    /// rotated segment if `segment` (else the live file), which follows
+    /// the file fed before, if any.
+    pub(crate) fn start_file(&mut self, name: String, segment: bool) {
+        self.at_boundary = self.file.is_some();
+        self.file = Some((name, segment));
+    }
+
+    /// `problem`, found in the file being read: wrapped to name it if it is
+    /// a segment.
+    fn located(&self, problem: Problem) -> Problem {
+        match &self.file {
+            Some((segment, true)) => Problem::InSegment {
+                segment: segment.clone(),
+                problem: Box::new(problem),
+            },
+            _ => problem,
+        }
+    }
+
+    /// The segment being read ends with a partial line, number `line`.
+    pub(crate) fn truncated_segment(&mut self, line: u64) {
+        let segment = self.file.as_ref().map_or_else(String::new, |f| f.0.clone());
+        self.report
+            .record(Problem::TruncatedSegment { segment, line });
     }
 
     /// Records a problem the caller found (one the chain cannot show).
@@ -277,60 +375,74 @@ impl ChainCheck {
     /// Line `line` is not an entry at all: reports it, and picks the chain up
     /// again from the next entry.
     pub(crate) fn malformed(&mut self, line: u64, reason: String) {
-        self.report.record(Problem::Malformed { line, reason });
+        let problem = self.located(Problem::Malformed { line, reason });
+        self.report.record(problem);
         self.resync = true;
+        self.at_boundary = false;
     }
 
     /// Line `line` holds the entry `checked`: checks its hash, its form, its
     /// link to the entry before it and whether it is the head's entry.
     pub(crate) fn entry(&mut self, line: u64, checked: CheckedLine) {
-        let report = &mut self.report;
         let entry = checked.entry;
-        report.entries += 1;
+        let seq = entry.seq;
+        let mut problems = Vec::new();
+        self.report.entries += 1;
         if !checked.hash_matches {
-            report.record(Problem::Altered {
-                line,
-                seq: entry.seq,
-            });
+            problems.push(Problem::Altered { line, seq });
         } else if !checked.canonical {
-            report.record(Problem::NotCanonical {
-                line,
-                seq: entry.seq,
-            });
+            problems.push(Problem::NotCanonical { line, seq });
         }
+        let expected_seq = self.expected_seq;
         if !self.resync {
-            if entry.seq < self.expected_seq {
-                report.record(Problem::OutOfOrder {
+            if seq < expected_seq {
+                problems.push(Problem::OutOfOrder {
                     line,
-                    seq: entry.seq,
-                    expected_seq: self.expected_seq,
+                    seq,
+                    expected_seq,
                 });
-            } else if entry.seq > self.expected_seq || entry.prev != self.expected_prev {
-                report.record(Problem::Removed {
-                    line,
-                    seq: entry.seq,
-                    expected_seq: self.expected_seq,
-                });
+            } else if seq > expected_seq || entry.prev != self.expected_prev {
+                if self.at_boundary {
+                    problems.push(Problem::SegmentGap {
+                        segment: self.file.as_ref().map_or_else(String::new, |f| f.0.clone()),
+                        line,
+                        seq,
+                        expected_seq,
+                    });
+                } else {
+                    problems.push(Problem::Removed {
+                        line,
+                        seq,
+                        expected_seq,
+                    });
+                }
             }
         }
-        if let Some(head) = &report.head
-            && head.seq == entry.seq
+        if let Some(head) = &self.report.head
+            && head.seq == seq
             && self.head_seen != HeadSeen::Matched
         {
             if head.hash == entry.hash {
                 self.head_seen = HeadSeen::Matched;
             } else if self.head_seen == HeadSeen::No {
                 self.head_seen = HeadSeen::Mismatched;
-                report.record(Problem::HeadMismatch {
-                    line,
-                    seq: entry.seq,
-                });
+                problems.push(Problem::HeadMismatch { line, seq });
             }
         }
+        // In the order a reader of the line would name them: its own
+        // contents, its link, the head.
+        for problem in problems {
+            let problem = match problem {
+                Problem::SegmentGap { .. } => problem,
+                _ => self.located(problem),
+            };
+            self.report.record(problem);
+        }
         self.resync = false;
-        self.expected_seq = entry.seq.saturating_add(1);
+        self.at_boundary = false;
+        self.expected_seq = seq.saturating_add(1);
         self.expected_prev = entry.hash;
-        report.last_seq = report.last_seq.max(entry.seq);
+        self.report.last_seq = self.report.last_seq.max(seq);
     }
 
     /// The report, once every line has been fed: adds the head's entry if
@@ -370,6 +482,14 @@ impl ChainCheck {
 /// file records. After a problem the chain is picked up again from the next
 /// readable entry, so that later damage is counted too.
 ///
+/// A rotated log is read as one: its segments oldest first, then the live
+/// file (see [`crate::segments()`]), the chain running on from each file
+/// into the next. Problems in a segment name it ([`Problem::InSegment`]);
+/// a break between two files is a [`Problem::SegmentGap`] (a segment
+/// removed, or cut short at a line's end), and a segment cut in the middle
+/// of a line a [`Problem::TruncatedSegment`]. The trail index is not read:
+/// it vouches for nothing.
+///
 /// What this cannot detect: someone able to write the log and its head file
 /// can rewrite the end of the chain with recomputed hashes, because the
 /// chain has no secret. The defence is [`crate::export`]ing the log to a
@@ -381,26 +501,42 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     // The head first: it is only written after the log is fsynced, so a log
     // read after it holds at least the entry it records.
     let mut check = ChainCheck::new(read_head(&head_path(path))?);
-    let file = File::open(path).map_err(AuditError::io(path))?;
-    let mut lines = Lines::new(file);
-    while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(path))? {
-        let (bytes, terminated) = match line {
-            Line::Complete(bytes) => (bytes, true),
-            Line::Unterminated(bytes) => (bytes, false),
-            Line::TooLong { terminated: false } => {
-                check.incomplete_tail();
-                continue;
+    for part in segments::snapshot(path)? {
+        check.start_file(part.name(), !part.live);
+        let mut lines = part.lines()?;
+        while let Some((line_no, line)) = lines.next_line().map_err(AuditError::io(&part.path))? {
+            let (bytes, terminated) = match line {
+                Line::Complete(bytes) => (bytes, true),
+                Line::Unterminated(bytes) => (bytes, false),
+                Line::TooLong { terminated: false } if part.live => {
+                    check.incomplete_tail();
+                    continue;
+                }
+                Line::TooLong { terminated: false } => {
+                    check.truncated_segment(line_no);
+                    continue;
+                }
+                Line::TooLong { terminated: true } => {
+                    let reason = format!("it is longer than {} bytes", crate::MAX_LINE_BYTES);
+                    check.malformed(line_no, reason);
+                    continue;
+                }
+            };
+            // A partial last line is being written in the live file (or
+            // was torn by a crash, and is cut off at the next open); a
+            // segment is whole when it is renamed.
+            if !terminated && !part.live {
+                check.truncated_segment(line_no);
             }
-            Line::TooLong { terminated: true } => {
-                let reason = format!("it is longer than {} bytes", crate::MAX_LINE_BYTES);
-                check.malformed(line_no, reason);
-                continue;
+            match check_line(bytes) {
+                Ok(checked) => check.entry(line_no, checked),
+                Err(_) if !terminated => {
+                    if part.live {
+                        check.incomplete_tail();
+                    }
+                }
+                Err(reason) => check.malformed(line_no, reason),
             }
-        };
-        match check_line(bytes) {
-            Ok(checked) => check.entry(line_no, checked),
-            Err(_) if !terminated => check.incomplete_tail(),
-            Err(reason) => check.malformed(line_no, reason),
         }
     }
     Ok(check.finish(false))
@@ -693,5 +829,180 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A log of 20 entries in segments of 4 (1000 bytes) and a live file,
+    /// synced; the paths of its segments.
+    fn rotated_log() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        Vec<std::path::PathBuf>,
+    ) {
+        let (dir, path) = temp_log();
+        let log = crate::test_util::write_rotated(&path, 20, 1000);
+        log.sync().unwrap();
+        drop(log);
+        let segments = crate::segments(&path).unwrap();
+        assert_eq!(
+            segments.len(),
+            4,
+            "entries 1-4, 5-8, 9-12, 13-16; 17-20 live"
+        );
+        assert!(verify(&path).unwrap().is_ok());
+        (dir, path, segments)
+    }
+
+    fn in_segment(segment: &str, problem: Problem) -> Problem {
+        Problem::InSegment {
+            segment: segment.to_owned(),
+            problem: Box::new(problem),
+        }
+    }
+
+    #[test]
+    fn tampered_entry_in_an_old_segment_names_the_segment() {
+        let (_dir, path, segments) = rotated_log();
+        let mut lines = read_lines(&segments[1]);
+        lines[2] = lines[2].replace("officer:user7", "officer:someone");
+        write_lines(&segments[1], &lines);
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            in_segment("audit.jsonl.000002", Problem::Altered { line: 3, seq: 7 })
+        );
+        assert_eq!(
+            problem.to_string(),
+            "in audit.jsonl.000002: entry 7 (line 3) was altered: its hash does not match its contents"
+        );
+        assert_eq!(report.problems, 1);
+        assert_eq!(report.entries, 20);
+    }
+
+    #[test]
+    fn a_removed_segment_is_a_gap_between_files() {
+        let (_dir, path, segments) = rotated_log();
+        fs::remove_file(&segments[1]).unwrap();
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            Problem::SegmentGap {
+                segment: "audit.jsonl.000003".into(),
+                line: 1,
+                seq: 9,
+                expected_seq: 5
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "entries 5 to 8, before entry 9, the first of audit.jsonl.000003 (line 1), are missing: a segment was removed or cut short"
+        );
+        assert_eq!(report.problems, 1);
+
+        // The newest segment: the gap is before the live file.
+        fs::remove_file(&segments[3]).unwrap();
+        let report = verify(&path).unwrap();
+        assert_eq!(report.problems, 2);
+        assert!(
+            matches!(
+                report.first_problem,
+                Some(Problem::SegmentGap { seq: 9, .. })
+            ),
+            "{report:?}"
+        );
+        // The oldest: entries missing from the start.
+        fs::remove_file(&segments[0]).unwrap();
+        let problem = verify(&path).unwrap().first_problem.unwrap();
+        assert_eq!(
+            problem,
+            in_segment(
+                "audit.jsonl.000003",
+                Problem::Removed {
+                    line: 1,
+                    seq: 9,
+                    expected_seq: 1
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn a_segment_cut_short_is_reported() {
+        let (_dir, path, segments) = rotated_log();
+        // At the end of a line: the entries after it are missing.
+        let lines = read_lines(&segments[2]);
+        write_lines(&segments[2], &lines[..3]);
+        let report = verify(&path).unwrap();
+        assert_eq!(
+            report.first_problem,
+            Some(Problem::SegmentGap {
+                segment: "audit.jsonl.000004".into(),
+                line: 1,
+                seq: 13,
+                expected_seq: 12
+            })
+        );
+        assert!(report.first_problem.unwrap().to_string().contains(
+            "entry 12, before entry 13, the first of audit.jsonl.000004 (line 1), is missing"
+        ));
+        // In the middle of a line.
+        let mut bytes = lines[..3].join("\n").into_bytes();
+        bytes.extend_from_slice(b"\n");
+        bytes.extend_from_slice(&lines[3].as_bytes()[..50]);
+        fs::write(&segments[2], bytes).unwrap();
+        let report = verify(&path).unwrap();
+        let problem = report.first_problem.clone().unwrap();
+        assert_eq!(
+            problem,
+            Problem::TruncatedSegment {
+                segment: "audit.jsonl.000003".into(),
+                line: 4
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "audit.jsonl.000003 ends in the middle of line 4: the segment was cut short"
+        );
+        assert_eq!(report.problems, 2, "and the gap it leaves: {report:?}");
+        assert!(!report.incomplete_tail);
+    }
+
+    #[test]
+    fn a_replaced_segment_breaks_the_link_into_the_next_file() {
+        let (_dir, path, segments) = rotated_log();
+        // Segment 4 written anew, self-consistent, from another chain.
+        let other = tempfile::tempdir().unwrap();
+        let other_path = other.path().join("audit.jsonl");
+        let other_log = crate::AuditLog::open(&other_path).unwrap();
+        for i in 1..=16 {
+            other_log
+                .append_at(crate::test_util::event(i), 5000 + i)
+                .unwrap();
+        }
+        let forged = read_lines(&other_path)[12..16].to_vec();
+        write_lines(&segments[3], &forged);
+        let report = verify(&path).unwrap();
+        assert_eq!(
+            report.first_problem,
+            Some(Problem::SegmentGap {
+                segment: "audit.jsonl.000004".into(),
+                line: 1,
+                seq: 13,
+                expected_seq: 13
+            })
+        );
+        assert!(
+            report
+                .first_problem
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .ends_with(
+                    "does not follow the last entry before it: the file before it was replaced"
+                )
+        );
+        // The live file's first entry does not follow the forged one.
+        assert_eq!(report.problems, 2, "{report:?}");
     }
 }
