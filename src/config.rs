@@ -24,6 +24,44 @@ pub struct Config {
     /// Where the queue state and quarantine live: the embedded store in the
     /// data directory, or a PostgreSQL database shared by several gateways.
     pub store: StoreSettings,
+    /// How the audit log file is kept.
+    pub audit: AuditSettings,
+}
+
+/// The `[audit]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// MiB past which `DATA/audit.jsonl` is renamed to the next numbered
+    /// segment (`audit.jsonl.000001` ...) and a new file begun.
+    pub rotate_mib: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            rotate_mib: cordon_audit::DEFAULT_ROTATE_BYTES >> 20,
+        }
+    }
+}
+
+impl AuditSettings {
+    /// The options the audit log file is opened with; refuses a size of 0
+    /// or one too large to count in bytes.
+    pub fn options(&self) -> anyhow::Result<cordon_audit::AuditOptions> {
+        let rotate_bytes = self
+            .rotate_mib
+            .checked_mul(1 << 20)
+            .filter(|bytes| *bytes > 0)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "[audit] rotate_mib must be between 1 and {}, not {}",
+                    u64::MAX >> 20,
+                    self.rotate_mib
+                )
+            })?;
+        Ok(cordon_audit::AuditOptions { rotate_bytes })
+    }
 }
 
 /// The `[store]` section.
@@ -293,12 +331,24 @@ mod tests {
             "url",
             "node",
             "node_silence_secs",
+            "rotate_mib",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
                 "cordon.toml.example does not document `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn an_audit_rotation_of_nothing_or_past_u64_is_refused() {
+        for mib in [0, u64::MAX] {
+            let settings = AuditSettings { rotate_mib: mib };
+            let error = settings.options().expect_err("refused").to_string();
+            assert!(error.contains("rotate_mib"), "{error}");
+        }
+        let options = AuditSettings { rotate_mib: 2 }.options().expect("valid");
+        assert_eq!(options.rotate_bytes, 2 << 20);
     }
 
     #[test]

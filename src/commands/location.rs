@@ -40,6 +40,11 @@ impl DataArgs {
         Ok(self.config()?.paths.data)
     }
 
+    /// The options the audit log file is opened with (`[audit]`).
+    pub fn audit_options(&self) -> anyhow::Result<cordon_audit::AuditOptions> {
+        self.config()?.audit.options()
+    }
+
     /// The shared database these arguments name (`--store`, or `[store]
     /// url` with its password and CA files), connected; `None` when the
     /// state is in the data directory. Blocking.

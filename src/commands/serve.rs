@@ -136,7 +136,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let audit = Arc::new(match database.clone() {
-        None => AuditLog::open(audit_file(&config.paths.data))?,
+        None => AuditLog::open_with(audit_file(&config.paths.data), config.audit.options()?)?,
         Some(database) => {
             on_blocking_pool(move || AuditLog::open_postgres(database).map_err(anyhow::Error::from))
                 .await?

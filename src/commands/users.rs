@@ -79,7 +79,10 @@ pub fn run(args: &UsersArgs) -> anyhow::Result<()> {
     };
     let audit = match (&args.command, database) {
         (UsersCommand::List, _) => None,
-        (_, None) => Some(AuditLog::open(audit_file(&data))?),
+        (_, None) => Some(AuditLog::open_with(
+            audit_file(&data),
+            args.data.audit_options()?,
+        )?),
         (_, Some(database)) => Some(AuditLog::open_postgres(database)?),
     };
     let record = |action: Action, name: &str, detail: serde_json::Value| -> anyhow::Result<()> {
