@@ -184,6 +184,7 @@ mod tests {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         }
     }
 

@@ -562,6 +562,7 @@ fn crashed_after_hold(spool: &Spool, store: &dyn Engine, notified: bool) -> Queu
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         })
         .expect("quarantine");
     if notified {

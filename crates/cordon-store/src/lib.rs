@@ -16,16 +16,21 @@
 mod error;
 mod handle;
 mod id;
+mod listing;
 mod memory_store;
 mod postgres_store;
 mod record;
 mod sled_store;
 mod spool;
 mod store;
+mod tally;
 
 pub use error::StoreError;
 pub use handle::{Store, on_blocking_pool};
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
+pub use listing::{
+    InvalidCursor, MAX_PAGE, QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery,
+};
 pub use memory_store::MemoryStore;
 pub use postgres_store::PostgresStore;
 pub use record::{
@@ -38,3 +43,4 @@ pub use store::{
     EXPIRED_REASON, Engine, Reconciliation, StoreCounts, apply_decision, notices_owed, reconcile,
     restore_spooled, verify_spooled,
 };
+pub use tally::{QuarantineTally, TALLY_BUCKET_SECS, TallyKey, tally_delta};

@@ -25,6 +25,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -32,6 +33,14 @@ use crate::spool::Envelope;
 use crate::store::{
     Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
 };
+use crate::tally::{QuarantineTally, TallyKey, tally_delta};
+
+/// Rows read at a time when a listing or count reads entries a query may
+/// pass over.
+const SCAN_BATCH: i64 = 2000;
+
+/// The tally row that says the counts are complete (see migration V4).
+const TALLY_BUILT: &str = "#built";
 
 /// The shared [`Engine`]: queue state and quarantine in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -117,6 +126,115 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Hands `visit` the entries in `query`'s state and time range, newest
+    /// first, after `before`, read `batch` rows at a time, until it returns
+    /// false. The other parts of the query are the caller's to check.
+    fn scan_listing(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        batch: i64,
+        mut visit: impl FnMut(QuarantineRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection()?;
+        let state = query.state.map(|s| s.as_str());
+        let from = query.held_from.map(seconds);
+        let until = query.held_until.map(seconds);
+        let mut position = before.map(|c| (seconds(c.held_at), c.id.to_string()));
+        loop {
+            let mut sql = String::from("SELECT id, record FROM cordon_quarantine WHERE true");
+            let mut params: Vec<&(dyn cordon_postgres::types::ToSql + Sync)> = Vec::new();
+            if let Some(state) = &state {
+                params.push(state);
+                sql.push_str(&format!(" AND state = ${}", params.len()));
+            }
+            if let Some(from) = &from {
+                params.push(from);
+                sql.push_str(&format!(" AND held_at >= ${}", params.len()));
+            }
+            if let Some(until) = &until {
+                params.push(until);
+                sql.push_str(&format!(" AND held_at < ${}", params.len()));
+            }
+            if let Some((held_at, id)) = &position {
+                params.push(held_at);
+                params.push(id);
+                sql.push_str(&format!(
+                    " AND (held_at, id) < (${}, ${})",
+                    params.len() - 1,
+                    params.len()
+                ));
+            }
+            params.push(&batch);
+            sql.push_str(&format!(
+                " ORDER BY held_at DESC, id DESC LIMIT ${}",
+                params.len()
+            ));
+            let rows = connection.query(&sql, &params).map_err(query_error)?;
+            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= batch;
+            let mut last = None;
+            for row in &rows {
+                let record: QuarantineRecord = decode_keyed(row, "cordon_quarantine")?;
+                last = Some((seconds(record.held_at), record.id.to_string()));
+                if !visit(record) {
+                    return Ok(());
+                }
+            }
+            match last {
+                Some(last) if full => position = Some(last),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Counts the whole quarantine into the tally of a database from before it
+/// was kept (see migration V4), with writers held off meanwhile, unless
+/// another gateway did so first.
+fn build_tally(connection: &mut Connection) -> Result<QuarantineTally, StoreError> {
+    let mut tx = connection.transaction().map_err(query_error)?;
+    // Self-exclusive, and excludes every writer of entries.
+    tx.batch_execute("LOCK TABLE cordon_quarantine IN SHARE ROW EXCLUSIVE MODE")
+        .map_err(query_error)?;
+    let built = tx
+        .query_opt(
+            "SELECT 1 FROM cordon_quarantine_tally WHERE key = $1",
+            &[&TALLY_BUILT],
+        )
+        .map_err(query_error)?
+        .is_some();
+    let rows = tx
+        .query("SELECT id, record FROM cordon_quarantine", &[])
+        .map_err(query_error)?;
+    let records = rows
+        .iter()
+        .map(|row| decode_keyed::<QuarantineRecord>(row, "cordon_quarantine"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tally = QuarantineTally::of(records.iter());
+    if built {
+        // Another gateway built it while this one waited: the same counts.
+        tx.commit().map_err(query_error)?;
+        return Ok(tally);
+    }
+    let (mut keys, mut counts): (Vec<String>, Vec<i64>) = tally
+        .counts()
+        .iter()
+        .map(|(key, n)| (key.encode(), i64::try_from(*n).unwrap_or(i64::MAX)))
+        .unzip();
+    keys.push(TALLY_BUILT.to_owned());
+    counts.push(1);
+    tx.execute("DELETE FROM cordon_quarantine_tally", &[])
+        .map_err(query_error)?;
+    tx.execute(
+        "INSERT INTO cordon_quarantine_tally (key, count) SELECT * FROM unnest($1::text[], $2::bigint[])",
+        &[&keys, &counts],
+    )
+    .map_err(query_error)?;
+    tx.commit().map_err(query_error)?;
+    Ok(tally)
+}
+
 /// Writes a message row's record and the columns queries select on.
 fn write_message(
     tx: &mut cordon_postgres::Transaction<'_>,
@@ -149,11 +267,49 @@ fn write_message(
     Ok(())
 }
 
-/// Writes a quarantine row's record and the columns queries select on.
+/// Adds to the tally what each change (old, new) of an entry does to it,
+/// in one statement, keys in a fixed order so that two transactions never
+/// wait for each other's rows.
+fn apply_tally(
+    tx: &mut cordon_postgres::Transaction<'_>,
+    changes: &[(Option<&QuarantineRecord>, Option<&QuarantineRecord>)],
+) -> Result<(), StoreError> {
+    let mut total: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (old, new) in changes {
+        for (key, n) in tally_delta(*old, *new) {
+            *total.entry(key.encode()).or_default() += n;
+        }
+    }
+    total.retain(|_, n| *n != 0);
+    if total.is_empty() {
+        return Ok(());
+    }
+    let (keys, counts): (Vec<String>, Vec<i64>) = total.into_iter().unzip();
+    tx.execute(
+        "INSERT INTO cordon_quarantine_tally (key, count)
+         SELECT * FROM unnest($1::text[], $2::bigint[])
+         ON CONFLICT (key) DO UPDATE SET count = cordon_quarantine_tally.count + EXCLUDED.count",
+        &[&keys, &counts],
+    )
+    .map_err(query_error)?;
+    if counts.iter().any(|n| *n < 0) {
+        tx.execute(
+            "DELETE FROM cordon_quarantine_tally WHERE key = ANY($1) AND count <= 0",
+            &[&keys],
+        )
+        .map_err(query_error)?;
+    }
+    Ok(())
+}
+
+/// Writes a quarantine row's record and the columns queries select on, and
+/// moves the tally from `old` (the row as it was, if any) to `record`.
 fn write_quarantine(
     tx: &mut cordon_postgres::Transaction<'_>,
+    old: Option<&QuarantineRecord>,
     record: &QuarantineRecord,
 ) -> Result<(), StoreError> {
+    apply_tally(tx, &[(old, Some(record))])?;
     tx.execute(
         "INSERT INTO cordon_quarantine (id, message_id, state, held_at, expires_at, decided_at, sender_notified, record)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -275,7 +431,12 @@ impl Engine for PostgresStore {
     fn put_quarantine(&self, record: &QuarantineRecord) -> Result<(), StoreError> {
         let mut connection = self.connection()?;
         let mut tx = connection.transaction().map_err(query_error)?;
-        write_quarantine(&mut tx, record)?;
+        let old = match Self::locked_quarantine(&mut tx, &record.id) {
+            Ok(old) => Some(old),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        write_quarantine(&mut tx, old.as_ref(), record)?;
         if record.state == QuarantineState::Held
             && let Some(mut message) = Self::locked_message(&mut tx, &record.message_id)?
             && mark_held(&mut message, record)
@@ -331,9 +492,10 @@ impl Engine for PostgresStore {
         let mut tx = connection.transaction().map_err(query_error)?;
         // Locked: a second decision, on this node or another, waits for
         // this one and then finds the entry decided.
-        let mut record = Self::locked_quarantine(&mut tx, id)?;
+        let old = Self::locked_quarantine(&mut tx, id)?;
+        let mut record = old.clone();
         decide_record(&mut record, decision, by, note, at)?;
-        write_quarantine(&mut tx, &record)?;
+        write_quarantine(&mut tx, Some(&old), &record)?;
         if let Some(mut message) = Self::locked_message(&mut tx, &record.message_id)?
             && apply_decision(&mut message, &record.id, decision, at)
         {
@@ -351,9 +513,10 @@ impl Engine for PostgresStore {
     ) -> Result<QuarantineRecord, StoreError> {
         let mut connection = self.connection()?;
         let mut tx = connection.transaction().map_err(query_error)?;
-        let mut record = Self::locked_quarantine(&mut tx, id)?;
+        let old = Self::locked_quarantine(&mut tx, id)?;
+        let mut record = old.clone();
         propose_record(&mut record, proposal)?;
-        write_quarantine(&mut tx, &record)?;
+        write_quarantine(&mut tx, Some(&old), &record)?;
         tx.commit().map_err(query_error)?;
         Ok(record)
     }
@@ -373,8 +536,9 @@ impl Engine for PostgresStore {
         if record.state != state {
             return Ok(false);
         }
+        let old = record.clone();
         record.sender_notified = true;
-        write_quarantine(&mut tx, &record)?;
+        write_quarantine(&mut tx, Some(&old), &record)?;
         tx.commit().map_err(query_error)?;
         Ok(true)
     }
@@ -405,15 +569,23 @@ impl Engine for PostgresStore {
     fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
         let mut connection = self.connection()?;
         let mut tx = connection.transaction().map_err(query_error)?;
-        let pruned = tx
-            .execute(
+        let rows = tx
+            .query(
                 "DELETE FROM cordon_quarantine q
                   WHERE q.state <> 'held' AND q.decided_at < $1
                     AND NOT EXISTS (SELECT 1 FROM cordon_messages m
-                                     WHERE m.id = q.message_id AND NOT m.finished)",
+                                     WHERE m.id = q.message_id AND NOT m.finished)
+                  RETURNING q.id, q.record",
                 &[&seconds(decided_before)],
             )
             .map_err(query_error)?;
+        let removed = rows
+            .iter()
+            .map(|row| decode_keyed::<QuarantineRecord>(row, "cordon_quarantine"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let changes: Vec<_> = removed.iter().map(|r| (Some(r), None)).collect();
+        apply_tally(&mut tx, &changes)?;
+        let pruned = u64::try_from(removed.len()).unwrap_or(u64::MAX);
         tx.execute(
             "DELETE FROM cordon_messages WHERE finished AND finished_at < $1",
             &[&seconds(decided_before)],
@@ -430,6 +602,99 @@ impl Engine for PostgresStore {
         .map_err(query_error)?;
         tx.commit().map_err(query_error)?;
         Ok(pruned)
+    }
+
+    fn page_quarantine(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantinePage, StoreError> {
+        let limit = limit.clamp(1, crate::MAX_PAGE);
+        // A query of state and time alone matches every row read: read one
+        // more than the page, to know whether another follows.
+        let batch = if query.sender.is_none()
+            && query.domain.is_none()
+            && query.text.is_none()
+            && query.rule.is_none()
+        {
+            i64::try_from(limit + 1).unwrap_or(SCAN_BATCH)
+        } else {
+            SCAN_BATCH
+        };
+        let mut matching = Vec::new();
+        self.scan_listing(query, before, batch, |record| {
+            if query.matches(&record) {
+                matching.push(record);
+            }
+            matching.len() <= limit
+        })?;
+        Ok(QuarantinePage::from_newest_first(
+            matching.into_iter(),
+            limit,
+        ))
+    }
+
+    fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
+        if let Some(count) = QuarantineCount::from_tally(query, &self.quarantine_tally()?) {
+            return Ok(count);
+        }
+        let mut count = QuarantineCount::default();
+        self.scan_listing(query, None, SCAN_BATCH, |record| {
+            count.add(query, &record);
+            true
+        })?;
+        Ok(count)
+    }
+
+    fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
+        let mut connection = self.connection()?;
+        let rows = connection
+            .query("SELECT key, count FROM cordon_quarantine_tally", &[])
+            .map_err(query_error)?;
+        let mut built = false;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key: String = row.try_get(0).map_err(query_error)?;
+            let count: i64 = row.try_get(1).map_err(query_error)?;
+            if key == TALLY_BUILT {
+                built = true;
+            } else if let Some(key) = TallyKey::decode(&key) {
+                counts.push((key, u64::try_from(count).unwrap_or(0)));
+            }
+        }
+        if built {
+            Ok(QuarantineTally::from_counts(counts.into_iter()))
+        } else {
+            build_tally(&mut connection)
+        }
+    }
+
+    fn oldest_held(&self) -> Result<Option<QuarantineRecord>, StoreError> {
+        let mut connection = self.connection()?;
+        let row = connection
+            .query_opt(
+                "SELECT id, record FROM cordon_quarantine WHERE state = 'held'
+                  ORDER BY held_at, id LIMIT 1",
+                &[],
+            )
+            .map_err(query_error)?;
+        row.map(|row| decode_keyed(&row, "cordon_quarantine"))
+            .transpose()
+    }
+
+    fn expiring(&self, now: u64, limit: usize) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let mut connection = self.connection()?;
+        let rows = connection
+            .query(
+                "SELECT id, record FROM cordon_quarantine WHERE state = 'held' AND expires_at <= $1
+                  ORDER BY expires_at, id LIMIT $2",
+                &[&seconds(now), &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(query_error)?;
+        rows.iter()
+            .map(|row| decode_keyed(row, "cordon_quarantine"))
+            .collect()
     }
 
     fn notices_owed(&self) -> Result<BTreeSet<QueueId>, StoreError> {
@@ -688,6 +953,31 @@ mod tests {
         node.set_quarantine_notified(&entry.id, QuarantineState::Held)
             .unwrap();
         (node.get_message(&message.id).unwrap().unwrap(), entry)
+    }
+
+    #[test]
+    fn the_tally_of_a_database_from_before_it_is_counted_once_when_first_read() {
+        let test = TestDatabase::create();
+        let (a, b) = two_nodes(&test);
+        let (_, first) = held_on(&a);
+        let (_, second) = held_on(&b);
+        a.decide_quarantine(&second.id, Decision::Reject, "o", None, 7_200)
+            .unwrap();
+        let expected = QuarantineTally::of(a.list_quarantine(None).unwrap().iter());
+        assert_eq!(a.quarantine_tally().unwrap(), expected);
+        // As the tally of a database migrated from before it was kept.
+        let mut connection = a.connection().unwrap();
+        connection
+            .execute("DELETE FROM cordon_quarantine_tally", &[])
+            .unwrap();
+        assert_eq!(b.quarantine_tally().unwrap(), expected);
+        assert_eq!(a.quarantine_tally().unwrap(), expected);
+        // And kept from then on.
+        b.decide_quarantine(&first.id, Decision::Release, "o", None, 9_000)
+            .unwrap();
+        let expected = QuarantineTally::of(a.list_quarantine(None).unwrap().iter());
+        assert_eq!(a.quarantine_tally().unwrap(), expected);
+        assert_eq!(expected.in_state(QuarantineState::Held), 0);
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl MessageRecord {
 
 /// The state of a quarantine entry: `held` until an officer (or expiry)
 /// decides, then one of the other three for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QuarantineState {
     /// Waiting for review.
@@ -210,6 +210,14 @@ pub enum QuarantineState {
 }
 
 impl QuarantineState {
+    /// Every state.
+    pub const ALL: [QuarantineState; 4] = [
+        QuarantineState::Held,
+        QuarantineState::Released,
+        QuarantineState::Rejected,
+        QuarantineState::Expired,
+    ];
+
     /// The lowercase name, as serialized.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -304,6 +312,43 @@ pub struct QuarantineRecord {
     /// who proposed it, when and with what note.
     #[serde(default)]
     pub release_proposal: Option<ReleaseProposal>,
+    /// The ids of the rules that held the message, for filters and counts
+    /// (the reasons say the same at length). Empty in entries from before
+    /// it was kept: see [`QuarantineRecord::held_by_rules`].
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+impl QuarantineRecord {
+    /// The ids of the rules that held the message, each once: `rules`, or
+    /// for an entry from before it was kept, the `rule` of each reason in
+    /// `reasons_json` (`[{"reasons": [{"rule": ...}]}]`).
+    pub fn held_by_rules(&self) -> Vec<String> {
+        if !self.rules.is_empty() {
+            return self.rules.clone();
+        }
+        /// The one field of a recipient's reasons read here.
+        #[derive(Deserialize)]
+        struct RecipientReasons {
+            #[serde(default)]
+            reasons: Vec<RuleOfReason>,
+        }
+        /// The one field of a reason read here.
+        #[derive(Deserialize)]
+        struct RuleOfReason {
+            #[serde(default)]
+            rule: String,
+        }
+        let recipients: Vec<RecipientReasons> =
+            serde_json::from_str(&self.reasons_json).unwrap_or_default();
+        let mut rules: Vec<String> = Vec::new();
+        for reason in recipients.into_iter().flat_map(|r| r.reasons) {
+            if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
+                rules.push(reason.rule);
+            }
+        }
+        rules
+    }
 }
 
 /// The first officer's half of a four-eyes release.
@@ -354,6 +399,34 @@ mod tests {
             assert_eq!(state.as_str().parse::<QuarantineState>().unwrap(), state);
         }
         assert!("Held".parse::<QuarantineState>().is_err());
+    }
+
+    #[test]
+    fn rules_come_from_the_reasons_of_an_older_entry() {
+        let id = QueueId::new();
+        let mut record = QuarantineRecord {
+            id,
+            message_id: id,
+            recipients: vec![],
+            sender: String::new(),
+            subject: None,
+            held_at: 0,
+            expires_at: 0,
+            state: QuarantineState::Held,
+            findings_json: "[]".into(),
+            reasons_json: r#"[{"address":"a@b","reasons":[{"rule":"r2"},{"rule":"r1"}]},{"reasons":[{"rule":"r2"},{}]}]"#.into(),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            sender_notified: false,
+            release_proposal: None,
+            rules: vec![],
+        };
+        assert_eq!(record.held_by_rules(), vec!["r2", "r1"]);
+        record.reasons_json = "not json".into();
+        assert!(record.held_by_rules().is_empty());
+        record.rules = vec!["r9".into()];
+        assert_eq!(record.held_by_rules(), vec!["r9"]);
     }
 
     #[test]

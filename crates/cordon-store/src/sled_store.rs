@@ -11,12 +11,10 @@
 //!   [`Engine::due_messages`] and [`Engine::counts`] cost the unfinished
 //!   messages, not every message held for review. It is kept in the same
 //!   transaction as `messages`, and rebuilt from `messages` on open;
-//! - `quarantine_by_state`: an index with one key per quarantine entry, its
-//!   state's tag byte then its id, and an empty value. Listing the entries in
-//!   one state (the held ones, above all) and counting the held ones cost
-//!   those entries, not the whole quarantine with every entry decided. It is
-//!   kept in the same transaction as `quarantine`, and rebuilt on open when
-//!   it does not have one key per entry (a database from before it).
+//! - `quarantine_index`: every index over `quarantine` (by state and time,
+//!   by expiry, by decision time) and the tally of counts, kept in the same
+//!   transaction as `quarantine`; see [`quarantine_index`]. Queue pages,
+//!   counts, expiry and retention read it, not every entry.
 //!
 //! Every change is one sled transaction, then [`SledStore::flush`] before
 //! the method returns.
@@ -48,6 +46,7 @@ use sled::{Batch, Transactional, Tree};
 
 use crate::error::StoreError;
 use crate::id::QueueId;
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -56,11 +55,18 @@ use crate::store::{
     Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
     sort_newest_first,
 };
+use crate::tally::QuarantineTally;
+
+mod quarantine_index;
+
+use quarantine_index::{DECIDED, EXPIRY, end_of, id_of, listing_prefix, timed_key, tx_reindex};
 
 const MESSAGES: &str = "messages";
 const QUARANTINE: &str = "quarantine";
 const UNFINISHED: &str = "unfinished";
-const BY_STATE: &str = "quarantine_by_state";
+const INDEX: &str = "quarantine_index";
+/// The index tree of earlier versions, replaced by [`INDEX`].
+const OLD_BY_STATE: &str = "quarantine_by_state";
 
 /// The durable [`Engine`]: a sled database in a directory (`DATA/db`).
 ///
@@ -70,7 +76,7 @@ pub struct SledStore {
     messages: Tree,
     quarantine: Tree,
     unfinished: Tree,
-    by_state: Tree,
+    index: Tree,
     /// The database directory.
     dir: PathBuf,
     /// sled's log file (`dir/db`), opened to fsync it.
@@ -89,7 +95,7 @@ impl std::fmt::Debug for SledStore {
 type IndexEntry = (Vec<u8>, Option<u64>);
 
 /// The trees inside a transaction: messages, unfinished index, quarantine,
-/// quarantine by state.
+/// quarantine index.
 type Trees = (
     TransactionalTree,
     TransactionalTree,
@@ -127,15 +133,29 @@ impl SledStore {
             messages: tree(MESSAGES)?,
             quarantine: tree(QUARANTINE)?,
             unfinished: tree(UNFINISHED)?,
-            by_state: tree(BY_STATE)?,
+            index: tree(INDEX)?,
             db,
             dir,
             log,
         };
         store.flush()?;
         store.rebuild_index()?;
-        if store.by_state.len() != store.quarantine.len() {
-            store.rebuild_state_index()?;
+        let indexed = store.index.scan_prefix(listing_prefix(None)).count();
+        if !quarantine_index::is_current(&store.index)? || indexed != store.quarantine.len() {
+            quarantine_index::rebuild(&store.index, &store.quarantine)?;
+            store.flush()?;
+        }
+        if store
+            .db
+            .tree_names()
+            .iter()
+            .any(|name| name.as_ref() == OLD_BY_STATE.as_bytes())
+        {
+            store
+                .db
+                .drop_tree(OLD_BY_STATE)
+                .map_err(StoreError::backend)?;
+            store.flush()?;
         }
         Ok(store)
     }
@@ -177,24 +197,6 @@ impl SledStore {
             self.flush()?;
         }
         Ok(())
-    }
-
-    /// Rebuilds the `quarantine_by_state` index from the `quarantine` tree.
-    fn rebuild_state_index(&self) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
-        for item in self.by_state.iter() {
-            let (key, _) = item.map_err(StoreError::backend)?;
-            batch.remove(key);
-        }
-        for item in self.quarantine.iter() {
-            let (key, value) = item.map_err(StoreError::backend)?;
-            let record: QuarantineRecord = decode(QUARANTINE, &key, &value)?;
-            batch.insert(state_key(record.state, &key), &[] as &[u8]);
-        }
-        self.by_state
-            .apply_batch(batch)
-            .map_err(StoreError::backend)?;
-        self.flush()
     }
 
     /// Makes everything written so far durable: sled's flush, then fsync
@@ -244,7 +246,7 @@ impl SledStore {
             &self.messages,
             &self.unfinished,
             &self.quarantine,
-            &self.by_state,
+            &self.index,
         )
             .transaction(|trees| change(trees))
             .map_err(|e| match e {
@@ -321,44 +323,6 @@ fn index_value(record: &MessageRecord) -> Option<Vec<u8>> {
             .map(|at| at.to_be_bytes().to_vec())
             .unwrap_or_default(),
     )
-}
-
-/// The byte that starts the `quarantine_by_state` keys of entries in `state`.
-fn state_tag(state: QuarantineState) -> u8 {
-    match state {
-        QuarantineState::Held => b'h',
-        QuarantineState::Released => b'r',
-        QuarantineState::Rejected => b'j',
-        QuarantineState::Expired => b'e',
-    }
-}
-
-/// The `quarantine_by_state` key of the entry at `key` in `state`.
-fn state_key(state: QuarantineState, key: &[u8]) -> Vec<u8> {
-    let mut index_key = Vec::with_capacity(key.len() + 1);
-    index_key.push(state_tag(state));
-    index_key.extend_from_slice(key);
-    index_key
-}
-
-/// Files the entry at `key` under `state` alone in the state index.
-fn tx_index_state(
-    by_state: &TransactionalTree,
-    state: QuarantineState,
-    key: &[u8],
-) -> ConflictableTransactionResult<(), StoreError> {
-    for other in [
-        QuarantineState::Held,
-        QuarantineState::Released,
-        QuarantineState::Rejected,
-        QuarantineState::Expired,
-    ] {
-        if other != state {
-            by_state.remove(state_key(other, key))?;
-        }
-    }
-    by_state.insert(state_key(state, key), &[] as &[u8])?;
-    Ok(())
 }
 
 fn sync_file(path: &Path) -> Result<(), StoreError> {
@@ -510,10 +474,11 @@ impl Engine for SledStore {
     fn put_quarantine(&self, record: &QuarantineRecord) -> Result<(), StoreError> {
         let value = encode(record)?;
         let message_key = key_of(&record.message_id);
-        self.transact(|(messages, unfinished, quarantine, by_state)| {
+        self.transact(|(messages, unfinished, quarantine, index)| {
             let key = key_of(&record.id);
+            let old = tx_load_quarantine(quarantine, &key)?;
             quarantine.insert(key.as_slice(), value.clone())?;
-            tx_index_state(by_state, record.state, &key)?;
+            tx_reindex(index, old.as_ref(), Some(record))?;
             if let Some(mut message) = tx_load_message(messages, &message_key)?
                 && mark_held(&mut message, record)
             {
@@ -530,13 +495,13 @@ impl Engine for SledStore {
     ) -> Result<QuarantineRecord, StoreError> {
         let key = key_of(id);
         self.transact(|(_, _, quarantine, _)| {
-            let Some(value) = quarantine.get(&key)? else {
+            let Some(mut record) = tx_load_quarantine(quarantine, &key)? else {
                 return Err(abort(StoreError::NotFound {
                     what: "quarantine",
                     key: id.to_string(),
                 }));
             };
-            let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
+            // Nothing indexed changes.
             propose_record(&mut record, proposal.clone()).map_err(abort)?;
             quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
             Ok(record)
@@ -550,13 +515,13 @@ impl Engine for SledStore {
     ) -> Result<bool, StoreError> {
         let key = key_of(id);
         self.transact(|(_, _, quarantine, _)| {
-            let Some(value) = quarantine.get(&key)? else {
+            let Some(mut record) = tx_load_quarantine(quarantine, &key)? else {
                 return Ok(false);
             };
-            let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
             if record.state != state {
                 return Ok(false);
             }
+            // Nothing indexed changes.
             record.sender_notified = true;
             quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
             Ok(true)
@@ -564,11 +529,7 @@ impl Engine for SledStore {
     }
 
     fn get_quarantine(&self, id: &QueueId) -> Result<Option<QuarantineRecord>, StoreError> {
-        let key = key_of(id);
-        match self.quarantine.get(&key).map_err(StoreError::backend)? {
-            Some(value) => decode(QUARANTINE, &key, &value).map(Some),
-            None => Ok(None),
-        }
+        self.load_quarantine(&key_of(id))
     }
 
     fn list_quarantine(
@@ -577,27 +538,21 @@ impl Engine for SledStore {
     ) -> Result<Vec<QuarantineRecord>, StoreError> {
         let mut records = Vec::new();
         match state {
+            // Every entry, read from the entries themselves.
             None => {
                 for item in self.quarantine.iter() {
                     let (key, value) = item.map_err(StoreError::backend)?;
                     records.push(decode(QUARANTINE, &key, &value)?);
                 }
+                sort_newest_first(&mut records);
             }
             Some(state) => {
-                for item in self.by_state.scan_prefix([state_tag(state)]) {
-                    let (index_key, _) = item.map_err(StoreError::backend)?;
-                    let key = index_key.get(1..).unwrap_or_default();
-                    // Kept in the same transaction, so always there.
-                    if let Some(value) = self.quarantine.get(key).map_err(StoreError::backend)? {
-                        let record: QuarantineRecord = decode(QUARANTINE, key, &value)?;
-                        if record.state == state {
-                            records.push(record);
-                        }
-                    }
-                }
+                self.scan_listing(&QuarantineQuery::in_state(state), None, |record| {
+                    records.push(record);
+                    true
+                })?;
             }
         }
-        sort_newest_first(&mut records);
         Ok(records)
     }
 
@@ -610,17 +565,17 @@ impl Engine for SledStore {
         at: u64,
     ) -> Result<QuarantineRecord, StoreError> {
         let key = key_of(id);
-        self.transact(|(messages, unfinished, quarantine, by_state)| {
-            let Some(value) = quarantine.get(&key)? else {
+        self.transact(|(messages, unfinished, quarantine, index)| {
+            let Some(old) = tx_load_quarantine(quarantine, &key)? else {
                 return Err(abort(StoreError::NotFound {
                     what: "quarantine",
                     key: id.to_string(),
                 }));
             };
-            let mut record: QuarantineRecord = decode(QUARANTINE, &key, &value).map_err(abort)?;
+            let mut record = old.clone();
             decide_record(&mut record, decision, by, note, at).map_err(abort)?;
             quarantine.insert(key.clone(), encode(&record).map_err(abort)?)?;
-            tx_index_state(by_state, record.state, &key)?;
+            tx_reindex(index, Some(&old), Some(&record))?;
             if let Some(mut message) = tx_load_message(messages, &key_of(&record.message_id))?
                 && apply_decision(&mut message, id, decision, at)
             {
@@ -632,33 +587,26 @@ impl Engine for SledStore {
 
     fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
         let mut pruned = 0;
-        for state in [
-            QuarantineState::Released,
-            QuarantineState::Rejected,
-            QuarantineState::Expired,
-        ] {
-            for item in self.by_state.scan_prefix([state_tag(state)]) {
-                let (index_key, _) = item.map_err(StoreError::backend)?;
-                let key = index_key.get(1..).unwrap_or_default().to_vec();
-                let removed = self.transact(|(messages, _, quarantine, by_state)| {
-                    let Some(value) = quarantine.get(&key)? else {
-                        by_state.remove(index_key.as_ref())?;
-                        return Ok(false);
-                    };
-                    let record: QuarantineRecord =
-                        decode(QUARANTINE, &key, &value).map_err(abort)?;
-                    if record.state == QuarantineState::Held
-                        || record.decided_at.is_none_or(|at| at >= decided_before)
-                        || messages.get(key_of(&record.message_id))?.is_some()
-                    {
-                        return Ok(false);
-                    }
-                    quarantine.remove(key.as_slice())?;
-                    by_state.remove(index_key.as_ref())?;
-                    Ok(true)
-                })?;
-                pruned += u64::from(removed);
-            }
+        let range = timed_key(DECIDED, 0, &[])..timed_key(DECIDED, decided_before, &[]);
+        for item in self.index.range(range) {
+            let (index_key, _) = item.map_err(StoreError::backend)?;
+            let key = id_of(&index_key).to_vec();
+            let removed = self.transact(|(messages, _, quarantine, index)| {
+                let Some(record) = tx_load_quarantine(quarantine, &key)? else {
+                    index.remove(index_key.as_ref())?;
+                    return Ok(false);
+                };
+                if record.state == QuarantineState::Held
+                    || record.decided_at.is_none_or(|at| at >= decided_before)
+                    || messages.get(key_of(&record.message_id))?.is_some()
+                {
+                    return Ok(false);
+                }
+                quarantine.remove(key.as_slice())?;
+                tx_reindex(index, Some(&record), None)?;
+                Ok(true)
+            })?;
+            pruned += u64::from(removed);
         }
         Ok(pruned)
     }
@@ -671,11 +619,133 @@ impl Engine for SledStore {
                 counts.deferred += 1;
             }
         }
-        counts.quarantine_held = self
-            .by_state
-            .scan_prefix([state_tag(QuarantineState::Held)])
-            .count() as u64;
+        counts.quarantine_held = self.quarantine_tally()?.in_state(QuarantineState::Held);
         Ok(counts)
+    }
+
+    fn page_quarantine(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantinePage, StoreError> {
+        let limit = limit.clamp(1, crate::MAX_PAGE);
+        let mut matching = Vec::new();
+        self.scan_listing(query, before, |record| {
+            if query.matches(&record) {
+                matching.push(record);
+            }
+            matching.len() <= limit
+        })?;
+        Ok(QuarantinePage::from_newest_first(
+            matching.into_iter(),
+            limit,
+        ))
+    }
+
+    fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
+        if let Some(count) = QuarantineCount::from_tally(query, &self.quarantine_tally()?) {
+            return Ok(count);
+        }
+        let mut count = QuarantineCount::default();
+        self.scan_listing(query, None, |record| {
+            count.add(query, &record);
+            true
+        })?;
+        Ok(count)
+    }
+
+    fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
+        quarantine_index::tally(&self.index)
+    }
+
+    fn oldest_held(&self) -> Result<Option<QuarantineRecord>, StoreError> {
+        let prefix = listing_prefix(Some(QuarantineState::Held));
+        for item in self.index.scan_prefix(&prefix) {
+            let (index_key, _) = item.map_err(StoreError::backend)?;
+            if let Some(record) = self.load_quarantine(id_of(&index_key))?
+                && record.state == QuarantineState::Held
+            {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
+    fn expiring(&self, now: u64, limit: usize) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let mut records = Vec::new();
+        let range = timed_key(EXPIRY, 0, &[])..timed_key(EXPIRY, now.saturating_add(1), &[]);
+        for item in self.index.range(range) {
+            if records.len() >= limit {
+                break;
+            }
+            let (index_key, _) = item.map_err(StoreError::backend)?;
+            if let Some(record) = self.load_quarantine(id_of(&index_key))?
+                && record.state == QuarantineState::Held
+                && record.expires_at <= now
+            {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+}
+
+impl SledStore {
+    /// Reads the quarantine entry under `key`, if any.
+    fn load_quarantine(&self, key: &[u8]) -> Result<Option<QuarantineRecord>, StoreError> {
+        match self.quarantine.get(key).map_err(StoreError::backend)? {
+            Some(value) => decode(QUARANTINE, key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Hands `visit` the entries in `query`'s state and time range, newest
+    /// first, after `before`, until it returns false. The other parts of
+    /// the query are the caller's to check.
+    fn scan_listing(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        mut visit: impl FnMut(QuarantineRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let prefix = listing_prefix(query.state);
+        let low = timed_key(&prefix, query.held_from.unwrap_or(0), &[]);
+        let mut high = match query.held_until {
+            Some(until) => timed_key(&prefix, until, &[]),
+            None => end_of(&prefix),
+        };
+        if let Some(cursor) = before {
+            high = high.min(timed_key(&prefix, cursor.held_at, &key_of(&cursor.id)));
+        }
+        if low >= high {
+            return Ok(());
+        }
+        for item in self.index.range(low..high).rev() {
+            let (index_key, _) = item.map_err(StoreError::backend)?;
+            // Kept in the same transaction, so there unless changed since.
+            let Some(record) = self.load_quarantine(id_of(&index_key))? else {
+                continue;
+            };
+            if query.state.is_some_and(|state| record.state != state) {
+                continue;
+            }
+            if !visit(record) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a quarantine entry inside a transaction.
+fn tx_load_quarantine(
+    quarantine: &TransactionalTree,
+    key: &[u8],
+) -> ConflictableTransactionResult<Option<QuarantineRecord>, StoreError> {
+    match quarantine.get(key)? {
+        Some(value) => decode(QUARANTINE, key, &value).map(Some).map_err(abort),
+        None => Ok(None),
     }
 }
 
@@ -685,7 +755,7 @@ mod tests {
     use crate::store::tests::{deferred, inspected as record, quarantine};
 
     #[test]
-    fn the_state_index_follows_decisions_and_is_rebuilt_for_an_older_database() {
+    fn the_quarantine_index_follows_decisions_and_is_rebuilt_for_an_older_database() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let message = record(&[RecipientStatus::Pending]);
@@ -715,13 +785,17 @@ mod tests {
             assert_eq!(rejected.len(), 1);
             assert_eq!(rejected[0].id, second.id);
             // As a database written before the index existed.
-            store.by_state.clear().unwrap();
+            store.index.clear().unwrap();
             store.flush().unwrap();
         }
         let store = SledStore::open(&path).unwrap();
         assert_eq!(held_ids(&store), vec![third.id, first.id]);
         assert_eq!(store.counts().unwrap().quarantine_held, 2);
         assert_eq!(store.list_quarantine(None).unwrap().len(), 3);
+        assert_eq!(
+            store.quarantine_tally().unwrap(),
+            QuarantineTally::of(store.list_quarantine(None).unwrap().iter())
+        );
     }
 
     #[test]
@@ -747,6 +821,7 @@ mod tests {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         };
         {
             let store = SledStore::open(&path).unwrap();

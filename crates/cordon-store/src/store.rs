@@ -5,11 +5,13 @@ use std::collections::BTreeSet;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
 use crate::record::{
     Decision, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus,
     ReleaseProposal,
 };
 use crate::spool::{Envelope, Spool};
+use crate::tally::QuarantineTally;
 
 /// The queue state and quarantine index of the gateway.
 ///
@@ -103,6 +105,56 @@ pub trait Engine: Send + Sync {
 
     /// Numbers for metrics.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// One page of the entries matching `query`, newest first (by
+    /// `held_at`, then id), starting after `before` (the `next` of the page
+    /// before), of at most `limit` entries (1 to [`crate::MAX_PAGE`]). The indexed
+    /// engines read the page's entries and those the query passes over,
+    /// not the whole quarantine.
+    fn page_quarantine(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantinePage, StoreError> {
+        let records = self.list_quarantine(query.state)?;
+        Ok(QuarantinePage::from_newest_first(
+            records
+                .into_iter()
+                .filter(|r| before.is_none_or(|c| c.precedes(r)) && query.matches(r)),
+            limit,
+        ))
+    }
+
+    /// How many entries match `query`, and by rule. A query of no more
+    /// than a state is answered from the tally; any other reads the
+    /// entries in its state.
+    fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
+        let records = self.list_quarantine(query.state)?;
+        Ok(QuarantineCount::by_scan(query, records.iter()))
+    }
+
+    /// The counts over the whole quarantine ([`QuarantineTally`]).
+    fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
+        let records = self.list_quarantine(None)?;
+        Ok(QuarantineTally::of(records.iter()))
+    }
+
+    /// The held entry that has waited longest, if any.
+    fn oldest_held(&self) -> Result<Option<QuarantineRecord>, StoreError> {
+        let records = self.list_quarantine(Some(QuarantineState::Held))?;
+        Ok(records.into_iter().last())
+    }
+
+    /// Up to `limit` held entries that expire at or before `now`, soonest
+    /// first.
+    fn expiring(&self, now: u64, limit: usize) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let mut records = self.list_quarantine(Some(QuarantineState::Held))?;
+        records.retain(|r| r.expires_at <= now);
+        records.sort_unstable_by_key(|r| (r.expires_at, r.id));
+        records.truncate(limit);
+        Ok(records)
+    }
 
     /// Deletes the quarantine entries decided (released, rejected or
     /// expired) before `decided_before` whose message is finished with (no
@@ -561,6 +613,7 @@ pub(crate) mod tests {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         }
     }
 
@@ -1226,6 +1279,131 @@ pub(crate) mod tests {
         assert!(store.get_quarantine(&old_waiting.id).unwrap().is_none());
     }
 
+    /// Entries with varied senders, domains, rules, times and states.
+    fn varied_quarantine(store: &dyn Engine) -> Vec<QuarantineRecord> {
+        let record = message(&["x@gmail.com"]);
+        let mut entries = Vec::new();
+        for i in 0..40u64 {
+            let domain = ["gmail.com", "nhs.net", "outlook.com"][(i % 3) as usize];
+            let to = format!("p{i}@{domain}");
+            let mut entry = quarantine(&record, &[to.as_str()], 1_000 + (i % 7) * 3_600 + i);
+            entry.sender = format!("officer{}@northshire.police.uk", i % 4);
+            entry.subject = Some(format!("Case {i} file"));
+            entry.rules = match i % 3 {
+                0 => vec!["personal-data".into()],
+                1 => vec!["personal-data".into(), "marking".into()],
+                _ => Vec::new(),
+            };
+            if i % 3 == 2 {
+                // An entry from before `rules` was kept: read from the reasons.
+                entry.reasons_json = r#"[{"address":"a","reasons":[{"rule":"webmail"}]}]"#.into();
+            }
+            store.put_quarantine(&entry).unwrap();
+            entries.push(entry);
+        }
+        for (n, entry) in entries.iter_mut().enumerate().filter(|(n, _)| n % 5 == 0) {
+            let decision = [Decision::Release, Decision::Reject, Decision::Expire][n % 3];
+            *entry = store
+                .decide_quarantine(&entry.id, decision, "o", None, 50_000 + n as u64 * 1_800)
+                .unwrap();
+        }
+        entries
+    }
+
+    fn pages_counts_and_tally_agree_with_reading_everything(store: &dyn Engine) {
+        let entries = varied_quarantine(store);
+        let queries = [
+            QuarantineQuery::default(),
+            QuarantineQuery::in_state(QuarantineState::Held),
+            QuarantineQuery::in_state(QuarantineState::Rejected),
+            QuarantineQuery {
+                rule: Some("marking".into()),
+                ..QuarantineQuery::in_state(QuarantineState::Held)
+            },
+            QuarantineQuery {
+                rule: Some("webmail".into()),
+                ..QuarantineQuery::default()
+            },
+            QuarantineQuery {
+                sender: Some("OFFICER2".into()),
+                domain: Some("nhs.net".into()),
+                ..QuarantineQuery::default()
+            },
+            QuarantineQuery {
+                text: Some("case 1".into()),
+                held_from: Some(1_000 + 3_600),
+                held_until: Some(1_000 + 4 * 3_600),
+                ..QuarantineQuery::in_state(QuarantineState::Held)
+            },
+        ];
+        let mut newest_first = entries.clone();
+        sort_newest_first(&mut newest_first);
+        for query in &queries {
+            let expected: Vec<QueueId> = newest_first
+                .iter()
+                .filter(|r| query.matches(r))
+                .map(|r| r.id)
+                .collect();
+            // Page through with a page size that does not divide the total.
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = store.page_quarantine(query, cursor.as_ref(), 3).unwrap();
+                assert!(page.records.len() <= 3);
+                seen.extend(page.records.iter().map(|r| r.id));
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, expected, "{query:?}");
+            let count = store.count_quarantine(query).unwrap();
+            assert_eq!(
+                count,
+                QuarantineCount::by_scan(query, entries.iter()),
+                "{query:?}"
+            );
+        }
+        let tally = store.quarantine_tally().unwrap();
+        assert_eq!(tally, QuarantineTally::of(entries.iter()));
+        assert_eq!(
+            tally.in_state(QuarantineState::Held),
+            store.counts().unwrap().quarantine_held
+        );
+        let oldest = entries
+            .iter()
+            .filter(|r| r.state == QuarantineState::Held)
+            .min_by_key(|r| (r.held_at, r.id))
+            .map(|r| r.id);
+        assert_eq!(store.oldest_held().unwrap().map(|r| r.id), oldest);
+        // Expiry: held entries due by a time, soonest first, at most a limit.
+        let now = 1_000 + 3 * 3_600 + 30 * 86_400;
+        let mut due: Vec<&QuarantineRecord> = entries
+            .iter()
+            .filter(|r| r.state == QuarantineState::Held && r.expires_at <= now)
+            .collect();
+        due.sort_by_key(|r| (r.expires_at, r.id));
+        let expected: Vec<QueueId> = due.iter().take(4).map(|r| r.id).collect();
+        let got: Vec<QueueId> = store
+            .expiring(now, 4)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(got, expected);
+        // Pruning keeps the tally true.
+        let pruned = store.prune_decided(u64::MAX).unwrap();
+        assert_eq!(pruned, 8);
+        let left: Vec<QuarantineRecord> = entries
+            .into_iter()
+            .filter(|r| r.state == QuarantineState::Held)
+            .collect();
+        assert_eq!(
+            store.quarantine_tally().unwrap(),
+            QuarantineTally::of(left.iter())
+        );
+    }
+
     macro_rules! for_every_backend {
         ($($name:ident),* $(,)?) => {
             mod memory {
@@ -1264,5 +1442,6 @@ pub(crate) mod tests {
         reconcile_resumes_notices_a_crash_left_owing,
         damaged_spool_files_are_recognised,
         decided_entries_are_pruned_after_the_retention,
+        pages_counts_and_tally_agree_with_reading_everything,
     );
 }

@@ -62,6 +62,7 @@ fn write_everything(dir: &Path) {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         };
         store.put_quarantine(&quarantine).unwrap();
         if i % 2 == 0 {

@@ -333,6 +333,7 @@ impl Harness {
                 note: None,
                 sender_notified: false,
                 release_proposal: None,
+                rules: Vec::new(),
             })
             .unwrap();
         id

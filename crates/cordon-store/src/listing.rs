@@ -1,0 +1,328 @@
+//! Listing the quarantine a page at a time: which entries a listing wants
+//! ([`QuarantineQuery`]), where a page ends ([`QuarantineCursor`]) and how
+//! many entries match ([`QuarantineCount`]). Every engine answers the same
+//! query the same way; the indexed ones read one page's entries, not the
+//! whole quarantine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::id::QueueId;
+use crate::record::{QuarantineRecord, QuarantineState};
+use crate::tally::QuarantineTally;
+
+/// The most entries one page holds, whatever a caller asks for.
+pub const MAX_PAGE: usize = 1000;
+
+/// Which quarantine entries a listing wants. Every field left `None` lets
+/// every entry through; text comparisons ignore case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarantineQuery {
+    /// Only entries in this state.
+    pub state: Option<QuarantineState>,
+    /// Only entries held by this rule (see [`QuarantineRecord::held_by_rules`]).
+    pub rule: Option<String>,
+    /// Only entries whose sender contains this.
+    pub sender: Option<String>,
+    /// Only entries with a recipient at this domain.
+    pub domain: Option<String>,
+    /// Only entries held at or after this Unix second.
+    pub held_from: Option<u64>,
+    /// Only entries held before this Unix second.
+    pub held_until: Option<u64>,
+    /// Only entries whose subject or sender contains this.
+    pub text: Option<String>,
+}
+
+impl QuarantineQuery {
+    /// Every entry in `state`.
+    pub fn in_state(state: QuarantineState) -> QuarantineQuery {
+        QuarantineQuery {
+            state: Some(state),
+            ..QuarantineQuery::default()
+        }
+    }
+
+    /// Whether `record` passes every part of the query.
+    pub fn matches(&self, record: &QuarantineRecord) -> bool {
+        self.matches_except_rule(record)
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|rule| record.held_by_rules().contains(rule))
+    }
+
+    /// Whether `record` passes every part but the rule (for the counts by
+    /// rule, which show what choosing a rule would give).
+    pub fn matches_except_rule(&self, record: &QuarantineRecord) -> bool {
+        self.state.is_none_or(|state| record.state == state)
+            && self.held_from.is_none_or(|from| record.held_at >= from)
+            && self.held_until.is_none_or(|until| record.held_at < until)
+            && self
+                .sender
+                .as_ref()
+                .is_none_or(|s| contains_ignoring_case(&record.sender, s))
+            && self.domain.as_ref().is_none_or(|domain| {
+                let domain = domain.trim_start_matches('@');
+                record.recipients.iter().any(|r| {
+                    r.rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
+                })
+            })
+            && self.text.as_ref().is_none_or(|text| {
+                contains_ignoring_case(&record.sender, text)
+                    || record
+                        .subject
+                        .as_ref()
+                        .is_some_and(|s| contains_ignoring_case(s, text))
+            })
+    }
+}
+
+/// Whether `haystack` contains `needle`, ignoring case.
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// Where a page of a newest-first listing ended: the next page holds the
+/// entries strictly older than this one (by `held_at`, then id). Written
+/// in links as `HELD_AT-ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QuarantineCursor {
+    /// When the last entry of the page was held, Unix seconds.
+    pub held_at: u64,
+    /// Its id.
+    pub id: QueueId,
+}
+
+impl QuarantineCursor {
+    /// The cursor just past `record`.
+    pub fn after(record: &QuarantineRecord) -> QuarantineCursor {
+        QuarantineCursor {
+            held_at: record.held_at,
+            id: record.id,
+        }
+    }
+
+    /// True when `record` comes after the cursor in a newest-first listing.
+    pub fn precedes(&self, record: &QuarantineRecord) -> bool {
+        (record.held_at, record.id) < (self.held_at, self.id)
+    }
+}
+
+impl fmt::Display for QuarantineCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.held_at, self.id)
+    }
+}
+
+/// The text is not a cursor written by [`QuarantineCursor`]'s `Display`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a position in the quarantine listing (HELD_AT-ID): {0:?}")]
+pub struct InvalidCursor(String);
+
+impl FromStr for QuarantineCursor {
+    type Err = InvalidCursor;
+
+    fn from_str(s: &str) -> Result<QuarantineCursor, InvalidCursor> {
+        let invalid = || InvalidCursor(s.chars().take(60).collect());
+        let (held_at, id) = s.split_once('-').ok_or_else(invalid)?;
+        Ok(QuarantineCursor {
+            held_at: held_at.parse().map_err(|_| invalid())?,
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// One page of a newest-first listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarantinePage {
+    /// The entries, newest first.
+    pub records: Vec<QuarantineRecord>,
+    /// Where the next page starts; `None` when this is the last.
+    pub next: Option<QuarantineCursor>,
+}
+
+impl QuarantinePage {
+    /// The page of `limit` entries (at most [`MAX_PAGE`]) from `matching`
+    /// (newest first, filtered by the caller): the page's entries, and a
+    /// cursor if there is at least one more.
+    pub fn from_newest_first(
+        mut matching: impl Iterator<Item = QuarantineRecord>,
+        limit: usize,
+    ) -> QuarantinePage {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let records: Vec<QuarantineRecord> = matching.by_ref().take(limit).collect();
+        let next = match (records.last(), matching.next()) {
+            (Some(last), Some(_)) => Some(QuarantineCursor::after(last)),
+            _ => None,
+        };
+        QuarantinePage { records, next }
+    }
+}
+
+/// How many entries match a query, and how many of them each rule holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarantineCount {
+    /// Entries matching the whole query.
+    pub total: u64,
+    /// For each rule, the entries matching every part of the query but the
+    /// rule that it holds (an entry held by two rules counts for both).
+    pub by_rule: BTreeMap<String, u64>,
+}
+
+impl QuarantineCount {
+    /// Counts `query` over `records` by reading each one.
+    pub fn by_scan<'a>(
+        query: &QuarantineQuery,
+        records: impl Iterator<Item = &'a QuarantineRecord>,
+    ) -> QuarantineCount {
+        let mut count = QuarantineCount::default();
+        for record in records {
+            count.add(query, record);
+        }
+        count
+    }
+
+    /// The count of a query of no more than a state and a rule, read from
+    /// `tally`; `None` for any other query, which must be counted by
+    /// reading the entries.
+    pub fn from_tally(query: &QuarantineQuery, tally: &QuarantineTally) -> Option<QuarantineCount> {
+        let simple = query.sender.is_none()
+            && query.domain.is_none()
+            && query.text.is_none()
+            && query.held_from.is_none()
+            && query.held_until.is_none();
+        if !simple {
+            return None;
+        }
+        let states = match query.state {
+            Some(state) => vec![state],
+            None => QuarantineState::ALL.to_vec(),
+        };
+        let mut count = QuarantineCount::default();
+        for state in states {
+            for (rule, n) in tally.by_rule(state) {
+                *count.by_rule.entry(rule).or_default() += n;
+            }
+            if query.rule.is_none() {
+                count.total += tally.in_state(state);
+            }
+        }
+        if let Some(rule) = &query.rule {
+            count.total = count.by_rule.get(rule).copied().unwrap_or(0);
+        }
+        Some(count)
+    }
+
+    /// Counts one more `record` if it matches `query`.
+    pub fn add(&mut self, query: &QuarantineQuery, record: &QuarantineRecord) {
+        if !query.matches_except_rule(record) {
+            return;
+        }
+        let rules = record.held_by_rules();
+        if query.rule.as_ref().is_none_or(|rule| rules.contains(rule)) {
+            self.total += 1;
+        }
+        for rule in rules {
+            *self.by_rule.entry(rule).or_default() += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{inspected, quarantine};
+
+    fn entry(sender: &str, to: &str, subject: &str, held_at: u64) -> QuarantineRecord {
+        let mut record = quarantine(&inspected(&[]), &[to], held_at);
+        record.sender = sender.into();
+        record.subject = Some(subject.into());
+        record.rules = vec!["r1".into()];
+        record
+    }
+
+    #[test]
+    fn each_part_of_a_query_filters() {
+        let day = 1_752_534_000;
+        let r = entry(
+            "Sam.Okafor@northshire.police.uk",
+            "x@Gmail.com",
+            "Claim form",
+            day + 5,
+        );
+        let check = |query: QuarantineQuery| query.matches(&r);
+        let q = QuarantineQuery::default;
+        assert!(check(q()));
+        assert!(check(QuarantineQuery {
+            rule: Some("r1".into()),
+            ..q()
+        }));
+        assert!(!check(QuarantineQuery {
+            rule: Some("r2".into()),
+            ..q()
+        }));
+        assert!(check(QuarantineQuery {
+            sender: Some("OKAFOR".into()),
+            ..q()
+        }));
+        assert!(!check(QuarantineQuery {
+            sender: Some("bell".into()),
+            ..q()
+        }));
+        assert!(check(QuarantineQuery {
+            domain: Some("@gmail.com".into()),
+            ..q()
+        }));
+        assert!(!check(QuarantineQuery {
+            domain: Some("mail.com".into()),
+            ..q()
+        }));
+        assert!(check(QuarantineQuery {
+            held_from: Some(day),
+            held_until: Some(day + 6),
+            ..q()
+        }));
+        assert!(!check(QuarantineQuery {
+            held_until: Some(day + 5),
+            ..q()
+        }));
+        assert!(check(QuarantineQuery {
+            text: Some("claim".into()),
+            ..q()
+        }));
+        assert!(check(QuarantineQuery {
+            text: Some("northshire".into()),
+            ..q()
+        }));
+        assert!(!check(QuarantineQuery::in_state(QuarantineState::Released)));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_order() {
+        let record = entry("a@b", "c@d", "s", 77);
+        let cursor = QuarantineCursor::after(&record);
+        assert_eq!(cursor.to_string().parse::<QuarantineCursor>(), Ok(cursor));
+        assert!(!cursor.precedes(&record));
+        let older = entry("a@b", "c@d", "s", 76);
+        assert!(cursor.precedes(&older));
+        for bad in ["", "77", "x-y", "-1-abc", "77-notanid"] {
+            assert!(bad.parse::<QuarantineCursor>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_has_a_cursor_only_when_more_follow() {
+        let records: Vec<QuarantineRecord> =
+            (0..5).rev().map(|t| entry("a@b", "c@d", "s", t)).collect();
+        let page = QuarantinePage::from_newest_first(records.clone().into_iter(), 3);
+        assert_eq!(page.records.len(), 3);
+        assert_eq!(page.next, Some(QuarantineCursor::after(&records[2])));
+        let page = QuarantinePage::from_newest_first(records.clone().into_iter(), 5);
+        assert_eq!(page.next, None);
+        let page = QuarantinePage::from_newest_first(records.into_iter(), 0);
+        assert_eq!(page.records.len(), 1, "at least one per page");
+    }
+}

@@ -1,0 +1,177 @@
+//! The `quarantine_index` tree: every index over the `quarantine` tree and
+//! the tally, in one tree so that the transaction that changes an entry
+//! changes them too. Keys by their first byte (times 8 bytes big endian,
+//! ids the 26-character queue ids):
+//!
+//! - `L`, state tag, `held_at`, id: the entries of one state in time order
+//!   (queue pages, the oldest held entry);
+//! - `T`, `held_at`, id: the entries of every state in time order;
+//! - `X`, `expires_at`, id: held entries by expiry;
+//! - `D`, `decided_at`, id: decided entries by decision time (retention);
+//! - `C` then a [`TallyKey`] as text: a count of the tally, 8 bytes;
+//! - `V`: the layout's version. A tree without the current one (a database
+//!   from before this layout, or one whose rebuild was cut short) is
+//!   rebuilt from `quarantine` on open.
+
+use sled::Tree;
+use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
+
+use super::{QUARANTINE, decode, key_of};
+use crate::error::StoreError;
+use crate::id::QUEUE_ID_LEN;
+use crate::record::{QuarantineRecord, QuarantineState};
+use crate::tally::{QuarantineTally, TallyKey, tally_delta};
+
+/// The layout written by this version.
+const LAYOUT: &[u8] = b"1";
+const VERSION_KEY: &[u8] = b"V";
+const COUNT_PREFIX: u8 = b'C';
+
+/// The byte that follows `L` in the keys of entries in `state`.
+fn state_tag(state: QuarantineState) -> u8 {
+    match state {
+        QuarantineState::Held => b'h',
+        QuarantineState::Released => b'r',
+        QuarantineState::Rejected => b'j',
+        QuarantineState::Expired => b'e',
+    }
+}
+
+/// The prefix of the time-ordered listing of `state`, or of every state.
+pub(super) fn listing_prefix(state: Option<QuarantineState>) -> Vec<u8> {
+    match state {
+        Some(state) => vec![b'L', state_tag(state)],
+        None => vec![b'T'],
+    }
+}
+
+/// `prefix`, `at` and `id` (or nothing after `at`) as one key.
+pub(super) fn timed_key(prefix: &[u8], at: u64, id: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8 + id.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&at.to_be_bytes());
+    key.extend_from_slice(id);
+    key
+}
+
+/// A key past every key of `prefix` followed by a time and an id.
+pub(super) fn end_of(prefix: &[u8]) -> Vec<u8> {
+    timed_key(prefix, u64::MAX, &[0xff])
+}
+
+/// The prefix of held entries by expiry.
+pub(super) const EXPIRY: &[u8] = b"X";
+/// The prefix of decided entries by decision time.
+pub(super) const DECIDED: &[u8] = b"D";
+
+/// The entry id at the end of a timed key (empty for a short key).
+pub(super) fn id_of(key: &[u8]) -> &[u8] {
+    key.len()
+        .checked_sub(QUEUE_ID_LEN)
+        .and_then(|start| key.get(start..))
+        .unwrap_or_default()
+}
+
+/// The index keys of `record`.
+fn entry_keys(record: &QuarantineRecord) -> Vec<Vec<u8>> {
+    let id = key_of(&record.id);
+    let mut keys = vec![
+        timed_key(&listing_prefix(Some(record.state)), record.held_at, &id),
+        timed_key(&listing_prefix(None), record.held_at, &id),
+    ];
+    match (record.state, record.decided_at) {
+        (QuarantineState::Held, _) => keys.push(timed_key(EXPIRY, record.expires_at, &id)),
+        (_, Some(at)) => keys.push(timed_key(DECIDED, at, &id)),
+        (_, None) => {}
+    }
+    keys
+}
+
+/// The key of a count of the tally.
+fn count_key(key: &TallyKey) -> Vec<u8> {
+    let mut bytes = vec![COUNT_PREFIX];
+    bytes.extend_from_slice(key.encode().as_bytes());
+    bytes
+}
+
+/// A stored count (8 bytes big endian; anything else counts as 0).
+fn count_of(value: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(value).map_or(0, u64::from_be_bytes)
+}
+
+/// Moves the index keys and counts of an entry from `old` to `new` (either
+/// absent: inserted or deleted) inside a transaction.
+pub(super) fn tx_reindex(
+    index: &TransactionalTree,
+    old: Option<&QuarantineRecord>,
+    new: Option<&QuarantineRecord>,
+) -> ConflictableTransactionResult<(), StoreError> {
+    let new_keys = new.map(entry_keys).unwrap_or_default();
+    for key in old.map(entry_keys).unwrap_or_default() {
+        if !new_keys.contains(&key) {
+            index.remove(key)?;
+        }
+    }
+    for key in new_keys {
+        index.insert(key, &[] as &[u8])?;
+    }
+    for (key, change) in tally_delta(old, new) {
+        let key = count_key(&key);
+        let count = index.get(&key)?.map_or(0, |v| count_of(&v));
+        let count = count.saturating_add_signed(change);
+        if count == 0 {
+            index.remove(key)?;
+        } else {
+            index.insert(key, &count.to_be_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The tally as stored.
+pub(super) fn tally(index: &Tree) -> Result<QuarantineTally, StoreError> {
+    let mut counts = Vec::new();
+    for item in index.scan_prefix([COUNT_PREFIX]) {
+        let (key, value) = item.map_err(StoreError::backend)?;
+        let text = std::str::from_utf8(key.get(1..).unwrap_or_default()).ok();
+        if let Some(key) = text.and_then(TallyKey::decode) {
+            counts.push((key, count_of(&value)));
+        }
+    }
+    Ok(QuarantineTally::from_counts(counts.into_iter()))
+}
+
+/// Whether the tree has the current layout.
+pub(super) fn is_current(index: &Tree) -> Result<bool, StoreError> {
+    Ok(index
+        .get(VERSION_KEY)
+        .map_err(StoreError::backend)?
+        .is_some_and(|v| v.as_ref() == LAYOUT))
+}
+
+/// Rebuilds the whole tree from the entries in `quarantine`: clears it,
+/// writes every entry's keys and the tally, and last the version, so that
+/// a rebuild cut short is done again on the next open.
+pub(super) fn rebuild(index: &Tree, quarantine: &Tree) -> Result<(), StoreError> {
+    index.clear().map_err(StoreError::backend)?;
+    let mut counts: std::collections::BTreeMap<TallyKey, u64> = Default::default();
+    let mut batch = sled::Batch::default();
+    for item in quarantine.iter() {
+        let (key, value) = item.map_err(StoreError::backend)?;
+        let record: QuarantineRecord = decode(QUARANTINE, &key, &value)?;
+        for key in entry_keys(&record) {
+            batch.insert(key, &[] as &[u8]);
+        }
+        for key in TallyKey::of(&record) {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    for (key, count) in counts {
+        batch.insert(count_key(&key), &count.to_be_bytes());
+    }
+    index.apply_batch(batch).map_err(StoreError::backend)?;
+    index
+        .insert(VERSION_KEY, LAYOUT)
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
