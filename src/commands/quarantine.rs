@@ -92,21 +92,36 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<()> {
             domain,
             search,
         } => {
-            let mut request = agent
-                .get(format!("{base}/api/quarantine"))
-                .header("Authorization", &auth);
-            for (key, value) in [
-                ("state", state),
-                ("rule", rule),
-                ("sender", sender),
-                ("domain", domain),
-                ("q", search),
-            ] {
-                if let Some(value) = value {
-                    request = request.query(key, value);
+            // Every page, followed by its `next`.
+            let mut items: Vec<Value> = Vec::new();
+            let mut before: Option<String> = None;
+            loop {
+                let mut request = agent
+                    .get(format!("{base}/api/quarantine"))
+                    .header("Authorization", &auth)
+                    .query("limit", "1000");
+                for (key, value) in [
+                    ("state", state),
+                    ("rule", rule),
+                    ("sender", sender),
+                    ("domain", domain),
+                    ("q", search),
+                    ("before", &before),
+                ] {
+                    if let Some(value) = value {
+                        request = request.query(key, value);
+                    }
+                }
+                let (status, body) = respond(request.call(), base)?;
+                if !(200..300).contains(&status) {
+                    break (status, body);
+                }
+                items.extend(body["items"].as_array().cloned().unwrap_or_default());
+                match body["next"].as_str() {
+                    Some(next) => before = Some(next.to_owned()),
+                    None => break (status, serde_json::json!({ "items": items })),
                 }
             }
-            respond(request.call(), base)?
         }
         QuarantineCommand::Show { id } => respond(
             agent

@@ -5,9 +5,11 @@
 //! Errors are `{"error": "..."}` with a fitting status; internal failures
 //! are logged and answered with a generic 500.
 //!
-//! - `GET /api/quarantine?state=&rule=&sender=&domain=&from=&to=&q=`:
-//!   `{"items": [...]}`, newest first (filters as on the queue page; the
-//!   state defaults to `held`, `all` for every state).
+//! - `GET /api/quarantine?state=&rule=&sender=&domain=&from=&to=&q=&limit=&before=`:
+//!   `{"items": [...], "next": ...}`, newest first, `limit` items (default
+//!   100, at most 1000); filters as on the queue page (the state defaults
+//!   to `held`, `all` for every state). `next` is null on the last page,
+//!   otherwise the `before` that asks for the next one.
 //! - `GET /api/quarantine/{id}`: the entry with `findings`, `reasons` and
 //!   `audit` (audited as a `view`); `damaged` is true for a held entry
 //!   whose held copy is damaged (it cannot be released).
@@ -26,7 +28,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cordon_audit::{Action, Event};
-use cordon_store::QueueId;
+use cordon_store::{MAX_PAGE, QueueId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -38,6 +40,9 @@ use crate::filters::Filter;
 use crate::model;
 use crate::refusals::Refused;
 use crate::runtime::blocking;
+
+/// Items in one answer of `GET /api/quarantine` unless `limit` says.
+const DEFAULT_LIMIT: usize = 100;
 
 /// `{"error": message}` with `status`.
 fn error(status: StatusCode, message: &str) -> Response {
@@ -70,22 +75,30 @@ pub(crate) async fn list(
         Ok(filter) => filter,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let state = filter.state;
-    let records = match console
+    let limit = match query.iter().rev().find(|(k, _)| k == "limit") {
+        None => DEFAULT_LIMIT,
+        Some((_, text)) => match text.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("limit must be a number from 1 to {MAX_PAGE}"),
+                );
+            }
+        },
+    };
+    let page = match console
         .store
-        .list_quarantine(state)
+        .page_quarantine(filter.query(), filter.before, limit)
         .await
         .map_err(ConsoleError::from)
     {
-        Ok(records) => records,
+        Ok(page) => page,
         Err(e) => return internal(&e),
     };
-    let items: Vec<Value> = records
-        .iter()
-        .filter(|r| filter.matches(r, &model::rules(r)))
-        .map(model::item_json)
-        .collect();
-    Json(json!({ "items": items })).into_response()
+    let items: Vec<Value> = page.records.iter().map(model::item_json).collect();
+    let next = page.next.map(|cursor| cursor.to_string());
+    Json(json!({ "items": items, "next": next })).into_response()
 }
 
 /// `GET /api/quarantine/{id}`.

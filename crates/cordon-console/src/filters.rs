@@ -1,9 +1,10 @@
 //! Filters over the quarantine, shared by the queue page and the API:
 //! `state` (default `held`; `all` for every state), `rule`, `sender`,
 //! `domain` (a recipient's domain), `from`/`to` (UK dates, `YYYY-MM-DD`,
-//! inclusive) and `q` (subject or sender, ignoring case).
+//! inclusive) and `q` (subject or sender, ignoring case); and `before`, the
+//! position after which a page of the listing starts.
 
-use cordon_store::{QuarantineRecord, QuarantineState};
+use cordon_store::{QuarantineCursor, QuarantineQuery, QuarantineState};
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -22,6 +23,11 @@ pub(crate) enum FilterError {
     /// `from` or `to` is not a date.
     #[error("the date {0:?} is not a date: write it as YYYY-MM-DD, e.g. 2025-03-01")]
     Date(String),
+    /// `before` is not a position in the listing.
+    #[error(
+        "the page position {0:?} is not one this console wrote: start again from the first page"
+    )]
+    Position(String),
 }
 
 /// The filters as given, for the form to show them again.
@@ -60,6 +66,8 @@ pub(crate) struct Filter {
     pub until: Option<u64>,
     /// Only entries whose subject or sender contains this (lower case).
     pub q: Option<String>,
+    /// The page starts after this entry; `None` for the first page.
+    pub before: Option<QuarantineCursor>,
     /// The values as given.
     pub form: FilterForm,
 }
@@ -104,6 +112,13 @@ impl Filter {
                 .map_err(|_| FilterError::Date(text.to_owned()))
         };
         let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_lowercase());
+        let before = match get("before") {
+            text if text.is_empty() => None,
+            text => Some(
+                text.parse::<QuarantineCursor>()
+                    .map_err(|_| FilterError::Position(text))?,
+            ),
+        };
         Ok(Filter {
             state,
             rule: (!form.rule.is_empty()).then(|| form.rule.clone()),
@@ -112,40 +127,29 @@ impl Filter {
             from: date(&form.from)?.map(time::day_start),
             until: date(&form.to)?.map(time::day_end),
             q: nonempty(&form.q),
+            before,
             form,
         })
     }
 
-    /// Whether `record`, held by `rules`, passes every filter.
-    pub(crate) fn matches(&self, record: &QuarantineRecord, rules: &[String]) -> bool {
-        self.matches_except_rule(record)
-            && self.rule.as_ref().is_none_or(|rule| rules.contains(rule))
+    /// The store's query for these filters.
+    pub(crate) fn query(&self) -> QuarantineQuery {
+        QuarantineQuery {
+            state: self.state,
+            rule: self.rule.clone(),
+            sender: self.sender.clone(),
+            domain: self.domain.clone(),
+            held_from: self.from,
+            held_until: self.until,
+            text: self.q.clone(),
+        }
     }
 
-    /// Whether `record` passes every filter but the rule (for the counts
-    /// by rule, which show what choosing a rule would give).
-    pub(crate) fn matches_except_rule(&self, record: &QuarantineRecord) -> bool {
-        let sender = record.sender.to_lowercase();
-        self.state.is_none_or(|state| record.state == state)
-            && self
-                .sender
-                .as_ref()
-                .is_none_or(|s| sender.contains(s.as_str()))
-            && self.domain.as_ref().is_none_or(|domain| {
-                record.recipients.iter().any(|r| {
-                    r.rsplit_once('@')
-                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
-                })
-            })
-            && self.from.is_none_or(|from| record.held_at >= from)
-            && self.until.is_none_or(|until| record.held_at < until)
-            && self.q.as_ref().is_none_or(|q| {
-                sender.contains(q.as_str())
-                    || record
-                        .subject
-                        .as_ref()
-                        .is_some_and(|s| s.to_lowercase().contains(q.as_str()))
-            })
+    /// The query string of these filters on the page after `cursor`, for
+    /// the link to older entries.
+    pub(crate) fn query_before(&self, cursor: &QuarantineCursor) -> String {
+        let rule = self.form.rule.clone();
+        format!("{}&before={cursor}", self.query_with_rule(&rule))
     }
 
     /// The query string of these filters with the rule set to `rule`
@@ -181,9 +185,14 @@ mod tests {
             .collect()
     }
 
-    fn record(sender: &str, to: &str, subject: &str, held_at: u64) -> QuarantineRecord {
+    fn record(
+        sender: &str,
+        to: &str,
+        subject: &str,
+        held_at: u64,
+    ) -> cordon_store::QuarantineRecord {
         let id = QueueId::new();
-        QuarantineRecord {
+        cordon_store::QuarantineRecord {
             id,
             message_id: id,
             recipients: vec![to.into()],
@@ -199,6 +208,7 @@ mod tests {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: vec!["r1".to_owned()],
         }
     }
 
@@ -233,6 +243,8 @@ mod tests {
         assert!(err.to_string().contains("held, released"), "{err}");
         let err = Filter::from_pairs(&pairs(&[("from", "15/07/2025")])).unwrap_err();
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+        let err = Filter::from_pairs(&pairs(&[("before", "yesterday")])).unwrap_err();
+        assert!(err.to_string().contains("first page"), "{err}");
     }
 
     #[test]
@@ -244,11 +256,11 @@ mod tests {
             "Claim form",
             day + 5,
         );
-        let rules = vec!["r1".to_owned()];
         let check = |list: &[(&str, &str)]| {
             Filter::from_pairs(&pairs(list))
                 .unwrap()
-                .matches(&r, &rules)
+                .query()
+                .matches(&r)
         };
         assert!(check(&[]));
         assert!(check(&[("rule", "r1")]));

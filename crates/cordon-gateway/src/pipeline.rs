@@ -220,6 +220,19 @@ impl<T: Transport> Gateway<T> {
                     .collect()
             })
             .unwrap_or_default();
+        let mut rules: Vec<String> = Vec::new();
+        for reason in reasons
+            .iter()
+            .filter_map(|r| r["reasons"].as_array())
+            .flatten()
+        {
+            if let Some(rule) = reason["rule"].as_str()
+                && !rule.is_empty()
+                && !rules.iter().any(|r| r == rule)
+            {
+                rules.push(rule.to_owned());
+            }
+        }
         let at = now();
         let entry = QuarantineRecord {
             id: record.id,
@@ -237,6 +250,7 @@ impl<T: Transport> Gateway<T> {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules,
         };
         // A shared store keeps the bytes first, so that any node can show
         // and release the entry as soon as it exists.

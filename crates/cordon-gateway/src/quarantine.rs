@@ -81,27 +81,36 @@ impl<T: Transport> Gateway<T> {
         checked
     }
 
-    /// Expires every held entry past its expiry time.
+    /// Expires every held entry past its expiry time, a batch at a time
+    /// from the store's expiry index.
     pub(crate) async fn expire_due(self: Arc<Self>) {
-        let held = match self
-            .store
-            .list_quarantine(Some(QuarantineState::Held))
-            .await
-        {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the quarantine");
-                return;
-            }
-        };
+        const BATCH: usize = 200;
         let at = now();
-        for entry in held.into_iter().filter(|q| q.expires_at <= at) {
-            match self
-                .decide(entry.id, Decision::Expire, EXPIRY_ACTOR, None)
-                .await
-            {
-                Ok(_) | Err(StoreError::AlreadyDecided { .. }) => {}
-                Err(e) => tracing::error!(quarantine_id = %entry.id, error = %e, "cannot expire"),
+        loop {
+            let due = match self.store.expiring(at, BATCH).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the quarantine");
+                    return;
+                }
+            };
+            let mut progressed = false;
+            for entry in &due {
+                match self
+                    .decide(entry.id, Decision::Expire, EXPIRY_ACTOR, None)
+                    .await
+                {
+                    Ok(_) | Err(StoreError::AlreadyDecided { .. }) => progressed = true,
+                    Err(e) => {
+                        tracing::error!(quarantine_id = %entry.id, error = %e, "cannot expire");
+                    }
+                }
+            }
+            // A full batch all decided: there may be more. Otherwise the
+            // next tick tries again (an entry that could not be expired
+            // stays first in the index).
+            if due.len() < BATCH || !progressed {
+                return;
             }
         }
     }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
 use crate::memory_store::MemoryStore;
 use crate::postgres_store::PostgresStore;
 use crate::record::{
@@ -22,6 +23,7 @@ use crate::record::{
 use crate::sled_store::SledStore;
 use crate::spool::{Envelope, Spool};
 use crate::store::{Engine, Reconciliation, StoreCounts};
+use crate::tally::QuarantineTally;
 
 /// The queue and quarantine index: a cheap, clonable handle to one engine
 /// whose methods never block the calling task's thread. Each method does
@@ -144,6 +146,44 @@ impl Store {
         state: Option<QuarantineState>,
     ) -> Result<Vec<QuarantineRecord>, StoreError> {
         self.run(move |e| e.list_quarantine(state)).await
+    }
+
+    /// See [`Engine::page_quarantine`].
+    pub async fn page_quarantine(
+        &self,
+        query: QuarantineQuery,
+        before: Option<QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantinePage, StoreError> {
+        self.run(move |e| e.page_quarantine(&query, before.as_ref(), limit))
+            .await
+    }
+
+    /// See [`Engine::count_quarantine`].
+    pub async fn count_quarantine(
+        &self,
+        query: QuarantineQuery,
+    ) -> Result<QuarantineCount, StoreError> {
+        self.run(move |e| e.count_quarantine(&query)).await
+    }
+
+    /// See [`Engine::quarantine_tally`].
+    pub async fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
+        self.run(|e| e.quarantine_tally()).await
+    }
+
+    /// See [`Engine::oldest_held`].
+    pub async fn oldest_held(&self) -> Result<Option<QuarantineRecord>, StoreError> {
+        self.run(|e| e.oldest_held()).await
+    }
+
+    /// See [`Engine::expiring`].
+    pub async fn expiring(
+        &self,
+        now: u64,
+        limit: usize,
+    ) -> Result<Vec<QuarantineRecord>, StoreError> {
+        self.run(move |e| e.expiring(now, limit)).await
     }
 
     /// See [`Engine::decide_quarantine`].

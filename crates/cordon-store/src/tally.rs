@@ -22,7 +22,8 @@ pub const TALLY_BUCKET_SECS: u64 = 3600;
 pub enum TallyKey {
     /// Entries in a state.
     State(QuarantineState),
-    /// Entries in a state held by a rule.
+    /// Entries in a state held by a rule; the empty rule counts the
+    /// entries without one.
     Rule(QuarantineState, String),
     /// Entries held in an hour (any state), by the hour's number since the
     /// epoch.
@@ -70,7 +71,11 @@ impl TallyKey {
             TallyKey::State(record.state),
             TallyKey::HeldHour(record.held_at / TALLY_BUCKET_SECS),
         ];
-        for rule in record.held_by_rules() {
+        let rules = record.held_by_rules();
+        if rules.is_empty() {
+            keys.push(TallyKey::Rule(record.state, String::new()));
+        }
+        for rule in rules {
             keys.push(TallyKey::Rule(record.state, rule));
         }
         if record.state != QuarantineState::Held
@@ -143,10 +148,20 @@ impl QuarantineTally {
         self.counts
             .iter()
             .filter_map(|(key, n)| match key {
-                TallyKey::Rule(s, rule) if *s == state => Some((rule.clone(), *n)),
+                TallyKey::Rule(s, rule) if *s == state && !rule.is_empty() => {
+                    Some((rule.clone(), *n))
+                }
                 _ => None,
             })
             .collect()
+    }
+
+    /// Entries in `state` that no rule is recorded as holding.
+    pub fn without_rule(&self, state: QuarantineState) -> u64 {
+        self.counts
+            .get(&TallyKey::Rule(state, String::new()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Entries (in any state) held in `[from, until)`, counted by whole

@@ -1,13 +1,12 @@
 //! `GET /`: the overview: how many are held, how long the oldest has
 //! waited, what was decided today, and charts by rule and by day.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use cordon_store::{QuarantineRecord, QuarantineState};
+use cordon_store::{QuarantineState, QuarantineTally};
 use serde::Serialize;
 
 use super::{UserView, internal, render};
@@ -15,7 +14,6 @@ use crate::Console;
 use crate::auth::PageUser;
 use crate::charts::{Bar, bar_chart};
 use crate::error::ConsoleError;
-use crate::model;
 use crate::runtime::now;
 use crate::time;
 
@@ -43,40 +41,28 @@ struct Today {
 
 /// `GET /`.
 pub(crate) async fn show(State(console): State<Arc<Console>>, user: PageUser) -> Response {
-    let all = match console
-        .store
-        .list_quarantine(None)
-        .await
-        .map_err(ConsoleError::from)
+    let (tally, oldest) = match tokio::try_join!(
+        console.store.quarantine_tally(),
+        console.store.oldest_held()
+    )
+    .map_err(ConsoleError::from)
     {
-        Ok(all) => all,
+        Ok(found) => found,
         Err(e) => return internal(&console, Some(&user.session), &e),
     };
     let now = now();
-    let held: Vec<&QuarantineRecord> = all
-        .iter()
-        .filter(|r| r.state == QuarantineState::Held)
-        .collect();
-    let oldest = held
-        .iter()
-        .min_by_key(|r| (r.held_at, r.id))
-        .map(|r| Oldest {
-            id: r.id.to_string(),
-            held_at: r.held_at,
-            age: time::age(now.saturating_sub(r.held_at)),
-        });
+    let oldest = oldest.map(|r| Oldest {
+        id: r.id.to_string(),
+        held_at: r.held_at,
+        age: time::age(now.saturating_sub(r.held_at)),
+    });
     let today_start = time::day_start(time::date_of(now));
-    let mut today = Today::default();
-    for record in &all {
-        if record.decided_at.is_some_and(|at| at >= today_start) {
-            match record.state {
-                QuarantineState::Released => today.released += 1,
-                QuarantineState::Rejected => today.rejected += 1,
-                QuarantineState::Expired => today.expired += 1,
-                QuarantineState::Held => {}
-            }
-        }
-    }
+    let decided_today = |state| tally.decided_between(state, today_start, u64::MAX);
+    let today = Today {
+        released: decided_today(QuarantineState::Released),
+        rejected: decided_today(QuarantineState::Rejected),
+        expired: decided_today(QuarantineState::Expired),
+    };
     render(
         &console,
         StatusCode::OK,
@@ -84,28 +70,23 @@ pub(crate) async fn show(State(console): State<Arc<Console>>, user: PageUser) ->
         minijinja::context! {
             user => UserView::of(&user.session),
             title => "Overview",
-            held => held.len(),
+            held => tally.in_state(QuarantineState::Held),
             oldest => oldest,
             today => today,
-            by_rule => bar_chart("Held messages by rule", &by_rule(&held)),
-            by_day => bar_chart("Messages held per day, last 14 days", &by_day(&all, now)),
+            by_rule => bar_chart("Held messages by rule", &by_rule(&tally)),
+            by_day => bar_chart("Messages held per day, last 14 days", &by_day(&tally, now)),
             hold_days => console.config.hold_days,
         },
     )
 }
 
 /// Held messages per rule, most first (a message held by two rules counts
-/// for both).
-fn by_rule(held: &[&QuarantineRecord]) -> Vec<Bar> {
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for record in held {
-        let rules = model::rules(record);
-        if rules.is_empty() {
-            *counts.entry("(no rule recorded)".to_owned()).or_default() += 1;
-        }
-        for rule in rules {
-            *counts.entry(rule).or_default() += 1;
-        }
+/// for both; one held by none is counted as "(no rule recorded)").
+fn by_rule(tally: &QuarantineTally) -> Vec<Bar> {
+    let mut counts = tally.by_rule(QuarantineState::Held);
+    let without = tally.without_rule(QuarantineState::Held);
+    if without > 0 {
+        counts.insert("(no rule recorded)".to_owned(), without);
     }
     let mut bars: Vec<Bar> = counts
         .into_iter()
@@ -124,21 +105,16 @@ fn by_rule(held: &[&QuarantineRecord]) -> Vec<Bar> {
 
 /// Messages put in quarantine on each of the last [`DAYS`] UK days
 /// (whatever became of them), oldest day first.
-fn by_day(all: &[QuarantineRecord], now: u64) -> Vec<Bar> {
+fn by_day(tally: &QuarantineTally, now: u64) -> Vec<Bar> {
     let today = time::date_of(now);
     let mut bars = Vec::new();
     for back in (0..DAYS).rev() {
         let Ok(day) = today.checked_sub(jiff::Span::new().days(back)) else {
             continue;
         };
-        let (start, end) = (time::day_start(day), time::day_end(day));
-        let value = all
-            .iter()
-            .filter(|r| r.held_at >= start && r.held_at < end)
-            .count();
         bars.push(Bar {
             label: time::day_label(day),
-            value: u64::try_from(value).unwrap_or(u64::MAX),
+            value: tally.held_between(time::day_start(day), time::day_end(day)),
         });
     }
     bars
@@ -146,7 +122,7 @@ fn by_day(all: &[QuarantineRecord], now: u64) -> Vec<Bar> {
 
 #[cfg(test)]
 mod tests {
-    use cordon_store::QueueId;
+    use cordon_store::{QuarantineRecord, QueueId};
 
     use super::*;
 
@@ -172,20 +148,20 @@ mod tests {
             note: None,
             sender_notified: false,
             release_proposal: None,
+            rules: Vec::new(),
         }
     }
 
     #[test]
     fn counts_by_rule_most_first() {
         let (a, b, c) = (record(1, &["r2", "r1"]), record(2, &["r1"]), record(3, &[]));
-        let bars = by_rule(&[&a, &b, &c]);
+        let bars = by_rule(&QuarantineTally::of([&a, &b, &c].into_iter()));
         let pairs: Vec<(&str, u64)> = bars.iter().map(|b| (b.label.as_str(), b.value)).collect();
         assert_eq!(pairs, vec![("r1", 2), ("(no rule recorded)", 1), ("r2", 1)]);
         let many: Vec<QuarantineRecord> = (0..20)
             .map(|i| record(1, &[&format!("rule{i:02}")]))
             .collect();
-        let refs: Vec<&QuarantineRecord> = many.iter().collect();
-        let bars = by_rule(&refs);
+        let bars = by_rule(&QuarantineTally::of(many.iter()));
         assert_eq!(bars.len(), MAX_RULES);
         assert_eq!(bars[MAX_RULES - 1].label, "other rules");
         assert_eq!(bars[MAX_RULES - 1].value, 9);
@@ -203,7 +179,7 @@ mod tests {
             record(today - 13 * 86_400, &[]),
             record(today - 14 * 86_400, &[]),
         ];
-        let bars = by_day(&all, now);
+        let bars = by_day(&QuarantineTally::of(all.iter()), now);
         assert_eq!(bars.len(), 14);
         assert_eq!(bars[13].label, "Tue 15 Jul");
         assert_eq!(bars[13].value, 2);

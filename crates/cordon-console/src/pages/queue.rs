@@ -1,7 +1,6 @@
-//! `GET /quarantine`: the queue, newest first, with filters, counts by
-//! rule, and checkboxes for the bulk decision form.
+//! `GET /quarantine`: the queue, newest first, a page at a time, with
+//! filters, counts by rule, and checkboxes for the bulk decision form.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -16,10 +15,9 @@ use crate::auth::PageUser;
 use crate::decide::MAX_NOTE_CHARS;
 use crate::error::ConsoleError;
 use crate::filters::Filter;
-use crate::model;
 
-/// Most rows shown on one page.
-const MAX_ROWS: usize = 500;
+/// Rows on one page.
+const PAGE_ROWS: usize = 100;
 
 /// One row of the queue.
 #[derive(Debug, Serialize)]
@@ -63,48 +61,39 @@ pub(crate) async fn show(
             );
         }
     };
-    let state = filter.state;
-    let records = match console
-        .store
-        .list_quarantine(state)
-        .await
-        .map_err(ConsoleError::from)
+    let query = filter.query();
+    let (page, count) = match tokio::try_join!(
+        console
+            .store
+            .page_quarantine(query.clone(), filter.before, PAGE_ROWS),
+        console.store.count_quarantine(query),
+    )
+    .map_err(ConsoleError::from)
     {
-        Ok(records) => records,
+        Ok(found) => found,
         Err(e) => return internal(&console, Some(&user.session), &e),
     };
     let can_decide = user.session.role.can_decide();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    let mut rows = Vec::new();
-    let mut total = 0usize;
-    for record in &records {
-        if !filter.matches_except_rule(record) {
-            continue;
-        }
-        let rules = model::rules(record);
-        for rule in &rules {
-            *counts.entry(rule.clone()).or_default() += 1;
-        }
-        if !filter.matches(record, &rules) {
-            continue;
-        }
-        total += 1;
-        if rows.len() < MAX_ROWS {
+    let rows: Vec<Row> = page
+        .records
+        .iter()
+        .map(|record| {
             let held = record.state == QuarantineState::Held;
-            rows.push(Row {
+            Row {
                 id: record.id.to_string(),
                 held_at: record.held_at,
                 sender: record.sender.clone(),
                 recipients: record.recipients.clone(),
                 subject: record.subject.clone(),
-                rules,
+                rules: record.held_by_rules(),
                 state: record.state.to_string(),
                 proposed: held && record.release_proposal.is_some(),
                 selectable: held && can_decide,
-            });
-        }
-    }
-    let rule_counts: Vec<RuleCount> = counts
+            }
+        })
+        .collect();
+    let rule_counts: Vec<RuleCount> = count
+        .by_rule
         .into_iter()
         .map(|(rule, count)| RuleCount {
             query: filter.query_with_rule(&rule),
@@ -113,8 +102,14 @@ pub(crate) async fn show(
             count,
         })
         .collect();
+    let older = page.next.map(|cursor| filter.query_before(&cursor));
+    let first_page = filter
+        .before
+        .is_some()
+        .then(|| filter.query_with_rule(&filter.form.rule));
     let can_bulk = can_decide && rows.iter().any(|r| r.selectable);
     let shown = rows.len();
+    let total = count.total;
     render(
         &console,
         StatusCode::OK,
@@ -127,6 +122,8 @@ pub(crate) async fn show(
             rows => rows,
             shown => shown,
             total => total,
+            older => older,
+            first_page => first_page,
             can_bulk => can_bulk,
             max_note => MAX_NOTE_CHARS,
         },

@@ -262,3 +262,42 @@ async fn audit_entries_by_subject() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.json()["error"].as_str().unwrap().contains("subject"));
 }
+
+#[tokio::test]
+async fn the_list_comes_a_page_at_a_time() {
+    let h = Harness::new();
+    let ids: Vec<QueueId> = (0..5)
+        .map(|i| {
+            h.hold(Held {
+                held_at: now() - 100 + i,
+                ..Held::default()
+            })
+        })
+        .collect();
+    let token = h.token(AUDITOR);
+    let mut seen = Vec::new();
+    let mut path = "/api/quarantine?limit=2".to_owned();
+    loop {
+        let page = h.api(Method::GET, &path, Some(&token), None).await.json();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/quarantine?limit=2&before={next}"),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().map(|id| id.to_string()).collect();
+    assert_eq!(seen, newest_first);
+    for bad in ["limit=0", "limit=1001", "limit=x", "before=12-zz"] {
+        let reply = h
+            .api(
+                Method::GET,
+                &format!("/api/quarantine?{bad}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}

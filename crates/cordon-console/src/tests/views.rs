@@ -523,3 +523,45 @@ MZ\r\n\
         }
     }
 }
+
+#[tokio::test]
+async fn the_queue_is_shown_a_page_at_a_time_with_a_link_to_older_messages() {
+    let h = Harness::new();
+    let start = now() - 10_000;
+    let ids: Vec<QueueId> = (0..103)
+        .map(|i| {
+            h.hold(Held {
+                subject: format!("Case file {i}"),
+                held_at: start + i,
+                ..Held::default()
+            })
+        })
+        .collect();
+    let login = h.login(OFFICER).await;
+    let shown = |body: &str| -> Vec<QueueId> {
+        ids.iter()
+            .copied()
+            .filter(|id| body.contains(&format!("href=\"/quarantine/{id}\"")))
+            .collect()
+    };
+    let first = h.get("/quarantine", Some(&login)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let body = first.body;
+    assert_eq!(shown(&body).len(), 100);
+    assert!(body.contains(&format!("href=\"/quarantine/{}\"", ids[102])));
+    assert!(!body.contains(&format!("href=\"/quarantine/{}\"", ids[2])));
+    assert!(body.contains("Showing the newest 100 of 103"), "{body}");
+    let older = body
+        .split("href=\"/quarantine?")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|query| query.contains("before="))
+        .expect("a link to older messages")
+        .replace("&amp;", "&");
+    let second = h.get(&format!("/quarantine?{older}"), Some(&login)).await;
+    let body = second.body;
+    assert_eq!(shown(&body), vec![ids[0], ids[1], ids[2]]);
+    assert!(body.contains("Back to the newest"), "{body}");
+    assert!(!body.contains("Older messages"));
+    let bad = h.get("/quarantine?before=nonsense", Some(&login)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
