@@ -92,7 +92,8 @@ fn entry(i: u64, n: u64, now: u64) -> QuarantineRecord {
         i % 997,
         DOMAINS[(i % DOMAINS.len() as u64) as usize]
     );
-    let reasons = serde_json::json!([{ "address": to, "reasons": [{ "rule": rule, "action": "hold" }] }]);
+    let reasons =
+        serde_json::json!([{ "address": to, "reasons": [{ "rule": rule, "action": "hold" }] }]);
     QuarantineRecord {
         id,
         message_id: id,
@@ -241,7 +242,10 @@ fn measure(name: &str, engine: Arc<dyn Engine>, n: u64) {
             ("queue, second page", format!("/quarantine?before={next}")),
             ("queue, one rule", format!("/quarantine?rule={}", RULES[3])),
             ("API list", "/api/quarantine".to_owned()),
-            ("API list, second page", format!("/api/quarantine?before={next}")),
+            (
+                "API list, second page",
+                format!("/api/quarantine?before={next}"),
+            ),
             (
                 "queue, search (reads every held entry)",
                 "/quarantine?q=case+file+4242".to_owned(),

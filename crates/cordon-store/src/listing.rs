@@ -162,6 +162,33 @@ impl QuarantinePage {
     }
 }
 
+/// A scan of the entries in a query's state and time range: it hands each,
+/// newest first, to the visitor until the visitor returns false.
+pub(crate) type Scan<'v> = &'v mut dyn FnMut(QuarantineRecord) -> bool;
+
+impl QuarantinePage {
+    /// The page of at most `limit` entries matching `query` that `scan`
+    /// finds, reading one past the page to know whether another follows.
+    pub(crate) fn by_scan<E>(
+        query: &QuarantineQuery,
+        limit: usize,
+        scan: impl FnOnce(Scan<'_>) -> Result<(), E>,
+    ) -> Result<QuarantinePage, E> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut matching = Vec::new();
+        scan(&mut |record| {
+            if query.matches(&record) {
+                matching.push(record);
+            }
+            matching.len() <= limit
+        })?;
+        Ok(QuarantinePage::from_newest_first(
+            matching.into_iter(),
+            limit,
+        ))
+    }
+}
+
 /// How many entries match a query, and how many of them each rule holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuarantineCount {
@@ -214,6 +241,24 @@ impl QuarantineCount {
             count.total = count.by_rule.get(rule).copied().unwrap_or(0);
         }
         Some(count)
+    }
+
+    /// The count of `query`: from `tally` where it answers
+    /// ([`QuarantineCount::from_tally`]), else by reading what `scan` finds.
+    pub(crate) fn by_tally_or_scan<E>(
+        query: &QuarantineQuery,
+        tally: impl FnOnce() -> Result<QuarantineTally, E>,
+        scan: impl FnOnce(Scan<'_>) -> Result<(), E>,
+    ) -> Result<QuarantineCount, E> {
+        if let Some(count) = QuarantineCount::from_tally(query, &tally()?) {
+            return Ok(count);
+        }
+        let mut count = QuarantineCount::default();
+        scan(&mut |record| {
+            count.add(query, &record);
+            true
+        })?;
+        Ok(count)
     }
 
     /// Counts one more `record` if it matches `query`.

@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, Scan};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -135,7 +135,7 @@ impl PostgresStore {
         query: &QuarantineQuery,
         before: Option<&QuarantineCursor>,
         batch: i64,
-        mut visit: impl FnMut(QuarantineRecord) -> bool,
+        visit: Scan<'_>,
     ) -> Result<(), StoreError> {
         let mut connection = self.connection()?;
         let state = query.state.map(|s| s.as_str());
@@ -622,29 +622,17 @@ impl Engine for PostgresStore {
         } else {
             SCAN_BATCH
         };
-        let mut matching = Vec::new();
-        self.scan_listing(query, before, batch, |record| {
-            if query.matches(&record) {
-                matching.push(record);
-            }
-            matching.len() <= limit
-        })?;
-        Ok(QuarantinePage::from_newest_first(
-            matching.into_iter(),
-            limit,
-        ))
+        QuarantinePage::by_scan(query, limit, |visit| {
+            self.scan_listing(query, before, batch, visit)
+        })
     }
 
     fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
-        if let Some(count) = QuarantineCount::from_tally(query, &self.quarantine_tally()?) {
-            return Ok(count);
-        }
-        let mut count = QuarantineCount::default();
-        self.scan_listing(query, None, SCAN_BATCH, |record| {
-            count.add(query, &record);
-            true
-        })?;
-        Ok(count)
+        QuarantineCount::by_tally_or_scan(
+            query,
+            || self.quarantine_tally(),
+            |visit| self.scan_listing(query, None, SCAN_BATCH, visit),
+        )
     }
 
     fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {

@@ -46,7 +46,7 @@ use sled::{Batch, Transactional, Tree};
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
+use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, Scan};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -547,7 +547,7 @@ impl Engine for SledStore {
                 sort_newest_first(&mut records);
             }
             Some(state) => {
-                self.scan_listing(&QuarantineQuery::in_state(state), None, |record| {
+                self.scan_listing(&QuarantineQuery::in_state(state), None, &mut |record| {
                     records.push(record);
                     true
                 })?;
@@ -629,30 +629,17 @@ impl Engine for SledStore {
         before: Option<&QuarantineCursor>,
         limit: usize,
     ) -> Result<QuarantinePage, StoreError> {
-        let limit = limit.clamp(1, crate::MAX_PAGE);
-        let mut matching = Vec::new();
-        self.scan_listing(query, before, |record| {
-            if query.matches(&record) {
-                matching.push(record);
-            }
-            matching.len() <= limit
-        })?;
-        Ok(QuarantinePage::from_newest_first(
-            matching.into_iter(),
-            limit,
-        ))
+        QuarantinePage::by_scan(query, limit, |visit| {
+            self.scan_listing(query, before, visit)
+        })
     }
 
     fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
-        if let Some(count) = QuarantineCount::from_tally(query, &self.quarantine_tally()?) {
-            return Ok(count);
-        }
-        let mut count = QuarantineCount::default();
-        self.scan_listing(query, None, |record| {
-            count.add(query, &record);
-            true
-        })?;
-        Ok(count)
+        QuarantineCount::by_tally_or_scan(
+            query,
+            || self.quarantine_tally(),
+            |visit| self.scan_listing(query, None, visit),
+        )
     }
 
     fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
@@ -707,7 +694,7 @@ impl SledStore {
         &self,
         query: &QuarantineQuery,
         before: Option<&QuarantineCursor>,
-        mut visit: impl FnMut(QuarantineRecord) -> bool,
+        visit: Scan<'_>,
     ) -> Result<(), StoreError> {
         let prefix = listing_prefix(query.state);
         let low = timed_key(&prefix, query.held_from.unwrap_or(0), &[]);
