@@ -29,7 +29,8 @@ pub use error::StoreError;
 pub use handle::{Store, on_blocking_pool};
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use listing::{
-    InvalidCursor, MAX_PAGE, QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery,
+    InvalidCursor, ListedEntry, MAX_PAGE, QuarantineCount, QuarantineCursor, QuarantinePage,
+    QuarantineQuery, QuarantineSummary,
 };
 pub use memory_store::MemoryStore;
 pub use postgres_store::PostgresStore;

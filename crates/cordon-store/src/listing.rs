@@ -8,12 +8,129 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::id::QueueId;
-use crate::record::{QuarantineRecord, QuarantineState};
+use crate::record::{QuarantineRecord, QuarantineState, rules_in_reasons};
 use crate::tally::QuarantineTally;
 
 /// The most entries one page holds, whatever a caller asks for.
 pub const MAX_PAGE: usize = 1000;
+
+/// What a query reads of an entry, from the whole record or from its
+/// [`QuarantineSummary`].
+pub trait ListedEntry {
+    /// The entry's id.
+    fn id(&self) -> QueueId;
+    /// Where it stands.
+    fn state(&self) -> QuarantineState;
+    /// When it was held, Unix seconds.
+    fn held_at(&self) -> u64;
+    /// The envelope sender.
+    fn sender(&self) -> &str;
+    /// The decoded subject.
+    fn subject(&self) -> Option<&str>;
+    /// The held recipients.
+    fn recipients(&self) -> &[String];
+    /// The ids of the rules that held it.
+    fn rules(&self) -> Vec<String>;
+}
+
+impl ListedEntry for QuarantineRecord {
+    fn id(&self) -> QueueId {
+        self.id
+    }
+    fn state(&self) -> QuarantineState {
+        self.state
+    }
+    fn held_at(&self) -> u64 {
+        self.held_at
+    }
+    fn sender(&self) -> &str {
+        &self.sender
+    }
+    fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+    fn recipients(&self) -> &[String] {
+        &self.recipients
+    }
+    fn rules(&self) -> Vec<String> {
+        self.held_by_rules()
+    }
+}
+
+/// The part of a quarantine entry that listings filter and count on,
+/// without the findings and reasons that make most of a record: the
+/// indexed engines keep it beside their indexes, so that a search reads
+/// these and loads only the records it shows. A whole record's JSON also
+/// decodes as its summary (the fields are the record's, and the reasons
+/// stand in for the rules of an entry from before they were kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineSummary {
+    /// The entry's id.
+    pub id: QueueId,
+    /// Where it stands.
+    pub state: QuarantineState,
+    /// When it was held, Unix seconds.
+    pub held_at: u64,
+    /// The envelope sender.
+    pub sender: String,
+    /// The decoded subject.
+    pub subject: Option<String>,
+    /// The held recipients.
+    pub recipients: Vec<String>,
+    /// The ids of the rules that held it.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// A whole record's reasons, when it is read as its summary.
+    #[serde(default, skip_serializing)]
+    reasons_json: String,
+}
+
+impl QuarantineSummary {
+    /// The summary of `record`.
+    pub fn of(record: &QuarantineRecord) -> QuarantineSummary {
+        QuarantineSummary {
+            id: record.id,
+            state: record.state,
+            held_at: record.held_at,
+            sender: record.sender.clone(),
+            subject: record.subject.clone(),
+            recipients: record.recipients.clone(),
+            rules: record.held_by_rules(),
+            reasons_json: String::new(),
+        }
+    }
+}
+
+impl ListedEntry for QuarantineSummary {
+    fn id(&self) -> QueueId {
+        self.id
+    }
+    fn state(&self) -> QuarantineState {
+        self.state
+    }
+    fn held_at(&self) -> u64 {
+        self.held_at
+    }
+    fn sender(&self) -> &str {
+        &self.sender
+    }
+    fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+    fn recipients(&self) -> &[String] {
+        &self.recipients
+    }
+    fn rules(&self) -> Vec<String> {
+        if self.rules.is_empty() {
+            rules_in_reasons(&self.reasons_json)
+        } else {
+            self.rules.clone()
+        }
+    }
+}
 
 /// Which quarantine entries a listing wants. Every field left `None` lets
 /// every entry through; text comparisons ignore case.
@@ -44,37 +161,37 @@ impl QuarantineQuery {
         }
     }
 
-    /// Whether `record` passes every part of the query.
-    pub fn matches(&self, record: &QuarantineRecord) -> bool {
-        self.matches_except_rule(record)
+    /// Whether `entry` passes every part of the query.
+    pub fn matches(&self, entry: &(impl ListedEntry + ?Sized)) -> bool {
+        self.matches_except_rule(entry)
             && self
                 .rule
                 .as_ref()
-                .is_none_or(|rule| record.held_by_rules().contains(rule))
+                .is_none_or(|rule| entry.rules().contains(rule))
     }
 
-    /// Whether `record` passes every part but the rule (for the counts by
+    /// Whether `entry` passes every part but the rule (for the counts by
     /// rule, which show what choosing a rule would give).
-    pub fn matches_except_rule(&self, record: &QuarantineRecord) -> bool {
-        self.state.is_none_or(|state| record.state == state)
-            && self.held_from.is_none_or(|from| record.held_at >= from)
-            && self.held_until.is_none_or(|until| record.held_at < until)
+    pub fn matches_except_rule(&self, entry: &(impl ListedEntry + ?Sized)) -> bool {
+        let held_at = entry.held_at();
+        self.state.is_none_or(|state| entry.state() == state)
+            && self.held_from.is_none_or(|from| held_at >= from)
+            && self.held_until.is_none_or(|until| held_at < until)
             && self
                 .sender
                 .as_ref()
-                .is_none_or(|s| contains_ignoring_case(&record.sender, s))
+                .is_none_or(|s| contains_ignoring_case(entry.sender(), s))
             && self.domain.as_ref().is_none_or(|domain| {
                 let domain = domain.trim_start_matches('@');
-                record.recipients.iter().any(|r| {
+                entry.recipients().iter().any(|r| {
                     r.rsplit_once('@')
                         .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
                 })
             })
             && self.text.as_ref().is_none_or(|text| {
-                contains_ignoring_case(&record.sender, text)
-                    || record
-                        .subject
-                        .as_ref()
+                contains_ignoring_case(entry.sender(), text)
+                    || entry
+                        .subject()
                         .is_some_and(|s| contains_ignoring_case(s, text))
             })
     }
@@ -97,17 +214,17 @@ pub struct QuarantineCursor {
 }
 
 impl QuarantineCursor {
-    /// The cursor just past `record`.
-    pub fn after(record: &QuarantineRecord) -> QuarantineCursor {
+    /// The cursor just past `entry`.
+    pub fn after(entry: &(impl ListedEntry + ?Sized)) -> QuarantineCursor {
         QuarantineCursor {
-            held_at: record.held_at,
-            id: record.id,
+            held_at: entry.held_at(),
+            id: entry.id(),
         }
     }
 
-    /// True when `record` comes after the cursor in a newest-first listing.
-    pub fn precedes(&self, record: &QuarantineRecord) -> bool {
-        (record.held_at, record.id) < (self.held_at, self.id)
+    /// True when `entry` comes after the cursor in a newest-first listing.
+    pub fn precedes(&self, entry: &(impl ListedEntry + ?Sized)) -> bool {
+        (entry.held_at(), entry.id()) < (self.held_at, self.id)
     }
 }
 
@@ -162,30 +279,41 @@ impl QuarantinePage {
     }
 }
 
-/// A scan of the entries in a query's state and time range: it hands each,
-/// newest first, to the visitor until the visitor returns false.
-pub(crate) type Scan<'v> = &'v mut dyn FnMut(QuarantineRecord) -> bool;
+/// A scan of the entries in a query's state and time range: it hands the
+/// summary of each, newest first, to the visitor until the visitor returns
+/// false.
+pub(crate) type Scan<'v> = &'v mut dyn FnMut(QuarantineSummary) -> bool;
 
 impl QuarantinePage {
     /// The page of at most `limit` entries matching `query` that `scan`
-    /// finds, reading one past the page to know whether another follows.
+    /// finds (reading one past the page to know whether another follows),
+    /// their records read by `load` (given the ids in order, it returns the
+    /// records of those still there, in that order). An entry changed
+    /// between the two so that it no longer matches is left out.
     pub(crate) fn by_scan<E>(
         query: &QuarantineQuery,
         limit: usize,
         scan: impl FnOnce(Scan<'_>) -> Result<(), E>,
+        load: impl FnOnce(&[QueueId]) -> Result<Vec<QuarantineRecord>, E>,
     ) -> Result<QuarantinePage, E> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let mut matching = Vec::new();
-        scan(&mut |record| {
-            if query.matches(&record) {
-                matching.push(record);
+        let mut matching: Vec<QuarantineSummary> = Vec::new();
+        scan(&mut |summary| {
+            if query.matches(&summary) {
+                matching.push(summary);
             }
             matching.len() <= limit
         })?;
-        Ok(QuarantinePage::from_newest_first(
-            matching.into_iter(),
-            limit,
-        ))
+        let next = if matching.len() > limit {
+            matching.truncate(limit);
+            matching.last().map(QuarantineCursor::after)
+        } else {
+            None
+        };
+        let ids: Vec<QueueId> = matching.iter().map(|s| s.id).collect();
+        let mut records = load(&ids)?;
+        records.retain(|r| query.matches(r));
+        Ok(QuarantinePage { records, next })
     }
 }
 
@@ -201,9 +329,9 @@ pub struct QuarantineCount {
 
 impl QuarantineCount {
     /// Counts `query` over `records` by reading each one.
-    pub fn by_scan<'a>(
+    pub fn by_scan<'a, T: ListedEntry + 'a>(
         query: &QuarantineQuery,
-        records: impl Iterator<Item = &'a QuarantineRecord>,
+        records: impl Iterator<Item = &'a T>,
     ) -> QuarantineCount {
         let mut count = QuarantineCount::default();
         for record in records {
@@ -261,12 +389,12 @@ impl QuarantineCount {
         Ok(count)
     }
 
-    /// Counts one more `record` if it matches `query`.
-    pub fn add(&mut self, query: &QuarantineQuery, record: &QuarantineRecord) {
-        if !query.matches_except_rule(record) {
+    /// Counts one more `entry` if it matches `query`.
+    pub fn add(&mut self, query: &QuarantineQuery, entry: &(impl ListedEntry + ?Sized)) {
+        if !query.matches_except_rule(entry) {
             return;
         }
-        let rules = record.held_by_rules();
+        let rules = entry.rules();
         if query.rule.as_ref().is_none_or(|rule| rules.contains(rule)) {
             self.total += 1;
         }

@@ -25,7 +25,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, Scan};
+use crate::listing::{
+    QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, QuarantineSummary, Scan,
+};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -127,9 +129,28 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// Hands `visit` the entries in `query`'s state and time range, newest
-    /// first, after `before`, read `batch` rows at a time, until it returns
-    /// false. The other parts of the query are the caller's to check.
+    /// The entries with these ids that are still there, in that order.
+    fn load_quarantines(&self, ids: &[QueueId]) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(QueueId::to_string).collect();
+        let mut connection = self.connection()?;
+        let rows = connection
+            .query(
+                "SELECT id, record FROM cordon_quarantine WHERE id = ANY($1)",
+                &[&keys],
+            )
+            .map_err(query_error)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let record: QuarantineRecord = decode_keyed(row, "cordon_quarantine")?;
+            found.insert(record.id, record);
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// Hands `visit` the summaries of the entries in `query`'s state and
+    /// time range, newest first, after `before`, read `batch` rows at a
+    /// time, until it returns false. The other parts of the query are the
+    /// caller's to check.
     fn scan_listing(
         &self,
         query: &QuarantineQuery,
@@ -143,7 +164,9 @@ impl PostgresStore {
         let until = query.held_until.map(seconds);
         let mut position = before.map(|c| (seconds(c.held_at), c.id.to_string()));
         loop {
-            let mut sql = String::from("SELECT id, record FROM cordon_quarantine WHERE true");
+            let mut sql = String::from(
+                "SELECT id, COALESCE(summary, record) FROM cordon_quarantine WHERE true",
+            );
             let mut params: Vec<&(dyn cordon_postgres::types::ToSql + Sync)> = Vec::new();
             if let Some(state) = &state {
                 params.push(state);
@@ -175,9 +198,9 @@ impl PostgresStore {
             let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= batch;
             let mut last = None;
             for row in &rows {
-                let record: QuarantineRecord = decode_keyed(row, "cordon_quarantine")?;
-                last = Some((seconds(record.held_at), record.id.to_string()));
-                if !visit(record) {
+                let summary: QuarantineSummary = decode_keyed(row, "cordon_quarantine")?;
+                last = Some((seconds(summary.held_at), summary.id.to_string()));
+                if !visit(summary) {
                     return Ok(());
                 }
             }
@@ -311,12 +334,12 @@ fn write_quarantine(
 ) -> Result<(), StoreError> {
     apply_tally(tx, &[(old, Some(record))])?;
     tx.execute(
-        "INSERT INTO cordon_quarantine (id, message_id, state, held_at, expires_at, decided_at, sender_notified, record)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO cordon_quarantine (id, message_id, state, held_at, expires_at, decided_at, sender_notified, record, summary)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (id) DO UPDATE SET message_id = EXCLUDED.message_id, state = EXCLUDED.state,
              held_at = EXCLUDED.held_at, expires_at = EXCLUDED.expires_at,
              decided_at = EXCLUDED.decided_at, sender_notified = EXCLUDED.sender_notified,
-             record = EXCLUDED.record",
+             record = EXCLUDED.record, summary = EXCLUDED.summary",
         &[
             &record.id.to_string(),
             &record.message_id.to_string(),
@@ -326,6 +349,7 @@ fn write_quarantine(
             &record.decided_at.map(seconds),
             &record.sender_notified,
             &encode(record)?,
+            &encode(&QuarantineSummary::of(record))?,
         ],
     )
     .map_err(query_error)?;
@@ -622,9 +646,12 @@ impl Engine for PostgresStore {
         } else {
             SCAN_BATCH
         };
-        QuarantinePage::by_scan(query, limit, |visit| {
-            self.scan_listing(query, before, batch, visit)
-        })
+        QuarantinePage::by_scan(
+            query,
+            limit,
+            |visit| self.scan_listing(query, before, batch, visit),
+            |ids| self.load_quarantines(ids),
+        )
     }
 
     fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
@@ -966,6 +993,30 @@ mod tests {
         let expected = QuarantineTally::of(a.list_quarantine(None).unwrap().iter());
         assert_eq!(a.quarantine_tally().unwrap(), expected);
         assert_eq!(expected.in_state(QuarantineState::Held), 0);
+    }
+
+    #[test]
+    fn entries_written_before_summaries_are_found_by_searches() {
+        let test = TestDatabase::create();
+        let (a, _) = two_nodes(&test);
+        let (_, entry) = held_on(&a);
+        // As a row from before V5 and before entries kept their rules: no
+        // summary, and the rules only in the reasons.
+        let mut old = a.get_quarantine(&entry.id).unwrap().unwrap();
+        old.reasons_json = r#"[{"address":"x@gmail.com","reasons":[{"rule":"r-old"}]}]"#.into();
+        a.put_quarantine(&old).unwrap();
+        let mut connection = a.connection().unwrap();
+        connection
+            .execute("UPDATE cordon_quarantine SET summary = NULL", &[])
+            .unwrap();
+        let query = QuarantineQuery {
+            rule: Some("r-old".into()),
+            text: Some("CASE FILE".into()),
+            ..QuarantineQuery::default()
+        };
+        let page = a.page_quarantine(&query, None, 10).unwrap();
+        assert_eq!(page.records, vec![old]);
+        assert_eq!(a.count_quarantine(&query).unwrap().total, 1);
     }
 
     #[test]

@@ -547,10 +547,13 @@ impl Engine for SledStore {
                 sort_newest_first(&mut records);
             }
             Some(state) => {
-                self.scan_listing(&QuarantineQuery::in_state(state), None, &mut |record| {
-                    records.push(record);
+                let mut ids = Vec::new();
+                self.scan_listing(&QuarantineQuery::in_state(state), None, &mut |summary| {
+                    ids.push(summary.id);
                     true
                 })?;
+                records = self.load_quarantines(&ids)?;
+                records.retain(|r| r.state == state);
             }
         }
         Ok(records)
@@ -629,9 +632,12 @@ impl Engine for SledStore {
         before: Option<&QuarantineCursor>,
         limit: usize,
     ) -> Result<QuarantinePage, StoreError> {
-        QuarantinePage::by_scan(query, limit, |visit| {
-            self.scan_listing(query, before, visit)
-        })
+        QuarantinePage::by_scan(
+            query,
+            limit,
+            |visit| self.scan_listing(query, before, visit),
+            |ids| self.load_quarantines(ids),
+        )
     }
 
     fn count_quarantine(&self, query: &QuarantineQuery) -> Result<QuarantineCount, StoreError> {
@@ -687,9 +693,9 @@ impl SledStore {
         }
     }
 
-    /// Hands `visit` the entries in `query`'s state and time range, newest
-    /// first, after `before`, until it returns false. The other parts of
-    /// the query are the caller's to check.
+    /// Hands `visit` the summaries of the entries in `query`'s state and
+    /// time range, newest first, after `before`, until it returns false.
+    /// The other parts of the query are the caller's to check.
     fn scan_listing(
         &self,
         query: &QuarantineQuery,
@@ -709,19 +715,27 @@ impl SledStore {
             return Ok(());
         }
         for item in self.index.range(low..high).rev() {
-            let (index_key, _) = item.map_err(StoreError::backend)?;
-            // Kept in the same transaction, so there unless changed since.
-            let Some(record) = self.load_quarantine(id_of(&index_key))? else {
-                continue;
-            };
-            if query.state.is_some_and(|state| record.state != state) {
+            let (index_key, value) = item.map_err(StoreError::backend)?;
+            let summary = quarantine_index::summary_of(&index_key, &value)?;
+            if query.state.is_some_and(|state| summary.state != state) {
                 continue;
             }
-            if !visit(record) {
+            if !visit(summary) {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The entries with these ids that are still there, in that order.
+    fn load_quarantines(&self, ids: &[QueueId]) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = self.load_quarantine(&key_of(id))? {
+                records.push(record);
+            }
+        }
+        Ok(records)
     }
 }
 

@@ -1341,7 +1341,7 @@ pub(crate) mod tests {
         for query in &queries {
             let expected: Vec<QueueId> = newest_first
                 .iter()
-                .filter(|r| query.matches(r))
+                .filter(|r| query.matches(*r))
                 .map(|r| r.id)
                 .collect();
             // Page through with a page size that does not divide the total.

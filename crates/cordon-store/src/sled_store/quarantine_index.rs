@@ -4,8 +4,11 @@
 //! ids the 26-character queue ids):
 //!
 //! - `L`, state tag, `held_at`, id: the entries of one state in time order
-//!   (queue pages, the oldest held entry);
-//! - `T`, `held_at`, id: the entries of every state in time order;
+//!   (queue pages, the oldest held entry), each with its
+//!   [`QuarantineSummary`] as the value, so that a search reads summaries
+//!   and loads only the entries it shows;
+//! - `T`, `held_at`, id: the entries of every state in time order, each
+//!   with its summary;
 //! - `X`, `expires_at`, id: held entries by expiry;
 //! - `D`, `decided_at`, id: decided entries by decision time (retention);
 //! - `C` then a [`TallyKey`] as text: a count of the tally, 8 bytes;
@@ -16,14 +19,15 @@
 use sled::Tree;
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
-use super::{QUARANTINE, decode, key_of};
+use super::{QUARANTINE, abort, decode, encode, key_of};
 use crate::error::StoreError;
 use crate::id::QUEUE_ID_LEN;
+use crate::listing::QuarantineSummary;
 use crate::record::{QuarantineRecord, QuarantineState};
 use crate::tally::{QuarantineTally, TallyKey, tally_delta};
 
-/// The layout written by this version.
-const LAYOUT: &[u8] = b"1";
+/// The layout written by this version (1 had no summaries).
+const LAYOUT: &[u8] = b"2";
 const VERSION_KEY: &[u8] = b"V";
 const COUNT_PREFIX: u8 = b'C';
 
@@ -72,20 +76,45 @@ pub(super) fn id_of(key: &[u8]) -> &[u8] {
         .unwrap_or_default()
 }
 
-/// The index keys of `record`.
-fn entry_keys(record: &QuarantineRecord) -> Vec<Vec<u8>> {
+/// An index key and its value.
+type IndexEntry = (Vec<u8>, Vec<u8>);
+
+/// The index keys of `record` with their values: its summary under the
+/// listing keys, nothing under the others.
+fn entry_keys(record: &QuarantineRecord) -> Result<Vec<IndexEntry>, StoreError> {
     let id = key_of(&record.id);
+    let summary = encode(&QuarantineSummary::of(record))?;
     let mut keys = vec![
-        timed_key(&listing_prefix(Some(record.state)), record.held_at, &id),
-        timed_key(&listing_prefix(None), record.held_at, &id),
+        (
+            timed_key(&listing_prefix(Some(record.state)), record.held_at, &id),
+            summary.clone(),
+        ),
+        (
+            timed_key(&listing_prefix(None), record.held_at, &id),
+            summary,
+        ),
     ];
     match (record.state, record.decided_at) {
-        (QuarantineState::Held, _) => keys.push(timed_key(EXPIRY, record.expires_at, &id)),
-        (_, Some(at)) => keys.push(timed_key(DECIDED, at, &id)),
+        (QuarantineState::Held, _) => {
+            keys.push((timed_key(EXPIRY, record.expires_at, &id), Vec::new()));
+        }
+        (_, Some(at)) => keys.push((timed_key(DECIDED, at, &id), Vec::new())),
         (_, None) => {}
     }
-    keys
+    Ok(keys)
 }
+
+/// The summary stored under a listing key.
+pub(super) fn summary_of(key: &[u8], value: &[u8]) -> Result<QuarantineSummary, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::DamagedRecord {
+        table: INDEX_TABLE,
+        key: String::from_utf8_lossy(key).into_owned(),
+        problem: format!("not a valid summary: {e}"),
+    })
+}
+
+/// The tree's name, for errors.
+const INDEX_TABLE: &str = "quarantine_index";
 
 /// The key of a count of the tally.
 fn count_key(key: &TallyKey) -> Vec<u8> {
@@ -106,14 +135,18 @@ pub(super) fn tx_reindex(
     old: Option<&QuarantineRecord>,
     new: Option<&QuarantineRecord>,
 ) -> ConflictableTransactionResult<(), StoreError> {
-    let new_keys = new.map(entry_keys).unwrap_or_default();
-    for key in old.map(entry_keys).unwrap_or_default() {
-        if !new_keys.contains(&key) {
+    let keys_of = |record: Option<&QuarantineRecord>| match record {
+        Some(record) => entry_keys(record).map_err(abort),
+        None => Ok(Vec::new()),
+    };
+    let new_keys = keys_of(new)?;
+    for (key, _) in keys_of(old)? {
+        if !new_keys.iter().any(|(k, _)| *k == key) {
             index.remove(key)?;
         }
     }
-    for key in new_keys {
-        index.insert(key, &[] as &[u8])?;
+    for (key, value) in new_keys {
+        index.insert(key, value)?;
     }
     for (key, change) in tally_delta(old, new) {
         let key = count_key(&key);
@@ -159,8 +192,8 @@ pub(super) fn rebuild(index: &Tree, quarantine: &Tree) -> Result<(), StoreError>
     for item in quarantine.iter() {
         let (key, value) = item.map_err(StoreError::backend)?;
         let record: QuarantineRecord = decode(QUARANTINE, &key, &value)?;
-        for key in entry_keys(&record) {
-            batch.insert(key, &[] as &[u8]);
+        for (key, value) in entry_keys(&record)? {
+            batch.insert(key, value);
         }
         for key in TallyKey::of(&record) {
             *counts.entry(key).or_default() += 1;
