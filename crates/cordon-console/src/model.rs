@@ -1,89 +1,37 @@
-//! The findings and reasons stored with a quarantine entry (JSON written by
-//! the gateway, opaque to the store), read leniently: a damaged element is
-//! skipped and logged, never a failure of the page.
+//! The findings and reasons stored with a quarantine entry (written by the
+//! gateway in the versioned encoding of `cordon-records`, opaque to the
+//! store), read leniently: a damaged element is skipped and logged, never a
+//! failure of the page.
 
+use cordon_records::RecordError;
 use cordon_store::QuarantineRecord;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// One finding of the detectors.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct Finding {
-    /// The detector id, e.g. `uk_nino`.
-    pub detector: String,
-    /// Its category, e.g. `personal_data`.
-    pub category: String,
-    /// Where, e.g. `body` or `attachment:case.docx`.
-    #[serde(rename = "where")]
-    pub location: String,
-    /// How many distinct items there.
-    pub count: u64,
-    /// A redacted example.
-    pub sample: String,
-}
+pub(crate) use cordon_records::{Finding, RecipientReasons};
 
-/// The policy's verdict for one held recipient.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct RecipientReasons {
-    /// The recipient's address.
-    pub address: String,
-    /// `internal`, `secure`, `external` or `personal`.
-    pub domain_class: String,
-    /// `deliver`, `hold` or `reject`.
-    pub action: String,
-    /// Every rule that applied.
-    pub reasons: Vec<Reason>,
-}
-
-/// One rule that applied to a recipient.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct Reason {
-    /// The rule id.
-    pub rule: String,
-    /// What this rule alone asked for.
-    pub action: String,
-    /// The policy it enforces.
-    pub policy: String,
-    /// The explanation given to the sender.
-    pub explanation: String,
-    /// What made it apply.
-    pub evidence: Vec<Evidence>,
-}
-
-/// One item of evidence for a rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct Evidence {
-    /// The detector id.
-    pub detector: String,
-    /// Where.
-    #[serde(rename = "where")]
-    pub location: String,
-    /// A redacted example.
-    pub sample: String,
-    /// How many.
-    pub count: u64,
-}
-
-/// The elements of the JSON array `text` that read as `T`; the rest are
-/// logged and skipped.
-fn lenient_array<T: DeserializeOwned>(text: &str, what: &str, record: &QuarantineRecord) -> Vec<T> {
-    let items = match serde_json::from_str::<Vec<Value>>(text) {
-        Ok(items) => items,
+/// The elements of a stored list (`elements` is [`cordon_records::findings_elements`]
+/// or [`cordon_records::reasons_elements`] applied to it) that decode as `T`;
+/// the rest are logged and skipped, and a list that does not read at all is
+/// logged and empty.
+fn lenient_list<T: DeserializeOwned>(
+    elements: Result<Vec<Value>, RecordError>,
+    text: &str,
+    what: &str,
+    record: &QuarantineRecord,
+) -> Vec<T> {
+    let elements = match elements {
+        Ok(elements) => elements,
         Err(e) => {
             if !text.trim().is_empty() {
-                tracing::warn!(quarantine_id = %record.id, error = %e, "stored {what} are not a JSON array");
+                tracing::warn!(quarantine_id = %record.id, error = %e, "stored {what} cannot be read");
             }
             return Vec::new();
         }
     };
-    items
+    elements
         .into_iter()
-        .filter_map(|item| match serde_json::from_value(item) {
+        .filter_map(|element| match cordon_records::decode_element(element) {
             Ok(parsed) => Some(parsed),
             Err(e) => {
                 tracing::warn!(quarantine_id = %record.id, error = %e, "skipping a damaged stored {what} element");
@@ -95,17 +43,31 @@ fn lenient_array<T: DeserializeOwned>(text: &str, what: &str, record: &Quarantin
 
 /// The findings of an entry.
 pub(crate) fn findings(record: &QuarantineRecord) -> Vec<Finding> {
-    lenient_array(&record.findings_json, "findings", record)
+    let text = &record.findings_json;
+    lenient_list(
+        cordon_records::findings_elements(text),
+        text,
+        "findings",
+        record,
+    )
 }
 
 /// The per-recipient reasons of an entry.
 pub(crate) fn reasons(record: &QuarantineRecord) -> Vec<RecipientReasons> {
-    lenient_array(&record.reasons_json, "reasons", record)
+    let text = &record.reasons_json;
+    lenient_list(
+        cordon_records::reasons_elements(text),
+        text,
+        "reasons",
+        record,
+    )
 }
 
-/// The distinct rule ids that held the entry, in order of first mention.
+/// The distinct rule ids that held the entry, in order of first mention:
+/// those the store keeps with the entry (read leniently, so that a damaged
+/// reason still counts for four eyes), then any others the reasons give.
 pub(crate) fn rules(record: &QuarantineRecord) -> Vec<String> {
-    let mut rules: Vec<String> = Vec::new();
+    let mut rules = record.held_by_rules();
     for recipient in reasons(record) {
         for reason in recipient.reasons {
             if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
@@ -116,13 +78,11 @@ pub(crate) fn rules(record: &QuarantineRecord) -> Vec<String> {
     rules
 }
 
-/// The stored JSON array `text` as a value (an empty array if damaged), for
-/// the API to pass on as written.
-fn raw_array(text: &str) -> Value {
-    match serde_json::from_str::<Value>(text) {
-        Ok(value @ Value::Array(_)) => value,
-        _ => Value::Array(Vec::new()),
-    }
+/// The elements of a stored list as written, whatever its version (an empty
+/// array if damaged), for the API to pass on: the same shape for entries
+/// written before versions existed and after.
+fn raw_array(elements: Result<Vec<Value>, RecordError>) -> Value {
+    Value::Array(elements.unwrap_or_default())
 }
 
 /// An entry as the API lists it (times in Unix seconds).
@@ -155,8 +115,16 @@ pub(crate) fn set_field(object: &mut Value, key: &str, field: Value) {
 /// An entry with its findings and reasons as stored (for the API's detail).
 pub(crate) fn detail_json(record: &QuarantineRecord) -> Value {
     let mut item = item_json(record);
-    set_field(&mut item, "findings", raw_array(&record.findings_json));
-    set_field(&mut item, "reasons", raw_array(&record.reasons_json));
+    set_field(
+        &mut item,
+        "findings",
+        raw_array(cordon_records::findings_elements(&record.findings_json)),
+    );
+    set_field(
+        &mut item,
+        "reasons",
+        raw_array(cordon_records::reasons_elements(&record.reasons_json)),
+    );
     item
 }
 
@@ -194,32 +162,66 @@ mod tests {
             r#"[{"detector":"uk_nino","category":"personal_data","where":"body","count":2,"sample":"JM 41 ** ** B"}]"#,
             r#"[{"address":"x@gmail.com","domain_class":"personal","action":"hold","reasons":[
                 {"rule":"a","action":"hold","policy":"p","explanation":"e","evidence":[{"detector":"uk_nino","where":"body","sample":"JM","count":1}]},
-                {"rule":"b","action":"hold"}]},
-               {"address":"y@gmail.com","reasons":[{"rule":"a"}]}]"#,
+                {"rule":"b","action":"hold","policy":"p","explanation":"e","evidence":[]}]},
+               {"address":"y@gmail.com","reasons":[{"rule":"c"}]}]"#,
         );
         let f = findings(&r);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].sample, "JM 41 ** ** B");
         assert_eq!(f[0].count, 2);
-        assert_eq!(reasons(&r)[0].reasons[0].evidence[0].location, "body");
-        assert_eq!(rules(&r), vec!["a", "b"]);
+        // y's entry has no action: skipped as damaged...
+        let reasons = reasons(&r);
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].reasons[0].evidence[0].location, "body");
+        // ...but its rule still counts (four eyes must not miss it).
+        assert_eq!(rules(&r), vec!["a", "b", "c"]);
         let item = item_json(&r);
-        assert_eq!(item["rules"], json!(["a", "b"]));
+        assert_eq!(item["rules"], json!(["a", "b", "c"]));
         assert_eq!(item["state"], "held");
         assert_eq!(detail_json(&r)["findings"][0]["detector"], "uk_nino");
     }
 
     #[test]
+    fn versions_0_and_1_read_alike_and_the_api_passes_the_same_arrays_on() {
+        let findings_v0 = r#"[{"detector":"uk_nino","category":"personal_data","where":"body","count":2,"sample":"JM 41 ** ** B","later":true}]"#;
+        let reasons_v0 = r#"[{"address":"x@gmail.com","domain_class":"personal","action":"hold","reasons":[{"rule":"a","action":"hold","policy":"p","explanation":"e","evidence":[]}]}]"#;
+        let findings_v1 = format!(r#"{{"v":1,"findings":{findings_v0}}}"#);
+        let reasons_v1 = format!(r#"{{"v":1,"recipients":{reasons_v0}}}"#);
+        let v0 = record(findings_v0, reasons_v0);
+        let v1 = record(&findings_v1, &reasons_v1);
+        assert_eq!(findings(&v0), findings(&v1));
+        assert_eq!(reasons(&v0), reasons(&v1));
+        assert_eq!(rules(&v1), vec!["a"]);
+        let (d0, d1) = (detail_json(&v0), detail_json(&v1));
+        assert_eq!(d0["findings"], d1["findings"]);
+        assert_eq!(d0["reasons"], d1["reasons"]);
+        // As written, unknown fields included.
+        assert_eq!(
+            d1["findings"],
+            serde_json::from_str::<Value>(findings_v0).unwrap()
+        );
+        assert_eq!(
+            d1["reasons"],
+            serde_json::from_str::<Value>(reasons_v0).unwrap()
+        );
+    }
+
+    #[test]
     fn damaged_json_is_skipped_not_fatal() {
         let r = record(
-            r#"[{"detector":"x","count":-1}, {"detector":"y"}, 5]"#,
+            r#"[{"detector":"x","where":"body","count":-1}, {"detector":"y","where":"body"}, {"detector":"z"}, 5]"#,
             "not json",
         );
+        // A finding without `where` is damaged, not one found nowhere.
         let f = findings(&r);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].detector, "y");
         assert!(reasons(&r).is_empty());
         assert!(rules(&r).is_empty());
         assert_eq!(detail_json(&r)["reasons"], json!([]));
+        let r = record(r#"{"v":2,"findings":[]}"#, r#"{"v":1}"#);
+        assert!(findings(&r).is_empty());
+        assert!(reasons(&r).is_empty());
+        assert_eq!(detail_json(&r)["findings"], json!([]));
     }
 }

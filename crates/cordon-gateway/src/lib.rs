@@ -29,6 +29,7 @@ mod notices;
 mod pipeline;
 mod quarantine;
 mod retry;
+mod stored_verdict;
 mod work;
 
 use std::collections::HashSet;

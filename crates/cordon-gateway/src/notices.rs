@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use cordon_audit::{Action as AuditAction, Event};
 use cordon_notify::{AffectedRecipient, ForceFacts, NoticeFacts, NoticeKind, Origin, ReasonFacts};
+use cordon_records::{Action, StoredVerdict};
 use cordon_relay::Transport;
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus, StoreError,
@@ -37,7 +38,7 @@ impl<T: Transport> Gateway<T> {
     pub(crate) async fn notify(
         self: &Arc<Self>,
         record: &MessageRecord,
-        verdict: &serde_json::Value,
+        verdict: &StoredVerdict,
         message: &[u8],
     ) -> Result<(), StoreError> {
         let quarantine = self.store.get_quarantine(&record.id).await?;
@@ -155,7 +156,7 @@ impl<T: Transport> Gateway<T> {
 /// Sorts the recipients of a message by what the sender must hear.
 fn tally(
     record: &MessageRecord,
-    verdict: &serde_json::Value,
+    verdict: &StoredVerdict,
     quarantine: Option<&QuarantineRecord>,
 ) -> Tally {
     let mut tally = Tally::default();
@@ -183,10 +184,10 @@ fn tally(
                         address,
                         "5.7.1",
                         "rejected by Information Security after review".into(),
-                        reasons(verdict, address, "hold"),
+                        reasons(verdict, address, Action::Hold),
                     ));
                 } else {
-                    let reasons = reasons(verdict, address, "reject");
+                    let reasons = reasons(verdict, address, Action::Reject);
                     let diagnostic = match reasons.first() {
                         Some(reason) => {
                             format!("refused by policy rule {}: {}", reason.rule, reason.policy)
@@ -215,7 +216,7 @@ fn tally(
                         address,
                         "5.7.1",
                         reason.clone(),
-                        reasons(verdict, address, "hold"),
+                        reasons(verdict, address, Action::Hold),
                     ));
                 } else {
                     tally.undeliverable.push(affected(
@@ -238,7 +239,7 @@ fn tally(
                 address,
                 "4.7.0",
                 "held for review by Information Security".into(),
-                reasons(verdict, address, "hold"),
+                reasons(verdict, address, Action::Hold),
             )),
             (_, RecipientStatus::Delivered { .. }) => tally.delivered.push(r.address.clone()),
             (Some(PlannedAction::Deliver), RecipientStatus::Pending)
@@ -267,12 +268,16 @@ fn affected(
 /// exactly that (a rejected recipient is not told "it will be reviewed").
 /// A message whose inspection failed has no reasons in its verdict; it is
 /// held because it could not be checked.
-fn reasons(verdict: &serde_json::Value, address: &str, action: &str) -> Vec<ReasonFacts> {
+fn reasons(verdict: &StoredVerdict, address: &str, action: Action) -> Vec<ReasonFacts> {
     let all = cordon_notify::reasons_from_verdict(verdict, address);
     if all.is_empty() {
         return vec![cordon_notify::uninspected_reason()];
     }
-    let matching: Vec<ReasonFacts> = all.iter().filter(|r| r.action == action).cloned().collect();
+    let matching: Vec<ReasonFacts> = all
+        .iter()
+        .filter(|r| r.action == action.as_str())
+        .cloned()
+        .collect();
     if matching.is_empty() { all } else { matching }
 }
 

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use cordon_audit::{Action as AuditAction, Event};
 use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
+use cordon_records::{RecipientReasons, RecordError, StoredVerdict};
 use cordon_relay::{Outcome, Transport};
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId, RecipientStatus,
     StoreError, on_blocking_pool,
 };
 
+use crate::stored_verdict::{stored_verdict, uninspectable_verdict};
 use crate::{Gateway, now};
 
 impl<T: Transport> Gateway<T> {
@@ -93,14 +95,23 @@ impl<T: Transport> Gateway<T> {
             .unwrap_or_else(|| MessageRecord::new(id, envelope.clone(), message.len() as u64));
         let message = Arc::new(message);
         let fresh = !record.inspected;
-        // The verdict as JSON: fresh from inspection, or as recorded when an
-        // earlier run inspected the message.
+        // The verdict: fresh from inspection, or as recorded when an earlier
+        // run inspected the message. The recipients' actions are in the
+        // record, so a verdict that cannot be read costs only the trace
+        // header's detail and the reasons in notices and the quarantine.
         let verdict = if record.inspected {
-            record
+            match record
                 .verdict_json
                 .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default()
+                .map(cordon_records::decode_verdict)
+            {
+                Some(Ok(verdict)) => verdict,
+                Some(Err(e)) => {
+                    tracing::warn!(queue_id = %id, error = %e, "the recorded verdict cannot be read; going on without its findings and reasons");
+                    StoredVerdict::default()
+                }
+                None => StoredVerdict::default(),
+            }
         } else {
             let verdict;
             (record, verdict) = self.inspect(record, Arc::clone(&message)).await;
@@ -128,7 +139,8 @@ impl<T: Transport> Gateway<T> {
             }
         }
         if fresh {
-            record.verdict_json = Some(verdict.to_string());
+            record.verdict_json =
+                Some(cordon_records::encode_verdict(&verdict).map_err(encoding_failed)?);
             self.store.put_message(&record).await?;
         }
         self.note_unrecorded(id, false);
@@ -146,12 +158,13 @@ impl<T: Transport> Gateway<T> {
     }
 
     /// Inspects the message once and notes each recipient's action in the
-    /// record (the caller stores it when it has to); returns the verdict as JSON.
+    /// record (the caller stores it when it has to); returns the verdict in
+    /// its stored form.
     async fn inspect(
         &self,
         mut record: MessageRecord,
         message: Arc<Vec<u8>>,
-    ) -> (MessageRecord, serde_json::Value) {
+    ) -> (MessageRecord, StoredVerdict) {
         let inspector = Arc::clone(&self.inspector);
         let envelope = InspectEnvelope {
             mail_from: Some(record.envelope.mail_from.clone()),
@@ -185,7 +198,7 @@ impl<T: Transport> Gateway<T> {
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
         self.audit(verdict_event(&record, &verdict)).await;
-        (record, serde_json::to_value(&verdict).unwrap_or_default())
+        (record, stored_verdict(&verdict))
     }
 
     /// Puts the recipients to hold in quarantine (one entry per message, whose
@@ -194,7 +207,7 @@ impl<T: Transport> Gateway<T> {
     async fn hold(
         &self,
         record: &MessageRecord,
-        verdict: &serde_json::Value,
+        verdict: &StoredVerdict,
         message: &Arc<Vec<u8>>,
     ) -> Result<(), StoreError> {
         let held: Vec<String> = record
@@ -208,29 +221,16 @@ impl<T: Transport> Gateway<T> {
         if held.is_empty() {
             return Ok(());
         }
-        let reasons: Vec<&serde_json::Value> = verdict["recipients"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter(|r| {
-                        r["address"]
-                            .as_str()
-                            .is_some_and(|a| held.iter().any(|h| h.eq_ignore_ascii_case(a)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut rules: Vec<String> = Vec::new();
-        for reason in reasons
+        let reasons: Vec<RecipientReasons> = verdict
+            .recipients
             .iter()
-            .filter_map(|r| r["reasons"].as_array())
-            .flatten()
-        {
-            if let Some(rule) = reason["rule"].as_str()
-                && !rule.is_empty()
-                && !rules.iter().any(|r| r == rule)
-            {
-                rules.push(rule.to_owned());
+            .filter(|r| held.iter().any(|h| h.eq_ignore_ascii_case(&r.address)))
+            .cloned()
+            .collect();
+        let mut rules: Vec<String> = Vec::new();
+        for reason in reasons.iter().flat_map(|r| &r.reasons) {
+            if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
+                rules.push(reason.rule.clone());
             }
         }
         let at = now();
@@ -243,8 +243,9 @@ impl<T: Transport> Gateway<T> {
             held_at: at,
             expires_at: at + self.config.hold_days * 86_400,
             state: QuarantineState::Held,
-            findings_json: verdict["findings"].to_string(),
-            reasons_json: serde_json::to_string(&reasons).unwrap_or_default(),
+            findings_json: cordon_records::encode_findings(&verdict.findings)
+                .map_err(encoding_failed)?,
+            reasons_json: cordon_records::encode_reasons(&reasons).map_err(encoding_failed)?,
             decided_by: None,
             decided_at: None,
             note: None,
@@ -267,7 +268,7 @@ impl<T: Transport> Gateway<T> {
     async fn deliver(
         &self,
         record: &MessageRecord,
-        verdict: &serde_json::Value,
+        verdict: &StoredVerdict,
         message: &[u8],
     ) -> Result<(), StoreError> {
         for (address, status) in self.attempt(record, verdict, message).await {
@@ -284,7 +285,7 @@ impl<T: Transport> Gateway<T> {
     async fn attempt(
         &self,
         record: &MessageRecord,
-        verdict: &serde_json::Value,
+        verdict: &StoredVerdict,
         message: &[u8],
     ) -> Vec<(String, RecipientStatus)> {
         let at = now();
@@ -372,16 +373,18 @@ fn outcome_text(outcome: &Outcome) -> String {
 }
 
 /// A record whose inspection failed: everyone is held, never delivered uninspected.
-fn failed_inspection(mut record: MessageRecord) -> (MessageRecord, serde_json::Value) {
+fn failed_inspection(mut record: MessageRecord) -> (MessageRecord, StoredVerdict) {
     for r in &mut record.recipients {
         r.action = Some(PlannedAction::Hold);
     }
     record.inspected = true;
-    let verdict = serde_json::json!({
-        "findings": [{"detector": "uninspectable", "where": "message", "sample": "inspection failed"}],
-        "recipients": [],
-    });
-    (record, verdict)
+    (record, uninspectable_verdict())
+}
+
+/// A record that cannot be encoded (not expected: its types are plain data)
+/// stops processing like a store failure; the message stays queued.
+fn encoding_failed(e: RecordError) -> StoreError {
+    StoreError::Backend(Box::new(e))
 }
 
 /// Notes the outcome of an attempt in a record not yet stored.
@@ -407,16 +410,9 @@ fn planned(action: Action) -> PlannedAction {
 
 /// `X-Cordon-Verdict`: the decision, added on top of the delivered copy (a new
 /// header does not alter the signed body).
-fn trace_header(hostname: &str, record: &MessageRecord, verdict: &serde_json::Value) -> String {
-    let level = verdict["classification"]["level"]
-        .as_str()
-        .unwrap_or("NONE");
-    let mut detectors: Vec<&str> = verdict["findings"]
-        .as_array()
-        .map(|f| f.iter().filter_map(|f| f["detector"].as_str()).collect())
-        .unwrap_or_default();
-    detectors.sort_unstable();
-    detectors.dedup();
+fn trace_header(hostname: &str, record: &MessageRecord, verdict: &StoredVerdict) -> String {
+    let level = verdict.classification.level.as_str();
+    let detectors = verdict.detectors();
     let detectors = if detectors.is_empty() {
         "none".to_owned()
     } else {

@@ -332,6 +332,22 @@ async fn a_held_message_is_explained_to_the_sender_once() {
     assert!(text.contains("DELIVERED to") && text.contains("k.hughes@northshire.police.uk"));
     let entry = h.store.get_quarantine(&id).expect("store").expect("held");
     assert!(entry.sender_notified);
+    // Stored typed and versioned, read back by the shared decoder.
+    assert!(
+        entry.reasons_json.contains(r#""v":1"#),
+        "{}",
+        entry.reasons_json
+    );
+    let reasons = cordon_records::decode_reasons(&entry.reasons_json).expect("reasons");
+    assert_eq!(reasons.len(), 1);
+    assert_eq!(reasons[0].address, "claims@insurer-example.co.uk");
+    assert_eq!(reasons[0].reasons[0].rule, "personal-data-to-insecure");
+    let findings = cordon_records::decode_findings(&entry.findings_json).expect("findings");
+    assert!(
+        findings.iter().any(|f| f.detector == "uk_nino"),
+        "{findings:?}"
+    );
+    assert_eq!(entry.rules, vec!["personal-data-to-insecure"]);
     // Processing the message again tells the sender nothing new.
     h.gateway.process(id).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -826,4 +842,37 @@ async fn large_messages_are_processed_only_as_far_as_the_budget_allows() {
         "each is delivered in its turn"
     );
     assert_eq!(h.relay.attempts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn verdicts_stored_before_versions_decode_as_the_stored_form() {
+    let verdict = inspector().check(
+        PERSONAL_DATA,
+        &cordon_inspect::Envelope {
+            mail_from: Some("sam.okafor@northshire.police.uk".into()),
+            rcpt_to: vec![
+                "claims@insurer-example.co.uk".into(),
+                "duty@kent.police.uk".into(),
+            ],
+        },
+    );
+    let stored = crate::stored_verdict::stored_verdict(&verdict);
+    assert!(stored.findings.iter().any(|f| f.detector == "uk_nino"));
+    assert!(
+        stored
+            .recipient("claims@insurer-example.co.uk")
+            .is_some_and(|r| !r.reasons.is_empty())
+    );
+    // What the gateway wrote before versions existed: the `cordon check`
+    // JSON through `serde_json::Value`.
+    let version_0 = serde_json::to_value(&verdict).expect("verdict").to_string();
+    assert_eq!(
+        cordon_records::decode_verdict(&version_0).expect("version 0"),
+        stored
+    );
+    let version_1 = cordon_records::encode_verdict(&stored).expect("encode");
+    assert_eq!(
+        cordon_records::decode_verdict(&version_1).expect("version 1"),
+        stored
+    );
 }

@@ -2,6 +2,7 @@
 //! Built by the gateway from the message's record and verdict; documented
 //! field by field in `rules/notices/README.md` for those who edit templates.
 
+use cordon_records::{Evidence, Reason, StoredVerdict};
 use serde::{Deserialize, Serialize};
 
 use crate::wording::{describe_evidence, describe_location};
@@ -167,27 +168,41 @@ impl EvidenceFacts {
     }
 }
 
-/// The reasons the verdict (the `cordon check` JSON) gives for `address`,
-/// with their evidence in words; empty if it gives none.
-pub fn reasons_from_verdict(verdict: &serde_json::Value, address: &str) -> Vec<ReasonFacts> {
-    let Some(recipient) = verdict["recipients"].as_array().and_then(|list| {
-        list.iter().find(|r| {
-            r["address"]
-                .as_str()
-                .is_some_and(|a| a.eq_ignore_ascii_case(address))
-        })
-    }) else {
-        return Vec::new();
-    };
-    let reasons: Vec<ReasonFacts> =
-        serde_json::from_value(recipient["reasons"].clone()).unwrap_or_default();
-    reasons
-        .into_iter()
-        .map(|mut r| {
-            r.evidence = r.evidence.into_iter().map(EvidenceFacts::worded).collect();
-            r
-        })
-        .collect()
+/// The reasons the stored verdict gives for `address` (compared without
+/// regard to case), with their evidence in words; empty if it gives none.
+pub fn reasons_from_verdict(verdict: &StoredVerdict, address: &str) -> Vec<ReasonFacts> {
+    verdict
+        .recipient(address)
+        .map(|recipient| recipient.reasons.iter().map(ReasonFacts::from).collect())
+        .unwrap_or_default()
+}
+
+impl From<&Reason> for ReasonFacts {
+    /// The reason as a template sees it, its evidence worded.
+    fn from(reason: &Reason) -> ReasonFacts {
+        ReasonFacts {
+            rule: reason.rule.clone(),
+            action: reason.action.as_str().to_owned(),
+            policy: reason.policy.clone(),
+            explanation: reason.explanation.clone(),
+            evidence: reason.evidence.iter().map(EvidenceFacts::from).collect(),
+        }
+    }
+}
+
+impl From<&Evidence> for EvidenceFacts {
+    /// The evidence with its phrases filled in.
+    fn from(evidence: &Evidence) -> EvidenceFacts {
+        EvidenceFacts {
+            detector: evidence.detector.clone(),
+            location: evidence.location.clone(),
+            sample: evidence.sample.clone(),
+            count: usize::try_from(evidence.count).unwrap_or(usize::MAX),
+            place: String::new(),
+            text: String::new(),
+        }
+        .worded()
+    }
 }
 
 /// The reasons for the findings of a message inspection that failed as a
@@ -208,8 +223,8 @@ mod tests {
 
     #[test]
     fn reasons_are_read_from_the_verdict_and_worded() {
-        let verdict = serde_json::json!({
-            "recipients": [{
+        let verdict = cordon_records::decode_verdict(
+            r#"{"findings": [], "recipients": [{
                 "address": "Claims@Insurer-Example.co.uk",
                 "action": "hold",
                 "reasons": [{
@@ -219,16 +234,19 @@ mod tests {
                     "explanation": "Send it to a secure address.",
                     "evidence": [{"detector": "uk_nino", "where": "attachment:form.docx", "sample": "JM 41 ** ** B", "count": 1}]
                 }]
-            }]
-        });
+            }]}"#,
+        )
+        .unwrap();
         let reasons = reasons_from_verdict(&verdict, "claims@insurer-example.co.uk");
         assert_eq!(reasons.len(), 1);
         assert_eq!(reasons[0].rule, "personal-data-to-insecure");
+        assert_eq!(reasons[0].action, "hold");
         assert_eq!(
             reasons[0].evidence[0].text,
             "a National Insurance number, JM 41 ** ** B, in the attachment form.docx"
         );
+        assert_eq!(reasons[0].evidence[0].place, "in the attachment form.docx");
         assert!(reasons_from_verdict(&verdict, "other@example.org").is_empty());
-        assert!(reasons_from_verdict(&serde_json::Value::Null, "x@y").is_empty());
+        assert!(reasons_from_verdict(&StoredVerdict::default(), "x@y").is_empty());
     }
 }

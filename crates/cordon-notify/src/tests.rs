@@ -15,12 +15,12 @@ fn origin() -> Origin<'static> {
 }
 
 fn reason() -> ReasonFacts {
-    let verdict = serde_json::json!({"recipients": [{"address": "a@gmail.com", "reasons": [{
+    let verdict = cordon_records::decode_verdict(r#"{"findings": [], "recipients": [{"address": "a@gmail.com", "action": "hold", "reasons": [{
         "rule": "personal-data-to-insecure", "action": "hold",
         "policy": "Personal data only over a secure route.",
         "explanation": "Send it to a secure address.",
         "evidence": [{"detector": "uk_nino", "where": "attachment:suspects.docx", "sample": "JM 41 ** ** B", "count": 1}]
-    }]}]});
+    }]}]}"#).unwrap();
     reasons_from_verdict(&verdict, "a@gmail.com").remove(0)
 }
 

@@ -304,8 +304,10 @@ fn reasons_view(record: &QuarantineRecord) -> Vec<RecipientView> {
         .into_iter()
         .map(|r| RecipientView {
             address: r.address,
-            domain_class: r.domain_class,
-            action: r.action,
+            domain_class: r
+                .domain_class
+                .map_or_else(String::new, |c| c.as_str().to_owned()),
+            action: r.action.as_str().to_owned(),
             reasons: r
                 .reasons
                 .into_iter()
@@ -324,7 +326,7 @@ fn reasons_view(record: &QuarantineRecord) -> Vec<RecipientView> {
                         })
                         .collect(),
                     rule: reason.rule,
-                    action: reason.action,
+                    action: reason.action.as_str().to_owned(),
                     policy: reason.policy,
                     explanation: reason.explanation,
                 })

@@ -172,7 +172,7 @@ mod tests {
         // Tue 15 Jul 2025, 12:00 BST.
         let now = 1_752_577_200;
         let today = time::day_start(time::date_of(now));
-        let all = vec![
+        let all = [
             record(today, &[]),
             record(now, &[]),
             record(today - 1, &[]),
