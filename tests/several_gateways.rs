@@ -252,7 +252,12 @@ fn while_the_database_is_down_mail_is_accepted_clean_mail_flows_and_held_mail_wa
         &["duty.inspector@kent.police.uk".to_owned()],
         b"From: sam.okafor@northshire.police.uk\r\nSubject: shift change\r\n\r\nSee you at six.\r\n",
     )
-    .expect("accepted while the database is down");
+    .unwrap_or_else(|e| {
+        panic!(
+            "not accepted while the database is down: {e}\n{}",
+            gateway.log_tail(30)
+        )
+    });
     let held = send(
         gateway.smtp,
         SENDER,

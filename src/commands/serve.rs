@@ -214,7 +214,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let console = tokio::net::TcpListener::bind(config.console.listen)
         .await
         .with_context(|| format!("cannot listen for the console on {}", config.console.listen))?;
-    tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
 
     // Accounts, sign-ins and failed-login counts: the data directory's for
     // one gateway; the database's when gateways share one, so an officer
@@ -269,6 +268,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         stopped.clone(),
     ));
     let smtp_task = tokio::spawn(cordon_smtp::serve(listener, smtp, gateway, stopped));
+    // Only now: every part is set up and serving.
+    tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
 
     wait_for_signal().await;
     tracing::info!("stopping: finishing transactions in progress");
