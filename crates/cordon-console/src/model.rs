@@ -68,11 +68,9 @@ pub(crate) fn reasons(record: &QuarantineRecord) -> Vec<RecipientReasons> {
 /// reason still counts for four eyes), then any others the reasons give.
 pub(crate) fn rules(record: &QuarantineRecord) -> Vec<String> {
     let mut rules = record.held_by_rules();
-    for recipient in reasons(record) {
-        for reason in recipient.reasons {
-            if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
-                rules.push(reason.rule);
-            }
+    for rule in cordon_records::rules_of(&reasons(record)) {
+        if !rules.contains(&rule) {
+            rules.push(rule);
         }
     }
     rules
@@ -96,7 +94,7 @@ pub(crate) fn item_json(record: &QuarantineRecord) -> Value {
         "subject": record.subject,
         "held_at": record.held_at,
         "expires_at": record.expires_at,
-        "rules": rules(record),
+        "rules": record.held_by_rules(),
         "decided_by": record.decided_by,
         "decided_at": record.decided_at,
         "note": record.note,

@@ -227,12 +227,6 @@ impl<T: Transport> Gateway<T> {
             .filter(|r| held.iter().any(|h| h.eq_ignore_ascii_case(&r.address)))
             .cloned()
             .collect();
-        let mut rules: Vec<String> = Vec::new();
-        for reason in reasons.iter().flat_map(|r| &r.reasons) {
-            if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
-                rules.push(reason.rule.clone());
-            }
-        }
         let at = now();
         let entry = QuarantineRecord {
             id: record.id,
@@ -251,7 +245,7 @@ impl<T: Transport> Gateway<T> {
             note: None,
             sender_notified: false,
             release_proposal: None,
-            rules,
+            rules: cordon_records::rules_of(&reasons),
         };
         // A shared store keeps the bytes first, so that any node can show
         // and release the entry as soon as it exists.

@@ -16,8 +16,8 @@
 
 mod verdict;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use verdict::{
@@ -153,6 +153,55 @@ pub fn decode_reasons(text: &str) -> Result<Vec<RecipientReasons>, RecordError> 
 /// written and not yet decoded (see [`findings_elements`]).
 pub fn reasons_elements(text: &str) -> Result<Vec<Value>, RecordError> {
     list_elements(text, RECIPIENTS_KEY, "reasons")
+}
+
+/// The distinct rule ids of `recipients`' reasons, in order of first
+/// mention: the rules that held (or rejected) the message.
+pub fn rules_of(recipients: &[RecipientReasons]) -> Vec<String> {
+    distinct_rules(
+        recipients
+            .iter()
+            .flat_map(|r| &r.reasons)
+            .map(|reason| reason.rule.clone()),
+    )
+}
+
+/// The non-empty rule ids of `rules`, each once, in order of first mention.
+fn distinct_rules(rules: impl Iterator<Item = String>) -> Vec<String> {
+    let mut distinct: Vec<String> = Vec::new();
+    for rule in rules {
+        if !rule.is_empty() && !distinct.contains(&rule) {
+            distinct.push(rule);
+        }
+    }
+    distinct
+}
+
+/// The distinct rule ids in stored per-recipient reasons of any known
+/// version, read leniently: only each reason's `rule` is needed, so a
+/// reason damaged elsewhere still names its rule, and text that is not
+/// stored reasons names none.
+pub fn rules_in_stored_reasons(text: &str) -> Vec<String> {
+    /// The one field of a recipient's reasons read here.
+    #[derive(Deserialize)]
+    struct RecipientRules {
+        #[serde(default)]
+        reasons: Vec<RuleOfReason>,
+    }
+    /// The one field of a reason read here.
+    #[derive(Deserialize)]
+    struct RuleOfReason {
+        #[serde(default)]
+        rule: String,
+    }
+    distinct_rules(
+        reasons_elements(text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|element| decode_element::<RecipientRules>(element).ok())
+            .flat_map(|recipient| recipient.reasons)
+            .map(|reason| reason.rule),
+    )
 }
 
 /// Decodes one element returned by [`findings_elements`] or

@@ -222,3 +222,22 @@ fn damaged_lists_are_errors_and_elements_decode_one_by_one() {
     assert!(decoded[2].is_err());
     assert!(decode_findings(r#"[{"detector":"y","where":"body"}, 5]"#).is_err());
 }
+
+#[test]
+fn rules_are_read_from_reasons_of_either_version_and_despite_damage() {
+    let verdict = decode_verdict(V0_VERDICT).expect("decodes");
+    assert_eq!(
+        rules_of(&verdict.recipients),
+        vec!["personal-data-to-insecure"]
+    );
+    let v1 = encode_reasons(&verdict.recipients).expect("encodes");
+    assert_eq!(
+        rules_in_stored_reasons(&v1),
+        vec!["personal-data-to-insecure"]
+    );
+    // Version 0, with a reason missing everything but its rule, a repeat
+    // and an empty rule: the rule is still named, once.
+    let v0 = r#"[{"address":"a@b","reasons":[{"rule":"r2"},{"rule":"r1"},{"rule":""}]},{"reasons":[{"rule":"r2"}]}]"#;
+    assert_eq!(rules_in_stored_reasons(v0), vec!["r2", "r1"]);
+    assert!(rules_in_stored_reasons("not json").is_empty());
+}

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::id::QueueId;
-use crate::record::{QuarantineRecord, QuarantineState, rules_in_reasons};
+use crate::record::{QuarantineRecord, QuarantineState};
 use crate::tally::QuarantineTally;
 
 /// The most entries one page holds, whatever a caller asks for.
@@ -125,7 +125,7 @@ impl ListedEntry for QuarantineSummary {
     }
     fn rules(&self) -> Vec<String> {
         if self.rules.is_empty() {
-            rules_in_reasons(&self.reasons_json)
+            cordon_records::rules_in_stored_reasons(&self.reasons_json)
         } else {
             self.rules.clone()
         }

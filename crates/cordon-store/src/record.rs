@@ -322,39 +322,14 @@ pub struct QuarantineRecord {
 impl QuarantineRecord {
     /// The ids of the rules that held the message, each once: `rules`, or
     /// for an entry from before it was kept, the `rule` of each reason in
-    /// `reasons_json` (`[{"reasons": [{"rule": ...}]}]`).
+    /// `reasons_json`.
     pub fn held_by_rules(&self) -> Vec<String> {
         if self.rules.is_empty() {
-            rules_in_reasons(&self.reasons_json)
+            cordon_records::rules_in_stored_reasons(&self.reasons_json)
         } else {
             self.rules.clone()
         }
     }
-}
-
-/// The `rule` of each reason in a quarantine entry's `reasons_json`
-/// (`[{"reasons": [{"rule": ...}]}]`), each once; none if it is not that.
-pub(crate) fn rules_in_reasons(reasons_json: &str) -> Vec<String> {
-    /// The one field of a recipient's reasons read here.
-    #[derive(Deserialize)]
-    struct RecipientReasons {
-        #[serde(default)]
-        reasons: Vec<RuleOfReason>,
-    }
-    /// The one field of a reason read here.
-    #[derive(Deserialize)]
-    struct RuleOfReason {
-        #[serde(default)]
-        rule: String,
-    }
-    let recipients: Vec<RecipientReasons> = serde_json::from_str(reasons_json).unwrap_or_default();
-    let mut rules: Vec<String> = Vec::new();
-    for reason in recipients.into_iter().flat_map(|r| r.reasons) {
-        if !reason.rule.is_empty() && !rules.contains(&reason.rule) {
-            rules.push(reason.rule);
-        }
-    }
-    rules
 }
 
 /// The first officer's half of a four-eyes release.
