@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use cordon_audit::{Action as AuditAction, Event};
 use cordon_notify::{AffectedRecipient, ForceFacts, NoticeFacts, NoticeKind, Origin, ReasonFacts};
-use cordon_records::{Action, StoredVerdict};
+use cordon_records::{Action, StatusCode, StoredVerdict};
 use cordon_relay::Transport;
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus, StoreError,
@@ -208,20 +208,23 @@ fn tally(
                 RecipientStatus::Failed {
                     at,
                     reason,
+                    code,
                     notified: false,
                 },
             ) => {
                 if decided(address, QuarantineState::Expired) {
                     tally.expired.push(affected(
                         address,
-                        "5.7.1",
+                        &code.unwrap_or(StatusCode::POLICY_REFUSED).to_string(),
                         reason.clone(),
                         reasons(verdict, address, Action::Hold),
                     ));
                 } else {
                     tally.undeliverable.push(affected(
                         address,
-                        &delivery_status_code(reason),
+                        &code
+                            .unwrap_or(StatusCode::PERMANENT_UNSPECIFIED)
+                            .to_string(),
                         reason.clone(),
                         Vec::new(),
                     ));
@@ -231,6 +234,7 @@ fn tally(
                     RecipientStatus::Failed {
                         at: *at,
                         reason: reason.clone(),
+                        code: *code,
                         notified: true,
                     },
                 ));
@@ -281,38 +285,43 @@ fn reasons(verdict: &StoredVerdict, address: &str, action: Action) -> Vec<Reason
     if matching.is_empty() { all } else { matching }
 }
 
-/// The RFC 3463 code for a delivery failure: 4.4.7 when retries were given
-/// up, else the one in the next hop's reply if it gives one, else 5.0.0.
-fn delivery_status_code(reason: &str) -> String {
-    if reason.starts_with("gave up") {
-        return "4.4.7".to_owned();
-    }
-    let given = reason.split_whitespace().find(|word| {
-        let parts: Vec<&str> = word.split('.').collect();
-        parts.len() == 3
-            && matches!(parts[0], "4" | "5")
-            && parts[1..]
-                .iter()
-                .all(|p| (1..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
-    });
-    given.map_or_else(|| "5.0.0".to_owned(), |code| format!("5{}", &code[1..]))
-}
-
 #[cfg(test)]
 mod tests {
+    use cordon_store::{Envelope, QueueId};
+
     use super::*;
 
+    /// A failed recipient in a message with no verdict reasons.
+    fn failed(code: Option<StatusCode>) -> Tally {
+        let envelope = Envelope {
+            mail_from: "sam.okafor@northshire.police.uk".into(),
+            rcpt_to: vec!["bad@kent.police.uk".into()],
+            client_ip: None,
+            helo: None,
+            received_at: 1,
+        };
+        let mut record = MessageRecord::new(QueueId::new(), envelope, 10);
+        record.recipients[0].action = Some(PlannedAction::Deliver);
+        record.recipients[0].status = RecipientStatus::Failed {
+            at: 2,
+            reason: "550 5.1.1 no such user".into(),
+            code,
+            notified: false,
+        };
+        tally(&record, &StoredVerdict::default(), None)
+    }
+
     #[test]
-    fn status_codes_of_delivery_failures() {
-        assert_eq!(delivery_status_code("550 5.1.1 no such user"), "5.1.1");
-        assert_eq!(
-            delivery_status_code("gave up after 9 attempts; last error: 451 4.3.0 busy"),
-            "4.4.7"
-        );
-        assert_eq!(
-            delivery_status_code("gave up after 9 attempts; last error: timeout"),
-            "4.4.7"
-        );
-        assert_eq!(delivery_status_code("554 refused"), "5.0.0");
+    fn a_failure_notice_states_the_recorded_code_not_one_read_from_text() {
+        let tally = failed("5.2.2".parse().ok());
+        assert_eq!(tally.undeliverable[0].status, "5.2.2");
+        assert_eq!(tally.undeliverable[0].diagnostic, "550 5.1.1 no such user");
+        // the recipient is marked told, keeping its code
+        assert!(matches!(
+            &tally.told[0].1,
+            RecipientStatus::Failed { code: Some(c), notified: true, .. } if c.to_string() == "5.2.2"
+        ));
+        // a record from before codes were kept
+        assert_eq!(failed(None).undeliverable[0].status, "5.0.0");
     }
 }

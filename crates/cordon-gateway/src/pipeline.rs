@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cordon_audit::{Action as AuditAction, Event};
 use cordon_inspect::{Action, Envelope as InspectEnvelope, Verdict};
-use cordon_records::{RecipientReasons, RecordError, StoredVerdict};
+use cordon_records::{RecipientReasons, RecordError, StatusCode, StoredVerdict};
 use cordon_relay::{Outcome, Transport};
 use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, QueueId, RecipientStatus,
@@ -325,22 +325,27 @@ impl<T: Transport> Gateway<T> {
                         self.metrics.delivery("delivered");
                         RecipientStatus::Delivered { at: now() }
                     }
-                    Outcome::Permanent(reason) => {
+                    Outcome::Permanent(failure) => {
                         self.metrics.delivery("failed");
-                        tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "delivery failed permanently");
-                        RecipientStatus::Failed { at: now(), reason, notified: false }
+                        tracing::warn!(queue_id = %record.id, rcpt = %address, reason = %failure, "delivery failed permanently");
+                        RecipientStatus::Failed { at: now(), reason: failure.to_string(), code: Some(failure.permanent_status()), notified: false }
                     }
-                    Outcome::Temporary(reason) if self.config.retry.expired(record.envelope.received_at, now()) => {
+                    Outcome::Temporary(failure) if self.config.retry.expired(record.envelope.received_at, now()) => {
                         self.metrics.delivery("failed");
-                        tracing::warn!(queue_id = %record.id, rcpt = %address, %reason, "giving up after {} attempts", attempts + 1);
-                        RecipientStatus::Failed { at: now(), reason: format!("gave up after {} attempts; last error: {reason}", attempts + 1), notified: false }
+                        tracing::warn!(queue_id = %record.id, rcpt = %address, reason = %failure, "giving up after {} attempts", attempts + 1);
+                        RecipientStatus::Failed {
+                            at: now(),
+                            reason: format!("gave up after {} attempts; last error: {failure}", attempts + 1),
+                            code: Some(StatusCode::DELIVERY_TIME_EXPIRED),
+                            notified: false,
+                        }
                     }
-                    Outcome::Temporary(reason) => {
+                    Outcome::Temporary(failure) => {
                         self.metrics.delivery("deferred");
                         let attempts = attempts + 1;
                         let next_attempt_at = now() + self.config.retry.delay_after(attempts);
-                        tracing::info!(queue_id = %record.id, rcpt = %address, %reason, attempts, next_attempt_at, "delivery deferred");
-                        RecipientStatus::Deferred { attempts, next_attempt_at, last_error: reason }
+                        tracing::info!(queue_id = %record.id, rcpt = %address, reason = %failure, attempts, next_attempt_at, "delivery deferred");
+                        RecipientStatus::Deferred { attempts, next_attempt_at, last_error: failure.to_string() }
                     }
                 };
                 (address, status)
@@ -361,8 +366,8 @@ fn outcome_action(outcome: &Outcome) -> AuditAction {
 fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Delivered => "delivered".to_owned(),
-        Outcome::Permanent(reason) => format!("failed: {reason}"),
-        Outcome::Temporary(reason) => format!("deferred: {reason}"),
+        Outcome::Permanent(failure) => format!("failed: {failure}"),
+        Outcome::Temporary(failure) => format!("deferred: {failure}"),
     }
 }
 

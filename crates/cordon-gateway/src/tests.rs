@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cordon_inspect::Inspector;
-use cordon_relay::{Outcome, Transport};
+use cordon_relay::{DeliveryFailure, Outcome, Transport};
 use cordon_smtp::MessageSink;
 use cordon_store::{
     Decision, Engine, MemoryStore, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState,
@@ -42,9 +42,9 @@ impl Transport for Scripted {
             .iter()
             .map(|r| {
                 if r.starts_with("bad") {
-                    Outcome::Permanent("550 5.1.1 no such user".into())
+                    Outcome::Permanent(DeliveryFailure::from_reply(550, "5.1.1 no such user"))
                 } else if r.starts_with("later") {
-                    Outcome::Temporary("451 4.3.0 try later".into())
+                    Outcome::Temporary(DeliveryFailure::from_reply(451, "4.3.0 try later"))
                 } else {
                     Outcome::Delivered
                 }
@@ -184,7 +184,9 @@ async fn a_permanent_failure_bounces_at_once_and_the_others_are_delivered() {
     );
     let text = String::from_utf8_lossy(notice);
     assert!(
-        text.contains("Final-Recipient: rfc822; bad@kent.police.uk") && text.contains("550 5.1.1"),
+        text.contains("Final-Recipient: rfc822; bad@kent.police.uk")
+            && text.contains("Status: 5.1.1")
+            && text.contains("550 5.1.1 no such user"),
         "{text}"
     );
     assert!(text.contains(&format!("X-Cordon-Reference: {id}")));

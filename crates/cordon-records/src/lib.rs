@@ -1,5 +1,6 @@
 //! The records that cross crates: the verdict as the gateway stores it, the
-//! findings and per-recipient reasons kept with a quarantine entry, typed and
+//! findings and per-recipient reasons kept with a quarantine entry, and the
+//! result of a failed delivery (the next hop's codes), typed and
 //! with a versioned encoding, so that the gateway, the notices and the console
 //! read the same fields and a renamed or missing field is an error, not a
 //! silent default.
@@ -14,12 +15,14 @@
 //! build does not know, or a record that does not decode, is a
 //! [`RecordError`] for the caller to handle.
 
+mod delivery;
 mod verdict;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use delivery::{DeliveryFailure, NotAStatusCode, StatusCode};
 pub use verdict::{
     Action, Classification, DomainClass, Evidence, Finding, Level, Marking, Reason,
     RecipientReasons, StoredVerdict,

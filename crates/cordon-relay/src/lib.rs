@@ -12,6 +12,7 @@ mod tls;
 
 use std::future::Future;
 
+pub use cordon_records::DeliveryFailure;
 pub use outbox::Outbox;
 pub use smarthost::{Smarthost, SmarthostConfig};
 pub use tls::{StartTls, TlsSetupError};
@@ -22,9 +23,21 @@ pub enum Outcome {
     /// The next hop accepted responsibility for the message.
     Delivered,
     /// Try again later (4xx reply, connection refused, timeout).
-    Temporary(String),
+    Temporary(DeliveryFailure),
     /// Do not try again (5xx reply): the sender gets a delivery status notification.
-    Permanent(String),
+    Permanent(DeliveryFailure),
+}
+
+impl Outcome {
+    /// A temporary failure without a reply from the next hop.
+    pub fn temporary(text: impl Into<String>) -> Outcome {
+        Outcome::Temporary(DeliveryFailure::without_reply(text))
+    }
+
+    /// A permanent failure without a reply from the next hop.
+    pub fn permanent(text: impl Into<String>) -> Outcome {
+        Outcome::Permanent(DeliveryFailure::without_reply(text))
+    }
 }
 
 /// A way to hand messages to the next hop.

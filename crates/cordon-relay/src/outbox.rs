@@ -72,8 +72,8 @@ impl Transport for Outbox {
                 tracing::debug!(outbox_id = %id, "written to the outbox");
                 Outcome::Delivered
             }
-            Ok(Err(e)) => Outcome::Temporary(format!("cannot write to the outbox: {e}")),
-            Err(e) => Outcome::Temporary(format!("outbox writer failed: {e}")),
+            Ok(Err(e)) => Outcome::temporary(format!("cannot write to the outbox: {e}")),
+            Err(e) => Outcome::temporary(format!("outbox writer failed: {e}")),
         };
         vec![outcome; rcpt_to.len()]
     }

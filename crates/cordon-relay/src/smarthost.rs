@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use crate::tls::{StartTls, TlsPolicy, TlsSetupError};
-use crate::{Outcome, Transport};
+use crate::{DeliveryFailure, Outcome, Transport};
 
 /// Where and how to relay.
 #[derive(Clone)]
@@ -128,21 +128,21 @@ impl Smarthost {
             Err(OpenError::StartTls(reason)) => reason,
         };
         if self.tls.level == StartTls::Verify {
-            return Err(Outcome::Temporary(format!(
+            return Err(Outcome::temporary(format!(
                 "smarthost {}:{}: STARTTLS failed: {reason} (starttls = verify, certificates checked against {})",
                 c.host, c.port, self.tls.trust
             )));
         }
         if c.credentials.is_some() {
             tracing::warn!(smarthost = %c.host, port = c.port, %reason, "STARTTLS failed; not sending AUTH in clear text");
-            return Err(Outcome::Temporary(format!(
+            return Err(Outcome::temporary(format!(
                 "smarthost {}:{}: STARTTLS failed ({reason}); not sending AUTH in clear text",
                 c.host, c.port
             )));
         }
         tracing::warn!(smarthost = %c.host, port = c.port, %reason, "STARTTLS failed; delivering in clear text (starttls = opportunistic)");
         self.open(false).await.map_err(|e| match e {
-            OpenError::StartTls(reason) => Outcome::Temporary(reason),
+            OpenError::StartTls(reason) => Outcome::temporary(reason),
             OpenError::Attempt(failure) => failure,
         })
     }
@@ -154,19 +154,19 @@ impl Smarthost {
         let stream = tokio::time::timeout(c.timeout, TcpStream::connect((c.host.as_str(), c.port)))
             .await
             .map_err(|_| {
-                OpenError::Attempt(Outcome::Temporary(format!(
+                OpenError::Attempt(Outcome::temporary(format!(
                     "timed out connecting to {}:{}",
                     c.host, c.port
                 )))
             })?
             .map_err(|e| {
-                OpenError::Attempt(Outcome::Temporary(format!(
+                OpenError::Attempt(Outcome::temporary(format!(
                     "cannot connect to {}:{}: {e}",
                     c.host, c.port
                 )))
             })?;
         stream.set_nodelay(true).map_err(|e| {
-            OpenError::Attempt(Outcome::Temporary(format!("cannot set TCP_NODELAY: {e}")))
+            OpenError::Attempt(Outcome::temporary(format!("cannot set TCP_NODELAY: {e}")))
         })?;
         let id = self.client_id();
         let mut conn = self
@@ -180,7 +180,7 @@ impl Smarthost {
         match (&self.tls.parameters, offers_tls) {
             (Some(_), false) if self.tls.level == StartTls::Verify => {
                 self.quit(conn).await;
-                return Err(OpenError::Attempt(Outcome::Temporary(format!(
+                return Err(OpenError::Attempt(Outcome::temporary(format!(
                     "smarthost {}:{} does not offer STARTTLS, which starttls = verify requires",
                     c.host, c.port
                 ))));
@@ -188,7 +188,7 @@ impl Smarthost {
             (Some(parameters), true) if try_tls => {
                 if let Err(failure) = self.timed(conn.starttls(parameters.clone(), &id)).await {
                     // the stream is in an unknown state: dropped, not quit
-                    return Err(OpenError::StartTls(reason(&failure).to_owned()));
+                    return Err(OpenError::StartTls(reason(&failure)));
                 }
             }
             _ => {}
@@ -197,7 +197,7 @@ impl Smarthost {
             if !conn.is_encrypted() {
                 self.quit(conn).await;
                 tracing::warn!(smarthost = %c.host, port = c.port, "the connection is not encrypted; not sending AUTH in clear text");
-                return Err(OpenError::Attempt(Outcome::Temporary(format!(
+                return Err(OpenError::Attempt(Outcome::temporary(format!(
                     "smarthost {}:{}: the connection is not encrypted (no STARTTLS offered); not sending AUTH in clear text",
                     c.host, c.port
                 ))));
@@ -228,9 +228,7 @@ impl Smarthost {
             Ok(Ok(_)) => Ok(Outcome::Delivered),
             Ok(Err(e)) if e.is_transient() || e.is_permanent() => Ok(classify(&e)),
             Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(Outcome::Temporary(
-                "the smarthost did not answer in time".into(),
-            )),
+            Err(_) => Err(Outcome::temporary("the smarthost did not answer in time")),
         }
     }
 
@@ -242,9 +240,7 @@ impl Smarthost {
         match tokio::time::timeout(self.config.timeout, step).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(Outcome::Temporary(
-                "the smarthost did not answer in time".into(),
-            )),
+            Err(_) => Err(Outcome::temporary("the smarthost did not answer in time")),
         }
     }
 
@@ -261,7 +257,7 @@ impl Smarthost {
             None
         } else {
             Some(mail_from.parse::<Address>().map_err(|e| {
-                Outcome::Permanent(format!("invalid sender address {mail_from}: {e}"))
+                Outcome::permanent(format!("invalid sender address {mail_from}: {e}"))
             })?)
         };
         let mut params = Vec::new();
@@ -277,7 +273,7 @@ impl Smarthost {
         let mut outcomes = Vec::with_capacity(rcpt_to.len());
         for rcpt in rcpt_to {
             let outcome = match rcpt.parse::<Address>() {
-                Err(e) => Outcome::Permanent(format!("invalid recipient address: {e}")),
+                Err(e) => Outcome::permanent(format!("invalid recipient address: {e}")),
                 Ok(address) => self.rcpt(conn, address).await?,
             };
             outcomes.push(outcome);
@@ -306,19 +302,28 @@ impl Smarthost {
 }
 
 /// The text of a failure, for a longer message.
-fn reason(outcome: &Outcome) -> &str {
+fn reason(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Delivered => "delivered",
-        Outcome::Temporary(reason) | Outcome::Permanent(reason) => reason,
+        Outcome::Delivered => "delivered".to_owned(),
+        Outcome::Temporary(failure) | Outcome::Permanent(failure) => failure.to_string(),
     }
 }
 
-/// A lettre error as an outcome: 5xx is permanent, everything else temporary.
+/// A lettre error as an outcome: 5xx is permanent, everything else
+/// temporary. A negative reply keeps its codes: lettre gives the basic code
+/// as the error's status and the reply's text as its source.
 fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
+    let failure = match e.status() {
+        Some(code) => {
+            let text = std::error::Error::source(e).map_or_else(String::new, ToString::to_string);
+            DeliveryFailure::from_reply(u16::from(code), &text)
+        }
+        None => DeliveryFailure::without_reply(e.to_string()),
+    };
     if e.is_permanent() {
-        Outcome::Permanent(e.to_string())
+        Outcome::Permanent(failure)
     } else {
-        Outcome::Temporary(e.to_string())
+        Outcome::Temporary(failure)
     }
 }
 
@@ -452,15 +457,22 @@ mod tests {
             .deliver("s@northshire.police.uk", &rcpt, b"Subject: x\r\n\r\nhi\r\n")
             .await;
         assert_eq!(outcomes[0], Outcome::Delivered);
-        assert!(
-            matches!(&outcomes[1], Outcome::Permanent(m) if m.contains("no such user")),
-            "{:?}",
-            outcomes[1]
+        // each refusal keeps the smarthost's codes apart from its text
+        assert_eq!(
+            outcomes[1],
+            Outcome::Permanent(DeliveryFailure::from_reply(550, "5.1.1 no such user"))
         );
-        assert!(
-            matches!(&outcomes[2], Outcome::Temporary(_)),
-            "{:?}",
-            outcomes[2]
+        let Outcome::Permanent(refused) = &outcomes[1] else {
+            unreachable!()
+        };
+        assert_eq!(
+            (refused.reply_code, refused.status.map(|s| s.to_string())),
+            (Some(550), Some("5.1.1".to_owned()))
+        );
+        assert_eq!(refused.text, "no such user");
+        assert_eq!(
+            outcomes[2],
+            Outcome::Temporary(DeliveryFailure::from_reply(451, "4.2.0 try later"))
         );
         assert_eq!(outcomes[3], Outcome::Delivered);
         drop(smarthost);
@@ -512,7 +524,7 @@ mod tests {
         .expect("the delivery hung on a silent smarthost");
         assert_eq!(
             outcomes,
-            vec![Outcome::Temporary("the smarthost did not answer in time".into()); 2]
+            vec![Outcome::temporary("the smarthost did not answer in time"); 2]
         );
         // a late reply to the first RCPT must not be read as the second's
         let rcpts = tokio::time::timeout(Duration::from_secs(60), server)
@@ -532,7 +544,7 @@ mod tests {
             .deliver("s@x.uk", &["a@b.uk".to_owned()], b"x\r\n")
             .await;
         assert!(
-            matches!(&outcomes[0], Outcome::Temporary(m) if m.contains("cannot connect")),
+            matches!(&outcomes[0], Outcome::Temporary(m) if m.reply_code.is_none() && m.text.contains("cannot connect")),
             "{outcomes:?}"
         );
     }

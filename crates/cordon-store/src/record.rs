@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use cordon_records::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::id::QueueId;
@@ -48,6 +49,11 @@ pub enum RecipientStatus {
         at: u64,
         /// Why, for the sender's notice.
         reason: String,
+        /// The RFC 3463 status the sender's notice gives (`5.1.1`, `4.4.7`
+        /// when retries were given up); none in records written before
+        /// codes were kept, whose notices say `5.0.0`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<StatusCode>,
         /// The sender's delivery status notification has been queued.
         notified: bool,
     },
@@ -349,15 +355,33 @@ mod tests {
 
     #[test]
     fn serde_names() {
-        let json = serde_json::to_string(&RecipientStatus::Failed {
+        let failed = RecipientStatus::Failed {
             at: 5,
-            reason: "550 no".into(),
+            reason: "550 5.1.1 no".into(),
+            code: Some(StatusCode::from_str("5.1.1").unwrap()),
             notified: false,
-        })
-        .unwrap();
+        };
+        let json = serde_json::to_string(&failed).unwrap();
         assert_eq!(
             json,
-            r#"{"status":"failed","at":5,"reason":"550 no","notified":false}"#
+            r#"{"status":"failed","at":5,"reason":"550 5.1.1 no","code":"5.1.1","notified":false}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<RecipientStatus>(&json).unwrap(),
+            failed
+        );
+        // written before codes were kept
+        assert_eq!(
+            serde_json::from_str::<RecipientStatus>(
+                r#"{"status":"failed","at":5,"reason":"550 no","notified":false}"#
+            )
+            .unwrap(),
+            RecipientStatus::Failed {
+                at: 5,
+                reason: "550 no".into(),
+                code: None,
+                notified: false
+            }
         );
         assert_eq!(
             serde_json::to_string(&RecipientStatus::Pending).unwrap(),

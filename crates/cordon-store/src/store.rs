@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use cordon_records::StatusCode;
+
 use crate::error::StoreError;
 use crate::id::QueueId;
 use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
@@ -272,6 +274,7 @@ pub fn apply_decision(
                 recipient.status = RecipientStatus::Failed {
                     at,
                     reason: EXPIRED_REASON.to_owned(),
+                    code: Some(StatusCode::POLICY_REFUSED),
                     notified: false,
                 };
             }
@@ -660,6 +663,7 @@ pub(crate) mod tests {
         let notified = inspected(&[RecipientStatus::Failed {
             at: 1,
             reason: "550".into(),
+            code: None,
             notified: true,
         }]);
         let later = inspected(&[deferred(500)]);
@@ -767,6 +771,7 @@ pub(crate) mod tests {
                 RecipientStatus::Failed {
                     at: 10,
                     reason: "550 5.1.1 no such user".into(),
+                    code: "5.1.1".parse().ok(),
                     notified: true,
                 },
             )
@@ -899,6 +904,7 @@ pub(crate) mod tests {
                 RecipientStatus::Failed {
                     at: 80,
                     reason: EXPIRED_REASON.into(),
+                    code: Some(StatusCode::POLICY_REFUSED),
                     notified: false,
                 },
             ),

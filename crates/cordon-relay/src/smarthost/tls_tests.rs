@@ -215,7 +215,7 @@ async fn verify_defers_a_certificate_the_system_does_not_trust() {
     let smarthost = TestSmarthost::start(Offer::Tls).await;
     let outcome = deliver(config(smarthost.port, StartTls::Verify)).await;
     assert!(
-        matches!(&outcome, Outcome::Temporary(m) if m.contains("STARTTLS") && m.contains("UnknownIssuer")),
+        matches!(&outcome, Outcome::Temporary(m) if m.text.contains("STARTTLS") && m.text.contains("UnknownIssuer")),
         "{outcome:?}"
     );
     assert!(smarthost.seen().deliveries.is_empty());
@@ -241,7 +241,7 @@ async fn verify_defers_a_smarthost_without_starttls() {
     let smarthost = TestSmarthost::start(Offer::NoTls).await;
     let outcome = deliver(config(smarthost.port, StartTls::Verify)).await;
     assert!(
-        matches!(&outcome, Outcome::Temporary(m) if m.contains("does not offer STARTTLS")),
+        matches!(&outcome, Outcome::Temporary(m) if m.text.contains("does not offer STARTTLS")),
         "{outcome:?}"
     );
     assert!(smarthost.seen().deliveries.is_empty());
@@ -252,7 +252,7 @@ async fn credentials_are_never_sent_to_a_smarthost_without_starttls() {
     let smarthost = TestSmarthost::start(Offer::NoTls).await;
     let outcome = deliver(config_with_auth(smarthost.port, StartTls::Opportunistic)).await;
     assert!(
-        matches!(&outcome, Outcome::Temporary(m) if m.contains("not sending AUTH in clear text")),
+        matches!(&outcome, Outcome::Temporary(m) if m.text.contains("not sending AUTH in clear text")),
         "{outcome:?}"
     );
     smarthost.seen().assert_no_auth_and_nothing_delivered();
@@ -289,7 +289,7 @@ async fn a_failed_handshake_with_credentials_defers_without_auth() {
     let smarthost = TestSmarthost::start(Offer::BrokenTls).await;
     let outcome = deliver(config_with_auth(smarthost.port, StartTls::Opportunistic)).await;
     assert!(
-        matches!(&outcome, Outcome::Temporary(m) if m.contains("STARTTLS failed") && m.contains("not sending AUTH in clear text")),
+        matches!(&outcome, Outcome::Temporary(m) if m.text.contains("STARTTLS failed") && m.text.contains("not sending AUTH in clear text")),
         "{outcome:?}"
     );
     smarthost.seen().assert_no_auth_and_nothing_delivered();
