@@ -248,7 +248,7 @@ fn measure(name: &str, engine: Arc<dyn Engine>, n: u64, after_fill: impl FnOnce(
                 format!("/api/quarantine?before={next}"),
             ),
             (
-                "queue, search (reads every held entry)",
+                "queue, search (scans search texts)",
                 "/quarantine?q=case+file+4242".to_owned(),
             ),
         ];

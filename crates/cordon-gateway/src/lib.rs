@@ -123,6 +123,11 @@ pub const DEFAULT_PROCESSING_BUDGET: usize = 48 << 20;
 /// The default [`GatewayConfig::retention`], in days.
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
+/// Entries from an older version given their search text per expiry
+/// round (a minute by default): 100,000 take about twenty minutes, each
+/// round a second or so of one database connection.
+const SEARCH_TEXTS_PER_ROUND: usize = 5_000;
+
 /// The gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -364,6 +369,7 @@ impl<T: Transport> Gateway<T> {
                 Wake::Expiry => {
                     tokio::spawn(Arc::clone(&self).expire_due());
                     self.prune_decided().await;
+                    self.complete_search_texts().await;
                     self.sweep_owed_notices().await;
                 }
                 Wake::Stop => break,
@@ -468,6 +474,26 @@ impl<T: Transport> Gateway<T> {
                 "decided quarantine entries past the retention pruned (the audit chain keeps their record)"
             ),
             Err(e) => tracing::error!(error = %e, "cannot prune decided quarantine entries"),
+        }
+    }
+
+    /// Gives quarantine entries held before this version their search
+    /// text, a batch per round, so that an upgraded shared store's searches
+    /// stop reading them whole within minutes.
+    async fn complete_search_texts(&self) {
+        match self
+            .store
+            .complete_search_texts(SEARCH_TEXTS_PER_ROUND)
+            .await
+        {
+            Ok(0) => {}
+            Ok(completed) => tracing::info!(
+                completed,
+                "quarantine entries from an older version given their search text"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot complete the search texts of older quarantine entries")
+            }
         }
     }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery};
+use crate::listing::{
+    QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, QuarantineSearch,
+};
 use crate::memory_store::MemoryStore;
 use crate::postgres_store::PostgresStore;
 use crate::record::{
@@ -167,6 +169,17 @@ impl Store {
         self.run(move |e| e.count_quarantine(&query)).await
     }
 
+    /// See [`Engine::search_quarantine`].
+    pub async fn search_quarantine(
+        &self,
+        query: QuarantineQuery,
+        before: Option<QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantineSearch, StoreError> {
+        self.run(move |e| e.search_quarantine(&query, before.as_ref(), limit))
+            .await
+    }
+
     /// See [`Engine::quarantine_tally`].
     pub async fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
         self.run(|e| e.quarantine_tally()).await
@@ -305,6 +318,11 @@ impl Store {
         let (id, envelope) = (*message_id, envelope.clone());
         self.run(move |e| e.put_held_content(&id, &envelope, &content))
             .await
+    }
+
+    /// See [`Engine::complete_search_texts`].
+    pub async fn complete_search_texts(&self, limit: usize) -> Result<u64, StoreError> {
+        self.run(move |e| e.complete_search_texts(limit)).await
     }
 
     /// See [`Engine::prune_decided`].

@@ -19,6 +19,7 @@ mod id;
 mod listing;
 mod memory_store;
 mod postgres_store;
+mod prefilter;
 mod record;
 mod sled_store;
 mod spool;
@@ -30,7 +31,7 @@ pub use handle::{Store, on_blocking_pool};
 pub use id::{InvalidQueueId, QUEUE_ID_LEN, QueueId};
 pub use listing::{
     InvalidCursor, ListedEntry, MAX_PAGE, QuarantineCount, QuarantineCursor, QuarantinePage,
-    QuarantineQuery, QuarantineSummary,
+    QuarantineQuery, QuarantineSearch, QuarantineSummary,
 };
 pub use memory_store::MemoryStore;
 pub use postgres_store::PostgresStore;

@@ -1,6 +1,7 @@
 //! Listing the quarantine a page at a time: which entries a listing wants
-//! ([`QuarantineQuery`]), where a page ends ([`QuarantineCursor`]) and how
-//! many entries match ([`QuarantineCount`]). Every engine answers the same
+//! ([`QuarantineQuery`]), where a page ends ([`QuarantineCursor`]), how
+//! many entries match ([`QuarantineCount`]) and both at once
+//! ([`QuarantineSearch`]). Every engine answers the same
 //! query the same way; the indexed ones read one page's entries, not the
 //! whole quarantine.
 
@@ -304,6 +305,17 @@ impl QuarantinePage {
             }
             matching.len() <= limit
         })?;
+        QuarantinePage::of_matching(query, limit, matching, load)
+    }
+
+    /// The page of the first `limit` of `matching` (which holds one more
+    /// when another page follows), their records read by `load`.
+    fn of_matching<E>(
+        query: &QuarantineQuery,
+        limit: usize,
+        mut matching: Vec<QuarantineSummary>,
+        load: impl FnOnce(&[QueueId]) -> Result<Vec<QuarantineRecord>, E>,
+    ) -> Result<QuarantinePage, E> {
         let next = if matching.len() > limit {
             matching.truncate(limit);
             matching.last().map(QuarantineCursor::after)
@@ -314,6 +326,57 @@ impl QuarantinePage {
         let mut records = load(&ids)?;
         records.retain(|r| query.matches(r));
         Ok(QuarantinePage { records, next })
+    }
+}
+
+/// A page of the entries matching a query together with the count of all
+/// of them, as the console's queue shows them: a query the tally cannot
+/// count (a search) is answered by one reading of the entries, not two.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarantineSearch {
+    /// The page asked for.
+    pub page: QuarantinePage,
+    /// Every entry the query matches, on any page.
+    pub count: QuarantineCount,
+}
+
+impl QuarantineSearch {
+    /// The page after `before` and the count of `query`: the count from
+    /// `tally` and the page from `page` where the tally answers, else both
+    /// from one `scan` of the query's state and time range (from its
+    /// newest entry), the page's records read by `load`.
+    pub(crate) fn by_tally_or_scan<E>(
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+        tally: impl FnOnce() -> Result<QuarantineTally, E>,
+        page: impl FnOnce() -> Result<QuarantinePage, E>,
+        scan: impl FnOnce(Scan<'_>) -> Result<(), E>,
+        load: impl FnOnce(&[QueueId]) -> Result<Vec<QuarantineRecord>, E>,
+    ) -> Result<QuarantineSearch, E> {
+        if let Some(count) = QuarantineCount::from_tally(query, &tally()?) {
+            return Ok(QuarantineSearch {
+                page: page()?,
+                count,
+            });
+        }
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut count = QuarantineCount::default();
+        let mut matching: Vec<QuarantineSummary> = Vec::new();
+        scan(&mut |summary| {
+            count.add(query, &summary);
+            if matching.len() <= limit
+                && before.is_none_or(|c| c.precedes(&summary))
+                && query.matches(&summary)
+            {
+                matching.push(summary);
+            }
+            true
+        })?;
+        Ok(QuarantineSearch {
+            page: QuarantinePage::of_matching(query, limit, matching, load)?,
+            count,
+        })
     }
 }
 

@@ -26,8 +26,10 @@ use serde::de::DeserializeOwned;
 use crate::error::StoreError;
 use crate::id::QueueId;
 use crate::listing::{
-    QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, QuarantineSummary, Scan,
+    QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, QuarantineSearch,
+    QuarantineSummary, Scan,
 };
+use crate::prefilter::{SummaryPrefilter, search_text};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -149,7 +151,8 @@ impl PostgresStore {
 
     /// Hands `visit` the summaries of the entries in `query`'s state and
     /// time range, newest first, after `before`, read `batch` rows at a
-    /// time, until it returns false. The other parts of the query are the
+    /// time, until it returns false. The database leaves out the rows the
+    /// [`SummaryPrefilter`] rules out; the other parts of the query are the
     /// caller's to check.
     fn scan_listing(
         &self,
@@ -163,6 +166,7 @@ impl PostgresStore {
         let from = query.held_from.map(seconds);
         let until = query.held_until.map(seconds);
         let mut position = before.map(|c| (seconds(c.held_at), c.id.to_string()));
+        let prefilter = SummaryPrefilter::of(query);
         loop {
             let mut sql = String::from(
                 "SELECT id, COALESCE(summary, record) FROM cordon_quarantine WHERE true",
@@ -179,6 +183,14 @@ impl PostgresStore {
             if let Some(until) = &until {
                 params.push(until);
                 sql.push_str(&format!(" AND held_at < ${}", params.len()));
+            }
+            for needle in prefilter.needles() {
+                params.push(needle);
+                // strpos compares code points, whatever the locale
+                sql.push_str(&format!(
+                    " AND (search_text IS NULL OR strpos(search_text, ${}) > 0)",
+                    params.len(),
+                ));
             }
             if let Some((held_at, id)) = &position {
                 params.push(held_at);
@@ -333,13 +345,15 @@ fn write_quarantine(
     record: &QuarantineRecord,
 ) -> Result<(), StoreError> {
     apply_tally(tx, &[(old, Some(record))])?;
+    let summary = QuarantineSummary::of(record);
     tx.execute(
-        "INSERT INTO cordon_quarantine (id, message_id, state, held_at, expires_at, decided_at, sender_notified, record, summary)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO cordon_quarantine (id, message_id, state, held_at, expires_at, decided_at, sender_notified, record, summary, search_text)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id) DO UPDATE SET message_id = EXCLUDED.message_id, state = EXCLUDED.state,
              held_at = EXCLUDED.held_at, expires_at = EXCLUDED.expires_at,
              decided_at = EXCLUDED.decided_at, sender_notified = EXCLUDED.sender_notified,
-             record = EXCLUDED.record, summary = EXCLUDED.summary",
+             record = EXCLUDED.record, summary = EXCLUDED.summary,
+             search_text = EXCLUDED.search_text",
         &[
             &record.id.to_string(),
             &record.message_id.to_string(),
@@ -349,7 +363,8 @@ fn write_quarantine(
             &record.decided_at.map(seconds),
             &record.sender_notified,
             &encode(record)?,
-            &encode(&QuarantineSummary::of(record))?,
+            &encode(&summary)?,
+            &search_text(&summary),
         ],
     )
     .map_err(query_error)?;
@@ -590,6 +605,35 @@ impl Engine for PostgresStore {
         })
     }
 
+    fn complete_search_texts(&self, limit: usize) -> Result<u64, StoreError> {
+        let mut connection = self.connection()?;
+        let mut tx = connection.transaction().map_err(query_error)?;
+        // Rows another node is completing, or a writer holds, are skipped:
+        // the next round takes them if they still lack one.
+        let rows = tx
+            .query(
+                "SELECT id, record FROM cordon_quarantine WHERE search_text IS NULL
+                  LIMIT $1 FOR UPDATE SKIP LOCKED",
+                &[&i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(query_error)?;
+        for row in &rows {
+            let record: QuarantineRecord = decode_keyed(row, "cordon_quarantine")?;
+            let summary = QuarantineSummary::of(&record);
+            tx.execute(
+                "UPDATE cordon_quarantine SET summary = $2, search_text = $3 WHERE id = $1",
+                &[
+                    &record.id.to_string(),
+                    &encode(&summary)?,
+                    &search_text(&summary),
+                ],
+            )
+            .map_err(query_error)?;
+        }
+        tx.commit().map_err(query_error)?;
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+    }
+
     fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
         let mut connection = self.connection()?;
         let mut tx = connection.transaction().map_err(query_error)?;
@@ -659,6 +703,23 @@ impl Engine for PostgresStore {
             query,
             || self.quarantine_tally(),
             |visit| self.scan_listing(query, None, SCAN_BATCH, visit),
+        )
+    }
+
+    fn search_quarantine(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantineSearch, StoreError> {
+        QuarantineSearch::by_tally_or_scan(
+            query,
+            before,
+            limit,
+            || self.quarantine_tally(),
+            || self.page_quarantine(query, before, limit),
+            |visit| self.scan_listing(query, None, SCAN_BATCH, visit),
+            |ids| self.load_quarantines(ids),
         )
     }
 
@@ -1000,14 +1061,18 @@ mod tests {
         let test = TestDatabase::create();
         let (a, _) = two_nodes(&test);
         let (_, entry) = held_on(&a);
-        // As a row from before V5 and before entries kept their rules: no
-        // summary, and the rules only in the reasons.
+        // As a row from before V5 and V6 and before entries kept their
+        // rules: no summary or search text, and the rules only in the
+        // reasons.
         let mut old = a.get_quarantine(&entry.id).unwrap().unwrap();
         old.reasons_json = r#"[{"address":"x@gmail.com","reasons":[{"rule":"r-old"}]}]"#.into();
         a.put_quarantine(&old).unwrap();
         let mut connection = a.connection().unwrap();
         connection
-            .execute("UPDATE cordon_quarantine SET summary = NULL", &[])
+            .execute(
+                "UPDATE cordon_quarantine SET summary = NULL, search_text = NULL",
+                &[],
+            )
             .unwrap();
         let query = QuarantineQuery {
             rule: Some("r-old".into()),
@@ -1015,8 +1080,27 @@ mod tests {
             ..QuarantineQuery::default()
         };
         let page = a.page_quarantine(&query, None, 10).unwrap();
-        assert_eq!(page.records, vec![old]);
+        assert_eq!(page.records, vec![old.clone()]);
         assert_eq!(a.count_quarantine(&query).unwrap().total, 1);
+        let search = a.search_quarantine(&query, None, 10).unwrap();
+        assert_eq!(
+            (search.page.records, search.count.total),
+            (vec![old.clone()], 1)
+        );
+        // completed in rounds, after which the row has both again
+        assert_eq!(a.complete_search_texts(10).unwrap(), 1);
+        assert_eq!(a.complete_search_texts(10).unwrap(), 0);
+        let row = connection
+            .query_one(
+                "SELECT summary IS NOT NULL, search_text FROM cordon_quarantine",
+                &[],
+            )
+            .unwrap();
+        let (has_summary, text): (bool, String) = (row.get(0), row.get(1));
+        assert!(has_summary);
+        assert!(text.contains("case file"), "{text}");
+        let search = a.search_quarantine(&query, None, 10).unwrap();
+        assert_eq!((search.page.records, search.count.total), (vec![old], 1));
     }
 
     #[test]

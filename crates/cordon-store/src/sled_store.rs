@@ -46,7 +46,10 @@ use sled::{Batch, Transactional, Tree};
 
 use crate::error::StoreError;
 use crate::id::QueueId;
-use crate::listing::{QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, Scan};
+use crate::listing::{
+    QuarantineCount, QuarantineCursor, QuarantinePage, QuarantineQuery, QuarantineSearch, Scan,
+};
+use crate::prefilter::SummaryPrefilter;
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
@@ -648,6 +651,23 @@ impl Engine for SledStore {
         )
     }
 
+    fn search_quarantine(
+        &self,
+        query: &QuarantineQuery,
+        before: Option<&QuarantineCursor>,
+        limit: usize,
+    ) -> Result<QuarantineSearch, StoreError> {
+        QuarantineSearch::by_tally_or_scan(
+            query,
+            before,
+            limit,
+            || self.quarantine_tally(),
+            || self.page_quarantine(query, before, limit),
+            |visit| self.scan_listing(query, None, visit),
+            |ids| self.load_quarantines(ids),
+        )
+    }
+
     fn quarantine_tally(&self) -> Result<QuarantineTally, StoreError> {
         quarantine_index::tally(&self.index)
     }
@@ -714,9 +734,14 @@ impl SledStore {
         if low >= high {
             return Ok(());
         }
+        let prefilter = SummaryPrefilter::of(query);
         for item in self.index.range(low..high).rev() {
             let (index_key, value) = item.map_err(StoreError::backend)?;
-            let summary = quarantine_index::summary_of(&index_key, &value)?;
+            let (search_text, summary) = quarantine_index::listing_parts(&index_key, &value)?;
+            if !prefilter.may_match(search_text) {
+                continue;
+            }
+            let summary = quarantine_index::summary_of(&index_key, summary)?;
             if query.state.is_some_and(|state| summary.state != state) {
                 continue;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cordon_store::QuarantineState;
+use cordon_store::{QuarantineSearch, QuarantineState};
 use serde::Serialize;
 
 use super::{UserView, internal, problem, render};
@@ -62,13 +62,11 @@ pub(crate) async fn show(
         }
     };
     let query = filter.query();
-    let (page, count) = match tokio::try_join!(
-        console
-            .store
-            .page_quarantine(query.clone(), filter.before, PAGE_ROWS),
-        console.store.count_quarantine(query),
-    )
-    .map_err(ConsoleError::from)
+    let QuarantineSearch { page, count } = match console
+        .store
+        .search_quarantine(query, filter.before, PAGE_ROWS)
+        .await
+        .map_err(ConsoleError::from)
     {
         Ok(found) => found,
         Err(e) => return internal(&console, Some(&user.session), &e),

@@ -4,11 +4,13 @@
 //! ids the 26-character queue ids):
 //!
 //! - `L`, state tag, `held_at`, id: the entries of one state in time order
-//!   (queue pages, the oldest held entry), each with its
-//!   [`QuarantineSummary`] as the value, so that a search reads summaries
-//!   and loads only the entries it shows;
+//!   (queue pages, the oldest held entry), each with its search text and
+//!   [`QuarantineSummary`] as the value (the text's length, 4 bytes big
+//!   endian, the text, the summary's JSON), so that a search reads search
+//!   texts, decodes the summaries that may match and loads only the
+//!   entries it shows;
 //! - `T`, `held_at`, id: the entries of every state in time order, each
-//!   with its summary;
+//!   with the same value;
 //! - `X`, `expires_at`, id: held entries by expiry;
 //! - `D`, `decided_at`, id: decided entries by decision time (retention);
 //! - `C` then a [`TallyKey`] as text: a count of the tally, 8 bytes;
@@ -23,11 +25,13 @@ use super::{QUARANTINE, abort, decode, encode, key_of};
 use crate::error::StoreError;
 use crate::id::QUEUE_ID_LEN;
 use crate::listing::QuarantineSummary;
+use crate::prefilter::search_text;
 use crate::record::{QuarantineRecord, QuarantineState};
 use crate::tally::{QuarantineTally, TallyKey, tally_delta};
 
-/// The layout written by this version (1 had no summaries).
-const LAYOUT: &[u8] = b"2";
+/// The layout written by this version (1 had no summaries, 2 no search
+/// texts).
+const LAYOUT: &[u8] = b"3";
 const VERSION_KEY: &[u8] = b"V";
 const COUNT_PREFIX: u8 = b'C';
 
@@ -83,7 +87,7 @@ type IndexEntry = (Vec<u8>, Vec<u8>);
 /// listing keys, nothing under the others.
 fn entry_keys(record: &QuarantineRecord) -> Result<Vec<IndexEntry>, StoreError> {
     let id = key_of(&record.id);
-    let summary = encode(&QuarantineSummary::of(record))?;
+    let summary = listing_value(record)?;
     let mut keys = vec![
         (
             timed_key(&listing_prefix(Some(record.state)), record.held_at, &id),
@@ -104,13 +108,46 @@ fn entry_keys(record: &QuarantineRecord) -> Result<Vec<IndexEntry>, StoreError> 
     Ok(keys)
 }
 
-/// The summary stored under a listing key.
-pub(super) fn summary_of(key: &[u8], value: &[u8]) -> Result<QuarantineSummary, StoreError> {
-    serde_json::from_slice(value).map_err(|e| StoreError::DamagedRecord {
+/// The value under `record`'s listing keys: its search text and summary.
+fn listing_value(record: &QuarantineRecord) -> Result<Vec<u8>, StoreError> {
+    let summary = QuarantineSummary::of(record);
+    let text = search_text(&summary);
+    let length = u32::try_from(text.len()).map_err(|_| StoreError::DamagedRecord {
+        table: INDEX_TABLE,
+        key: record.id.to_string(),
+        problem: format!("a search text of {} bytes", text.len()),
+    })?;
+    let mut value = length.to_be_bytes().to_vec();
+    value.extend_from_slice(text.as_bytes());
+    value.extend_from_slice(&encode(&summary)?);
+    Ok(value)
+}
+
+/// The search text and summary stored under a listing key, the summary
+/// still encoded.
+pub(super) fn listing_parts<'v>(
+    key: &[u8],
+    value: &'v [u8],
+) -> Result<(&'v [u8], &'v [u8]), StoreError> {
+    let parts = value.split_first_chunk::<4>().and_then(|(length, rest)| {
+        let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+        (length <= rest.len()).then(|| rest.split_at(length))
+    });
+    parts.ok_or_else(|| damaged(key, "shorter than its search text".to_owned()))
+}
+
+/// The summary in a listing value's second part.
+pub(super) fn summary_of(key: &[u8], summary: &[u8]) -> Result<QuarantineSummary, StoreError> {
+    serde_json::from_slice(summary).map_err(|e| damaged(key, format!("not a valid summary: {e}")))
+}
+
+/// The error for a damaged value under `key`.
+fn damaged(key: &[u8], problem: String) -> StoreError {
+    StoreError::DamagedRecord {
         table: INDEX_TABLE,
         key: String::from_utf8_lossy(key).into_owned(),
-        problem: format!("not a valid summary: {e}"),
-    })
+        problem,
+    }
 }
 
 /// The tree's name, for errors.
