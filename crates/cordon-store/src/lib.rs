@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod dir_sync;
 mod error;
 mod handle;
 mod id;

@@ -19,7 +19,8 @@
 //! [`Spool::write`] (or a [`SpoolWriter`] from [`Spool::create`], which takes
 //! the message in pieces as it arrives) writes to a temporary name in the same
 //! directory, fsyncs the file, renames it to its id and fsyncs the directory
-//! before it returns:
+//! before it returns (the directory's fsync is shared by the sessions that
+//! need one at the same moment, see [`crate::dir_sync`]):
 //! after that the message survives a crash or power loss, and a crash before
 //! it leaves at most a temporary file, which [`Spool::open`] removes and
 //! [`Spool::list`] never returns. A reader never sees a half-written file.
@@ -27,10 +28,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dir_sync::DirSync;
 use crate::error::StoreError;
 use crate::id::QueueId;
 
@@ -70,6 +73,8 @@ pub struct Envelope {
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
+    /// The directory's fsyncs, shared by every clone.
+    sync: Arc<DirSync>,
 }
 
 impl Spool {
@@ -85,7 +90,10 @@ impl Spool {
                 sync_dir(parent)?;
             }
         }
-        let spool = Spool { dir };
+        let spool = Spool {
+            sync: Arc::new(DirSync::new(dir.clone())),
+            dir,
+        };
         let mut removed = false;
         for entry in fs::read_dir(&spool.dir).map_err(StoreError::io(&spool.dir))? {
             let entry = entry.map_err(StoreError::io(&spool.dir))?;
@@ -154,7 +162,7 @@ impl Spool {
             file,
             temp,
             target: self.path_of(id),
-            dir: self.dir.clone(),
+            sync: Arc::clone(&self.sync),
             size: 0,
             committed: false,
         };
@@ -194,7 +202,7 @@ impl Spool {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(StoreError::io(path)(e)),
         };
-        sync_dir(&self.dir)?;
+        self.sync.sync()?;
         Ok(existed)
     }
 
@@ -260,7 +268,7 @@ pub struct SpoolWriter {
     file: File,
     temp: PathBuf,
     target: PathBuf,
-    dir: PathBuf,
+    sync: Arc<DirSync>,
     size: u64,
     committed: bool,
 }
@@ -287,7 +295,7 @@ impl SpoolWriter {
         self.file.sync_all().map_err(StoreError::io(&self.temp))?;
         fs::rename(&self.temp, &self.target).map_err(StoreError::io(&self.target))?;
         self.committed = true;
-        sync_dir(&self.dir)
+        self.sync.sync()
     }
 }
 
