@@ -30,6 +30,7 @@ mod pipeline;
 mod quarantine;
 mod retry;
 mod stored_verdict;
+mod unrecorded;
 mod work;
 
 use std::collections::HashSet;
@@ -45,6 +46,7 @@ use cordon_relay::Transport;
 use cordon_smtp::{AcceptError, MessageSink};
 use cordon_store::{QueueId, Spool, SpoolWriter, Store, StoreError, on_blocking_pool};
 use tokio::sync::{mpsc, watch};
+use unrecorded::{SpooledCopy, Unrecorded};
 use work::WorkQueue;
 
 pub use metrics::Metrics;
@@ -153,9 +155,8 @@ pub struct Gateway<T: Transport> {
     /// by the delivery loop (that would only repeat the error).
     damaged: Mutex<HashSet<QueueId>>,
     /// Messages accepted (or submitted) by this run and not yet recorded in
-    /// the store: the store cannot know them, so processing them does not
-    /// ask it, and clean mail flows while a shared database is down.
-    unrecorded: Arc<Mutex<HashSet<QueueId>>>,
+    /// the store, with copies of the small ones' bytes.
+    unrecorded: Arc<Unrecorded>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -215,7 +216,7 @@ impl<T: Transport> Gateway<T> {
             work: Arc::new(work),
             budget,
             damaged: Mutex::new(HashSet::new()),
-            unrecorded: Arc::new(Mutex::new(HashSet::new())),
+            unrecorded: Arc::new(Unrecorded::default()),
         });
         // Start-up reads the whole spool and store: off the runtime.
         let recovering = Arc::clone(&gateway);
@@ -305,18 +306,16 @@ impl<T: Transport> Gateway<T> {
     /// Notes whether message `id` is one this run accepted and has not
     /// recorded in the store yet.
     pub(crate) fn note_unrecorded(&self, id: QueueId, unrecorded: bool) {
-        if let Ok(mut set) = self.unrecorded.lock() {
-            if unrecorded {
-                set.insert(id);
-            } else {
-                set.remove(&id);
-            }
+        if unrecorded {
+            self.unrecorded.insert(id, None);
+        } else {
+            self.unrecorded.remove(&id);
         }
     }
 
     /// Whether message `id` is accepted by this run and not yet recorded.
     pub(crate) fn is_unrecorded(&self, id: &QueueId) -> bool {
-        self.unrecorded.lock().is_ok_and(|set| set.contains(id))
+        self.unrecorded.contains(id)
     }
 
     /// Whether message `id` is known to have a damaged spool file.
@@ -535,8 +534,12 @@ impl<T: Transport> Gateway<T> {
             received_at: now(),
         };
         let spool = self.spool.clone();
-        on_blocking_pool(move || spool.write(&id, &envelope, &message)).await?;
-        self.note_unrecorded(id, true);
+        let copy = on_blocking_pool(move || {
+            spool.write(&id, &envelope, &message)?;
+            Ok::<_, StoreError>(SpooledCopy { envelope, message })
+        })
+        .await?;
+        self.unrecorded.insert(id, Some(copy));
         self.work.push(id);
         Ok(id)
     }
@@ -546,86 +549,124 @@ impl<T: Transport> MessageSink for Gateway<T> {
     type Writer = Incoming;
 
     async fn open(&self, envelope: cordon_smtp::Envelope) -> Result<Incoming, AcceptError> {
-        let id = QueueId::new();
-        let spooled = cordon_store::Envelope {
-            mail_from: envelope.mail_from,
-            rcpt_to: envelope.rcpt_to,
-            client_ip: Some(envelope.client_ip.to_string()),
-            helo: Some(envelope.helo),
-            received_at: now(),
-        };
-        let spool = self.spool.clone();
-        let created =
-            tokio::task::spawn_blocking(move || spool.create(&id, &spooled).map(|w| (w, spooled)))
-                .await;
-        match created {
-            Ok(Ok((file, envelope))) => Ok(Incoming {
-                id,
-                file: Some(file),
-                envelope,
-                audit: self.config.audit.clone(),
-                metrics: Arc::clone(&self.metrics),
-                work: Arc::clone(&self.work),
-                unrecorded: Arc::clone(&self.unrecorded),
-            }),
-            Ok(Err(e)) => Err(spool_failed(&e)),
-            Err(e) => Err(spool_failed(&e)),
-        }
+        Ok(Incoming {
+            id: QueueId::new(),
+            envelope: cordon_store::Envelope {
+                mail_from: envelope.mail_from,
+                rcpt_to: envelope.rcpt_to,
+                client_ip: Some(envelope.client_ip.to_string()),
+                helo: Some(envelope.helo),
+                received_at: now(),
+            },
+            body: Some(Body::Memory(Vec::new())),
+            spool: self.spool.clone(),
+            audit: self.config.audit.clone(),
+            metrics: Arc::clone(&self.metrics),
+            work: Arc::clone(&self.work),
+            unrecorded: Arc::clone(&self.unrecorded),
+        })
     }
 }
 
+/// The most bytes of one incoming message kept in memory: a larger one is
+/// streamed into its spool file as it arrives.
+const IN_MEMORY_MESSAGE: usize = 256 << 10;
+
 /// A message being received into the spool: the SMTP server's
-/// [`MessageWriter`](cordon_smtp::MessageWriter). The spool file is
-/// written as the data arrives, so memory does not grow with the message;
-/// dropped before [`commit`](cordon_smtp::MessageWriter::commit), it
-/// removes its temporary file.
+/// [`MessageWriter`](cordon_smtp::MessageWriter). A small message is kept
+/// in memory and spooled in one step at the end of DATA (one trip to the
+/// blocking pool), and its bytes are handed to processing with it; a
+/// large one is streamed into its spool file, so memory does not grow with
+/// the message. Dropped before [`commit`](cordon_smtp::MessageWriter::commit),
+/// it leaves nothing.
 pub struct Incoming {
     id: QueueId,
-    /// Taken while a write runs on the blocking pool (and lost, removing the
-    /// temporary file, if that write panics).
-    file: Option<SpoolWriter>,
     envelope: cordon_store::Envelope,
+    /// Taken while a write runs on the blocking pool, and not put back if
+    /// it fails (or panics, which removes the temporary file).
+    body: Option<Body>,
+    spool: Spool,
     audit: Option<Arc<AuditLog>>,
     metrics: Arc<Metrics>,
     work: Arc<WorkQueue>,
     /// The gateway's messages accepted and not yet recorded.
-    unrecorded: Arc<Mutex<HashSet<QueueId>>>,
+    unrecorded: Arc<Unrecorded>,
+}
+
+/// Where an incoming message's bytes are so far.
+enum Body {
+    /// In memory, up to [`IN_MEMORY_MESSAGE`].
+    Memory(Vec<u8>),
+    /// In its temporary spool file.
+    File(SpoolWriter),
 }
 
 impl cordon_smtp::MessageWriter for Incoming {
     async fn write(&mut self, chunk: Vec<u8>) -> Result<(), AcceptError> {
-        let Some(mut file) = self.file.take() else {
-            return Err(spool_failed(&"an earlier write failed"));
+        let body = match self.body.take() {
+            Some(Body::Memory(mut bytes)) if bytes.len() + chunk.len() <= IN_MEMORY_MESSAGE => {
+                bytes.extend_from_slice(&chunk);
+                self.body = Some(Body::Memory(bytes));
+                return Ok(());
+            }
+            Some(body) => body,
+            None => return Err(spool_failed(&"an earlier write failed")),
         };
+        let (id, envelope, spool) = (self.id, self.envelope.clone(), self.spool.clone());
         let written = tokio::task::spawn_blocking(move || {
-            let result = file.write(&chunk);
-            (file, result)
+            let mut file = match body {
+                Body::File(file) => file,
+                // Too large for memory: from here on, into the spool file.
+                Body::Memory(bytes) => {
+                    let mut file = spool.create(&id, &envelope)?;
+                    file.write(&bytes)?;
+                    file
+                }
+            };
+            file.write(&chunk)?;
+            Ok::<Body, StoreError>(Body::File(file))
         })
         .await;
         match written {
-            Ok((file, Ok(()))) => {
-                self.file = Some(file);
+            Ok(Ok(body)) => {
+                self.body = Some(body);
                 Ok(())
             }
-            Ok((_, Err(e))) => Err(spool_failed(&e)),
+            Ok(Err(e)) => Err(spool_failed(&e)),
             Err(e) => Err(spool_failed(&e)),
         }
     }
 
-    async fn commit(mut self) -> Result<String, AcceptError> {
-        let Some(file) = self.file.take() else {
-            return Err(spool_failed(&"an earlier write failed"));
-        };
+    async fn commit(self) -> Result<String, AcceptError> {
         // The spool file is the durable record of acceptance: the queue
         // record is written only when a message needs one (held, rejected,
         // deferred), and a spooled message without one is processed again
         // after a crash.
-        let id = self.id;
-        let envelope = self.envelope;
-        let audit = self.audit;
+        let Incoming {
+            id,
+            envelope,
+            body,
+            spool,
+            audit,
+            metrics,
+            work,
+            unrecorded,
+        } = self;
+        let Some(body) = body else {
+            return Err(spool_failed(&"an earlier write failed"));
+        };
         let stored = tokio::task::spawn_blocking(move || {
-            let size = file.size();
-            file.commit()?;
+            let (size, copy) = match body {
+                Body::Memory(message) => {
+                    spool.write(&id, &envelope, &message)?;
+                    (message.len() as u64, Some(message))
+                }
+                Body::File(file) => {
+                    let size = file.size();
+                    file.commit()?;
+                    (size, None)
+                }
+            };
             if let Some(audit) = audit {
                 let event = Event::new(
                     format!("smtp:{}", envelope.client_ip.as_deref().unwrap_or("")),
@@ -644,16 +685,14 @@ impl cordon_smtp::MessageWriter for Incoming {
                     tracing::error!(queue_id = %id, error = %e, "cannot append to the audit log");
                 }
             }
-            Ok::<(), StoreError>(())
+            Ok::<_, StoreError>(copy.map(|message| SpooledCopy { envelope, message }))
         })
         .await;
         match stored {
-            Ok(Ok(())) => {
-                self.metrics.accepted.inc();
-                if let Ok(mut unrecorded) = self.unrecorded.lock() {
-                    unrecorded.insert(id);
-                }
-                self.work.push(id);
+            Ok(Ok(copy)) => {
+                metrics.accepted.inc();
+                unrecorded.insert(id, copy);
+                work.push(id);
                 Ok(id.to_string())
             }
             Ok(Err(e)) => Err(spool_failed(&e)),

@@ -46,12 +46,18 @@ impl<T: Transport> Gateway<T> {
     }
 
     async fn process_claimed(self: &Arc<Self>, id: QueueId) -> Result<(), StoreError> {
+        // The bytes just spooled, when this run accepted the message and
+        // kept them: no need to read the file back.
+        let copy = self.unrecorded.take_copy(&id);
         // The message's share of the processing budget, held until it is
         // done with. A file that cannot be measured is read (and its
         // problem reported) with the smallest share.
-        let size = tokio::fs::metadata(self.spool.path_of(&id))
-            .await
-            .map_or(0, |m| m.len());
+        let size = match &copy {
+            Some(copy) => copy.message.len() as u64,
+            None => tokio::fs::metadata(self.spool.path_of(&id))
+                .await
+                .map_or(0, |m| m.len()),
+        };
         let _share = self.budget.take(size).await;
         // Accepted by this run and never recorded: the store has nothing
         // to say about it (and need not be reachable to deliver it).
@@ -72,7 +78,10 @@ impl<T: Transport> Gateway<T> {
             stored
         };
         let spool = self.spool.clone();
-        let read = on_blocking_pool(move || spool.read(&id)).await;
+        let read = match copy {
+            Some(copy) if stored.is_none() => Ok((copy.envelope, copy.message)),
+            _ => on_blocking_pool(move || spool.read(&id)).await,
+        };
         let (envelope, message) = match read {
             Ok(read) => read,
             // Finished and removed since it was asked for: nothing to do.

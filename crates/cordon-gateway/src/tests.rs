@@ -778,7 +778,7 @@ async fn a_damaged_held_message_is_reported_at_start_and_never_released() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_committed() {
+async fn a_large_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_committed() {
     use cordon_smtp::MessageWriter;
     let h = harness(RetryPolicy::default()).await;
     let spool_dir = h._dir.path().join("spool");
@@ -788,23 +788,69 @@ async fn an_incoming_message_goes_to_disk_as_it_arrives_and_is_gone_unless_commi
             .map(|e| e.expect("entry").metadata().expect("metadata").len())
             .collect()
     };
-    let mut incoming = h
+    // A small message is kept in memory until the end of DATA.
+    let mut small = h
         .gateway
         .open(envelope(&["x@kent.police.uk"]))
         .await
         .expect("open");
-    incoming.write(CLEAN.to_vec()).await.expect("write");
+    small.write(CLEAN.to_vec()).await.expect("write");
+    assert!(on_disk().is_empty());
+    drop(small);
+    // A large one is written to disk as it arrives, memory does not grow.
+    let mut large = h
+        .gateway
+        .open(envelope(&["x@kent.police.uk"]))
+        .await
+        .expect("open");
+    let chunk = b"Minutes of the estates working group.\r\n".repeat(1_700);
+    for _ in 0..5 {
+        large.write(chunk.clone()).await.expect("write");
+    }
     let files = on_disk();
     assert_eq!(files.len(), 1);
-    assert!(files[0] > CLEAN.len() as u64, "the chunk is in the file");
+    assert!(
+        files[0] >= 5 * chunk.len() as u64,
+        "every chunk is in the file"
+    );
     assert!(
         h.gateway.spool.list().expect("list").is_empty(),
         "not accepted yet"
     );
     // The client went away (or the message was refused): nothing is left.
-    drop(incoming);
+    drop(large);
     assert!(on_disk().is_empty());
     assert!(h.relay.delivered.lock().expect("lock").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_and_small_incoming_messages_are_spooled_and_delivered_whole() {
+    use cordon_smtp::MessageWriter;
+    let h = harness(RetryPolicy::default()).await;
+    let mut large_body = CLEAN.to_vec();
+    large_body.extend(b"Minutes of the estates working group.\r\n".repeat(8_000));
+    for (n, body) in [CLEAN.to_vec(), large_body].into_iter().enumerate() {
+        let mut incoming = h
+            .gateway
+            .open(envelope(&[&format!("x{n}@kent.police.uk")]))
+            .await
+            .expect("open");
+        for chunk in body.chunks(64 * 1024) {
+            incoming.write(chunk.to_vec()).await.expect("write");
+        }
+        incoming.commit().await.expect("accepted");
+        let relay = h.relay.clone();
+        let expected = body.clone();
+        assert!(
+            eventually(move || relay
+                .delivered
+                .lock()
+                .map(|d| d.iter().any(|(_, _, m)| m.ends_with(&expected)))
+                .unwrap_or(false))
+            .await,
+            "message {n} delivered whole"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
