@@ -140,7 +140,8 @@ async fn start_on(
 }
 
 async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
+    // up to 10 s: CI machines are slow and busy
+    for _ in 0..400 {
         if condition() {
             return true;
         }
@@ -308,7 +309,7 @@ async fn held_message(h: &Harness) -> cordon_store::QueueId {
         .expect("accepted");
     let relay = h.relay.clone();
     assert!(
-        eventually(|| notices(&relay).len() == 1).await,
+        eventually(|| !notices(&relay).is_empty()).await,
         "the held notice arrives"
     );
     id.parse().expect("id")
@@ -450,11 +451,17 @@ async fn an_undecided_message_expires_and_the_sender_is_told() {
     .await;
     let id = held_message(&h).await;
     let relay = h.relay.clone();
+    let expired =
+        |(subject, _): &(String, String)| subject.starts_with("Not sent (review expired)");
     assert!(
-        eventually(|| notices(&relay).len() == 2).await,
+        eventually(|| notices(&relay).iter().any(expired)).await,
         "the expiry notice"
     );
-    let (subject, text) = notices(&h.relay).remove(1);
+    // (the held notice may come first, or be overtaken: nothing is held for long)
+    let (subject, text) = notices(&h.relay)
+        .into_iter()
+        .find(expired)
+        .expect("the expiry notice");
     assert_eq!(subject, "Not sent (review expired): claim form");
     assert!(
         text.contains("NOT DELIVERED to") && text.contains("claims@insurer-example.co.uk"),
