@@ -12,8 +12,7 @@ pub(super) fn mask_grouped(
     groups: &[usize],
     sep: char,
 ) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
+    let n = value.chars().count();
     let (mut ks, mut ke) = (keep_start, keep_end);
     let shrink = ks + ke >= n;
     while shrink && ks + ke > n / 2 && (ks > 0 || ke > 0) {
@@ -23,29 +22,23 @@ pub(super) fn mask_grouped(
             ke = ke.saturating_sub(1);
         }
     }
-    let masked: Vec<char> = chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| if i < ks || i + ke >= n { c } else { '*' })
-        .collect();
-    let mut out = String::with_capacity(n + groups.len() + 1);
-    let mut i = 0;
-    for &g in groups {
-        if i >= n {
-            break;
+    // One pass: a separator where each group ends, if more follows.
+    let mut cuts = groups.iter().scan(0usize, |end, &g| {
+        *end += g;
+        Some(*end)
+    });
+    let mut next_cut = cuts.next();
+    let mut out = String::with_capacity(value.len() + groups.len() + 1);
+    for (i, c) in value.chars().enumerate() {
+        let mut cut_here = false;
+        while let Some(cut) = next_cut.filter(|&cut| cut <= i) {
+            cut_here |= cut == i;
+            next_cut = cuts.next();
         }
-        if i > 0 {
+        if cut_here && i > 0 {
             out.push(sep);
         }
-        let e = (i + g).min(n);
-        out.extend(&masked[i..e]);
-        i = e;
-    }
-    if i < n {
-        if i > 0 {
-            out.push(sep);
-        }
-        out.extend(&masked[i..]);
+        out.push(if i < ks || i + ke >= n { c } else { '*' });
     }
     out
 }
@@ -73,6 +66,14 @@ mod tests {
             mask_grouped("GB82WEST12345698765432", 4, 2, &[4; 6], ' '),
             "GB82 **** **** **** **** 32"
         );
+    }
+
+    #[test]
+    fn groups_of_any_sizes_and_multibyte_characters() {
+        assert_eq!(mask_grouped("abcdefg", 1, 1, &[2, 2], '-'), "a*-**-**g");
+        assert_eq!(mask_grouped("abcd", 1, 1, &[2, 5], ' '), "a* *d");
+        assert_eq!(mask_grouped("ÄBCDÉ", 1, 1, &[3], ' '), "Ä** *É");
+        assert_eq!(mask_grouped("abcdef", 2, 2, &[], ' '), "ab**ef");
     }
 
     #[test]
