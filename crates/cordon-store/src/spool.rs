@@ -24,12 +24,16 @@
 //! after that the message survives a crash or power loss, and a crash before
 //! it leaves at most a temporary file, which [`Spool::open`] removes and
 //! [`Spool::list`] never returns. A reader never sees a half-written file.
+//!
+//! A finished message's file is renamed to a temporary name and emptied
+//! ([`Spool::remove`]), and the next message is written into it: the file
+//! system allocates no inode per message.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +79,13 @@ pub struct Spool {
     dir: PathBuf,
     /// The directory's fsyncs, shared by every clone.
     sync: Arc<DirSync>,
+    /// Emptied files of finished messages, for new messages to reuse.
+    free: Arc<Mutex<Vec<PathBuf>>>,
 }
+
+/// The most emptied files kept for reuse: about the messages in flight at
+/// once. Beyond it, a finished message's file is deleted.
+const MAX_FREE_FILES: usize = 256;
 
 impl Spool {
     /// Opens (creating if needed, mode 0700) the spool directory and removes
@@ -92,6 +102,7 @@ impl Spool {
         }
         let spool = Spool {
             sync: Arc::new(DirSync::new(dir.clone())),
+            free: Arc::new(Mutex::new(Vec::new())),
             dir,
         };
         let mut removed = false;
@@ -152,12 +163,22 @@ impl Spool {
         serde_json::to_writer(&mut header, envelope).map_err(StoreError::backend)?;
         header.push(b'\n');
 
-        let temp = self.dir.join(format!(
-            "{TEMP_PREFIX}{id}-{}-{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = create_private_file(&temp)?;
+        // An emptied file when there is one: no inode to allocate.
+        let (temp, file) = match self.take_free() {
+            Some(temp) => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&temp)
+                    .map_err(StoreError::io(&temp))?;
+                (temp, file)
+            }
+            None => {
+                let temp = self.temp_path(&id.to_string());
+                let file = create_private_file(&temp)?;
+                (temp, file)
+            }
+        };
         let mut writer = SpoolWriter {
             file,
             temp,
@@ -195,15 +216,57 @@ impl Spool {
     /// deletion is durable when this returns. Returns whether a file was
     /// there; deleting a missing file is not an error (a crash may have
     /// interrupted an earlier cleanup).
+    ///
+    /// The file is renamed to a temporary name and emptied, for a new
+    /// message to reuse (creating and deleting a file per message is most
+    /// of the file system's work under load); its content is gone when
+    /// this returns. A crash in between leaves a temporary file, which
+    /// [`Spool::open`] removes.
     pub fn remove(&self, id: &QueueId) -> Result<bool, StoreError> {
         let path = self.path_of(id);
-        let existed = match fs::remove_file(&path) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(StoreError::io(path)(e)),
+        let reusable = self.lock_free().len() < MAX_FREE_FILES;
+        let existed = if reusable {
+            let free = self.temp_path("free");
+            match fs::rename(&path, &free) {
+                Ok(()) => {
+                    OpenOptions::new()
+                        .write(true)
+                        .truncate(true)
+                        .open(&free)
+                        .map_err(StoreError::io(&free))?;
+                    self.lock_free().push(free);
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(StoreError::io(path)(e)),
+            }
+        } else {
+            match fs::remove_file(&path) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(StoreError::io(path)(e)),
+            }
         };
         self.sync.sync()?;
         Ok(existed)
+    }
+
+    /// A new temporary name in the spool directory, `.tmp-WHAT-PID-N`.
+    fn temp_path(&self, what: &str) -> PathBuf {
+        self.dir.join(format!(
+            "{TEMP_PREFIX}{what}-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    /// An emptied file to reuse, if there is one.
+    fn take_free(&self) -> Option<PathBuf> {
+        self.lock_free().pop()
+    }
+
+    fn lock_free(&self) -> MutexGuard<'_, Vec<PathBuf>> {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The ids of all spooled messages, oldest first. Only regular files
@@ -540,6 +603,37 @@ mod tests {
         assert!(!spool.remove(&id).unwrap());
         assert!(spool.list().unwrap().is_empty());
         assert!(spool.read(&id).unwrap_err().is_not_found());
+    }
+
+    #[test]
+    fn a_finished_file_is_emptied_and_reused_never_listed_and_gone_after_a_restart() {
+        use std::os::unix::fs::MetadataExt;
+        let (_dir, spool) = spool();
+        let dir = spool.dir().to_owned();
+        let first = QueueId::new();
+        spool
+            .write(&first, &envelope(), b"the first message")
+            .unwrap();
+        let inode = fs::metadata(spool.path_of(&first)).unwrap().ino();
+        assert!(spool.remove(&first).unwrap());
+        // emptied at once, under a temporary name
+        let left: Vec<u64> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .collect();
+        assert_eq!(left, [0]);
+        assert!(spool.list().unwrap().is_empty());
+        // the next message takes the same file
+        let second = QueueId::new();
+        spool.write(&second, &envelope(), b"second").unwrap();
+        assert_eq!(fs::metadata(spool.path_of(&second)).unwrap().ino(), inode);
+        assert_eq!(spool.read(&second).unwrap().1, b"second");
+        assert_eq!(spool.list().unwrap(), [second]);
+        // an emptied file left by a stop is removed on open
+        assert!(spool.remove(&second).unwrap());
+        let reopened = Spool::open(&dir).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(reopened.list().unwrap().is_empty());
     }
 
     #[test]
