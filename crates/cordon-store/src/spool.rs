@@ -83,9 +83,11 @@ pub struct Spool {
     free: Arc<Mutex<Vec<PathBuf>>>,
 }
 
-/// The most emptied files kept for reuse: about the messages in flight at
-/// once. Beyond it, a finished message's file is deleted.
-const MAX_FREE_FILES: usize = 256;
+/// The most emptied files kept for reuse: the spool's backlog after a burst
+/// of mail, so that the next burst allocates no inodes either. An empty
+/// file costs an inode and a directory entry, no data blocks. Beyond it, a
+/// finished message's file is deleted.
+const MAX_FREE_FILES: usize = 4096;
 
 impl Spool {
     /// Opens (creating if needed, mode 0700) the spool directory and removes
