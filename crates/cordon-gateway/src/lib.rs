@@ -397,17 +397,27 @@ impl<T: Transport> Gateway<T> {
         let Some(audit) = self.config.audit.clone() else {
             return;
         };
-        let appended = tokio::task::spawn_blocking(move || {
-            for event in events {
-                if let Err(e) = audit.append(event) {
-                    tracing::error!(error = %e, "cannot append to the audit log");
-                }
-            }
-        })
-        .await;
+        let appended = tokio::task::spawn_blocking(move || append_all(&audit, events)).await;
         if let Err(e) = appended {
             tracing::error!(error = %e, "cannot append to the audit log");
         }
+    }
+
+    /// Appends `events`, then deletes the spool file of `id`, in one trip
+    /// to the blocking pool: the end of a message delivered at once.
+    pub(crate) async fn audit_all_and_unspool(
+        &self,
+        events: Vec<Event>,
+        id: QueueId,
+    ) -> Result<bool, StoreError> {
+        let (audit, spool) = (self.config.audit.clone(), self.spool.clone());
+        on_blocking_pool(move || {
+            if let Some(audit) = &audit {
+                append_all(audit, events);
+            }
+            spool.remove(&id)
+        })
+        .await
     }
 
     /// Deletes the spool file of `id` (and fsyncs the directory) on the
@@ -697,6 +707,16 @@ impl cordon_smtp::MessageWriter for Incoming {
             }
             Ok(Err(e)) => Err(spool_failed(&e)),
             Err(e) => Err(spool_failed(&e)),
+        }
+    }
+}
+
+/// Appends `events` in order; a failure is logged, never a reason to stop
+/// handling mail.
+fn append_all(audit: &AuditLog, events: Vec<Event>) {
+    for event in events {
+        if let Err(e) = audit.append(event) {
+            tracing::error!(error = %e, "cannot append to the audit log");
         }
     }
 }

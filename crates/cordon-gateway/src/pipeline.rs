@@ -135,15 +135,18 @@ impl<T: Transport> Gateway<T> {
                 .iter()
                 .all(|r| r.action == Some(PlannedAction::Deliver))
             {
-                let results = self.attempt(&record, &verdict, &message).await;
-                if results
+                let (results, events) = self.attempt(&record, &verdict, &message).await;
+                let delivered = results
                     .iter()
-                    .all(|(_, s)| matches!(s, RecipientStatus::Delivered { .. }))
-                {
-                    self.unspool(id).await?;
+                    .all(|(_, s)| matches!(s, RecipientStatus::Delivered { .. }));
+                if delivered {
+                    // The audit lines and the spool file's removal in one
+                    // trip to the blocking pool.
+                    self.audit_all_and_unspool(events, id).await?;
                     self.note_unrecorded(id, false);
                     return Ok(());
                 }
+                self.audit_all(events).await;
                 apply(&mut record, results);
             }
         }
@@ -179,10 +182,25 @@ impl<T: Transport> Gateway<T> {
             mail_from: Some(record.envelope.mail_from.clone()),
             rcpt_to: record.envelope.rcpt_to.clone(),
         };
-        let started = Instant::now();
-        let verdict =
-            tokio::task::spawn_blocking(move || inspector.check(&message, &envelope)).await;
-        let elapsed = started.elapsed();
+        // The verdict's audit line is appended in the same trip to the
+        // blocking pool as the inspection.
+        let (id, audit) = (record.id, self.config.audit.clone());
+        let inspected = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let verdict = inspector.check(&message, &envelope);
+            let elapsed = started.elapsed();
+            if let Some(audit) = audit
+                && let Err(e) = audit.append(verdict_event(id, &verdict))
+            {
+                tracing::error!(queue_id = %id, error = %e, "cannot append to the audit log");
+            }
+            (verdict, elapsed)
+        })
+        .await;
+        let (verdict, elapsed) = match inspected {
+            Ok((verdict, elapsed)) => (Ok(verdict), elapsed),
+            Err(e) => (Err(e), std::time::Duration::ZERO),
+        };
         self.metrics
             .inspection_seconds
             .observe(elapsed.as_secs_f64());
@@ -206,7 +224,6 @@ impl<T: Transport> Gateway<T> {
         record.subject = verdict.subject.clone();
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
-        self.audit(verdict_event(&record, &verdict)).await;
         (record, stored_verdict(&verdict))
     }
 
@@ -274,7 +291,9 @@ impl<T: Transport> Gateway<T> {
         verdict: &StoredVerdict,
         message: &[u8],
     ) -> Result<(), StoreError> {
-        for (address, status) in self.attempt(record, verdict, message).await {
+        let (results, events) = self.attempt(record, verdict, message).await;
+        self.audit_all(events).await;
+        for (address, status) in results {
             self.store
                 .set_recipient_status(&record.id, &address, status)
                 .await?;
@@ -284,13 +303,14 @@ impl<T: Transport> Gateway<T> {
 
     /// One delivery attempt, in one transaction, for every recipient whose
     /// action is deliver and who is pending or due for a retry, with the
-    /// verdict as a trace header: the new status of each.
+    /// verdict as a trace header: the new status of each, and the audit
+    /// lines for the caller to append.
     async fn attempt(
         &self,
         record: &MessageRecord,
         verdict: &StoredVerdict,
         message: &[u8],
-    ) -> Vec<(String, RecipientStatus)> {
+    ) -> (Vec<(String, RecipientStatus)>, Vec<Event>) {
         let at = now();
         let due: Vec<(String, u32)> = record
             .recipients
@@ -307,7 +327,7 @@ impl<T: Transport> Gateway<T> {
             })
             .collect();
         if due.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let addresses: Vec<String> = due.iter().map(|(a, _)| a.clone()).collect();
         let mut copy = trace_header(&self.config.hostname, record, verdict).into_bytes();
@@ -325,8 +345,8 @@ impl<T: Transport> Gateway<T> {
                 )
             })
             .collect();
-        self.audit_all(events).await;
-        due.into_iter()
+        let results = due
+            .into_iter()
             .zip(outcomes)
             .map(|((address, attempts), outcome)| {
                 let status = match outcome {
@@ -359,7 +379,8 @@ impl<T: Transport> Gateway<T> {
                 };
                 (address, status)
             })
-            .collect()
+            .collect();
+        (results, events)
     }
 }
 
@@ -446,7 +467,7 @@ fn rules_applied(verdict: &Verdict) -> Vec<&str> {
 
 /// The audit entry of a verdict: the level, each recipient's action and
 /// the rules and detectors behind it (samples stay out of the log).
-fn verdict_event(record: &MessageRecord, verdict: &Verdict) -> Event {
+fn verdict_event(id: QueueId, verdict: &Verdict) -> Event {
     let actions: serde_json::Map<String, serde_json::Value> = verdict
         .recipients
         .iter()
@@ -460,14 +481,12 @@ fn verdict_event(record: &MessageRecord, verdict: &Verdict) -> Event {
         .collect();
     detectors.sort_unstable();
     detectors.dedup();
-    Event::new("gateway", AuditAction::Verdict, record.id.to_string()).with_detail(
-        serde_json::json!({
-            "level": verdict.classification.level.to_string(),
-            "actions": actions,
-            "rules": rules,
-            "detectors": detectors,
-        }),
-    )
+    Event::new("gateway", AuditAction::Verdict, id.to_string()).with_detail(serde_json::json!({
+        "level": verdict.classification.level.to_string(),
+        "actions": actions,
+        "rules": rules,
+        "detectors": detectors,
+    }))
 }
 
 /// One log line per message decision.
