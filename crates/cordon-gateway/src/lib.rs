@@ -622,12 +622,23 @@ impl cordon_smtp::MessageWriter for Incoming {
             Some(body) => body,
             None => return Err(spool_failed(&"an earlier write failed")),
         };
-        let (id, envelope, spool) = (self.id, self.envelope.clone(), self.spool.clone());
+        /// Where the chunk goes: the open file, or a new one that first
+        /// takes what was in memory (cloning the envelope only then).
+        enum Target {
+            File(SpoolWriter),
+            Spill(Vec<u8>, QueueId, cordon_store::Envelope, Spool),
+        }
+        let target = match body {
+            Body::File(file) => Target::File(file),
+            Body::Memory(bytes) => {
+                Target::Spill(bytes, self.id, self.envelope.clone(), self.spool.clone())
+            }
+        };
         let written = tokio::task::spawn_blocking(move || {
-            let mut file = match body {
-                Body::File(file) => file,
+            let mut file = match target {
+                Target::File(file) => file,
                 // Too large for memory: from here on, into the spool file.
-                Body::Memory(bytes) => {
+                Target::Spill(bytes, id, envelope, spool) => {
                     let mut file = spool.create(&id, &envelope)?;
                     file.write(&bytes)?;
                     file

@@ -198,20 +198,16 @@ impl<T: Transport> Gateway<T> {
         })
         .await;
         let (verdict, elapsed) = match inspected {
-            Ok((verdict, elapsed)) => (Ok(verdict), elapsed),
-            Err(e) => (Err(e), std::time::Duration::ZERO),
-        };
-        self.metrics
-            .inspection_seconds
-            .observe(elapsed.as_secs_f64());
-        let verdict = match verdict {
-            Ok(verdict) => verdict,
+            Ok(inspected) => inspected,
             Err(e) => {
                 // Never deliver uninspected content: hold everyone outside the force.
                 tracing::error!(queue_id = %record.id, error = %e, "inspection failed; holding the message");
                 return failed_inspection(record);
             }
         };
+        self.metrics
+            .inspection_seconds
+            .observe(elapsed.as_secs_f64());
         for r in &mut record.recipients {
             let action = verdict
                 .recipients

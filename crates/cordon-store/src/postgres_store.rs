@@ -617,8 +617,13 @@ impl Engine for PostgresStore {
                 &[&i64::try_from(limit).unwrap_or(i64::MAX)],
             )
             .map_err(query_error)?;
+        let mut completed = 0u64;
         for row in &rows {
-            let record: QuarantineRecord = decode_keyed(row, "cordon_quarantine")?;
+            // A damaged record is left as it is, for the next rows to get
+            // theirs: reading it (a search, its page) reports the damage.
+            let Ok(record) = decode_keyed::<QuarantineRecord>(row, "cordon_quarantine") else {
+                continue;
+            };
             let summary = QuarantineSummary::of(&record);
             tx.execute(
                 "UPDATE cordon_quarantine SET summary = $2, search_text = $3 WHERE id = $1",
@@ -629,9 +634,10 @@ impl Engine for PostgresStore {
                 ],
             )
             .map_err(query_error)?;
+            completed += 1;
         }
         tx.commit().map_err(query_error)?;
-        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+        Ok(completed)
     }
 
     fn prune_decided(&self, decided_before: u64) -> Result<u64, StoreError> {
@@ -1101,6 +1107,33 @@ mod tests {
         assert!(text.contains("case file"), "{text}");
         let search = a.search_quarantine(&query, None, 10).unwrap();
         assert_eq!((search.page.records, search.count.total), (vec![old], 1));
+    }
+
+    #[test]
+    fn a_damaged_row_does_not_stop_the_others_getting_their_search_text() {
+        let test = TestDatabase::create();
+        let (a, _) = two_nodes(&test);
+        let (_, entry) = held_on(&a);
+        let mut connection = a.connection().unwrap();
+        connection
+            .batch_execute(
+                "UPDATE cordon_quarantine SET summary = NULL, search_text = NULL;
+                 INSERT INTO cordon_quarantine
+                     (id, message_id, state, held_at, expires_at, sender_notified, record)
+                     VALUES ('DAMAGED', 'DAMAGED', 'held', 1, 2, false, 'not a record')",
+            )
+            .unwrap();
+        assert_eq!(a.complete_search_texts(10).unwrap(), 1);
+        let text: Option<String> = connection
+            .query_one(
+                "SELECT search_text FROM cordon_quarantine WHERE id = $1",
+                &[&entry.id.to_string()],
+            )
+            .unwrap()
+            .get(0);
+        assert!(text.is_some_and(|t| t.contains("case file")));
+        // the damaged one stays without, round after round
+        assert_eq!(a.complete_search_texts(10).unwrap(), 0);
     }
 
     #[test]
