@@ -25,7 +25,7 @@
 #   KEEP_TMP=1       leave the temporary directory in place
 #   SYSCALLS=1       count fsync, open, rename, unlink and context switches on
 #                    the whole machine during each throughput run (perf stat)
-#   PERF=1|dwarf     profile cordon with perf record during its throughput runs
+#   PERF=1|graph|dwarf profile cordon with perf record during its throughput runs
 #                    (flat, or with DWARF call graphs); writes perf-cordon-N.txt
 #                    to the results. Profiled runs are slower: not for figures.
 set -euo pipefail
@@ -350,6 +350,7 @@ measure() { # target port run: one throughput run, appended to runs.tsv
     if [[ -n ${PERF:-} && $target == cordon ]]; then
         local perf_args=(-F 999)
         [[ $PERF == dwarf ]] && perf_args=(-F 199 --call-graph dwarf,16384)
+        [[ $PERF == graph ]] && perf_args=(-F 999 -g)
         perf record "${perf_args[@]}" -p "$CD_PID" -o "$RESULTS_DIR/perf-cordon-$run.data" >"$TMP/perf.out" 2>&1 &
         perf_pid=$!
         PIDS+=("$perf_pid")
