@@ -545,7 +545,7 @@ impl<T: Transport> Gateway<T> {
         };
         let spool = self.spool.clone();
         let copy = on_blocking_pool(move || {
-            spool.write(&id, &envelope, &message)?;
+            spool.append(&id, &envelope, &message)?;
             Ok::<_, StoreError>(SpooledCopy { envelope, message })
         })
         .await?;
@@ -679,7 +679,7 @@ impl cordon_smtp::MessageWriter for Incoming {
         let stored = tokio::task::spawn_blocking(move || {
             let (size, copy) = match body {
                 Body::Memory(message) => {
-                    spool.write(&id, &envelope, &message)?;
+                    spool.append(&id, &envelope, &message)?;
                     (message.len() as u64, Some(message))
                 }
                 Body::File(file) => {

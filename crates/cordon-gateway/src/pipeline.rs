@@ -54,9 +54,12 @@ impl<T: Transport> Gateway<T> {
         // problem reported) with the smallest share.
         let size = match &copy {
             Some(copy) => copy.message.len() as u64,
-            None => tokio::fs::metadata(self.spool.path_of(&id))
-                .await
-                .map_or(0, |m| m.len()),
+            None => {
+                let spool = self.spool.clone();
+                on_blocking_pool(move || Ok::<_, StoreError>(spool.size_of(&id)))
+                    .await?
+                    .unwrap_or(0)
+            }
         };
         let _share = self.budget.take(size).await;
         // Accepted by this run and never recorded: the store has nothing
@@ -149,6 +152,10 @@ impl<T: Transport> Gateway<T> {
                 self.audit_all(events).await;
                 apply(&mut record, results);
             }
+            // It stays: out of the journal, which keeps only messages in
+            // flight, into a spool file of its own.
+            let spool = self.spool.clone();
+            on_blocking_pool(move || spool.settle(&id)).await?;
         }
         if fresh {
             record.verdict_json =

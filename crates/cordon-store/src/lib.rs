@@ -13,10 +13,11 @@
 
 #![warn(missing_docs)]
 
-mod dir_sync;
 mod error;
+mod group_commit;
 mod handle;
 mod id;
+mod journal;
 mod listing;
 mod memory_store;
 mod postgres_store;

@@ -1,4 +1,7 @@
-//! The spool: one file per accepted message, the store of record.
+//! The spool: every accepted message, the store of record. A message in
+//! flight is in the journal ([`Spool::append`], see [`crate::journal`]); one
+//! that stays (held, deferred, large, or taken over from another gateway)
+//! has a spool file of its own.
 //!
 //! # File format
 //!
@@ -28,6 +31,10 @@
 //! A finished message's file is renamed to a temporary name and emptied
 //! ([`Spool::remove`]), and the next message is written into it: the file
 //! system allocates no inode per message.
+//!
+//! On open, the journal's messages in flight (accepted before a stop or a
+//! crash, never finished) are written to spool files of their own and the
+//! journal emptied, so that everything after the start sees spool files.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -37,9 +44,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dir_sync::DirSync;
 use crate::error::StoreError;
+use crate::group_commit::DirSync;
 use crate::id::QueueId;
+use crate::journal::{self, Journal};
 
 /// The first line of every spool file: magic and format version.
 pub const SPOOL_MAGIC: &[u8] = b"cordon-spool 1\n";
@@ -69,7 +77,8 @@ pub struct Envelope {
     pub received_at: u64,
 }
 
-/// The message spool: a directory of spool files, one per accepted message.
+/// The message spool: a directory of spool files, one per message that
+/// stays, and the journal of messages in flight.
 ///
 /// Cheap to share: all methods take `&self` and may be called from many
 /// threads at once. One process per directory (the gateway also holds the
@@ -81,6 +90,8 @@ pub struct Spool {
     sync: Arc<DirSync>,
     /// Emptied files of finished messages, for new messages to reuse.
     free: Arc<Mutex<Vec<PathBuf>>>,
+    /// The messages in flight.
+    journal: Arc<Journal>,
 }
 
 /// The most emptied files kept for reuse: the spool's backlog after a burst
@@ -90,9 +101,10 @@ pub struct Spool {
 const MAX_FREE_FILES: usize = 4096;
 
 impl Spool {
-    /// Opens (creating if needed, mode 0700) the spool directory and removes
-    /// temporary files left by a crash in the middle of a write: such a
-    /// message was never acknowledged, so it is not ours to keep.
+    /// Opens (creating if needed, mode 0700) the spool directory, removes
+    /// temporary files left by a crash in the middle of a write (such a
+    /// message was never acknowledged, so it is not ours to keep), and
+    /// moves the journal's unfinished messages to spool files of their own.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Spool, StoreError> {
         let dir = dir.into();
         if !dir.is_dir() {
@@ -102,9 +114,10 @@ impl Spool {
                 sync_dir(parent)?;
             }
         }
-        let spool = Spool {
+        let mut spool = Spool {
             sync: Arc::new(DirSync::new(dir.clone())),
             free: Arc::new(Mutex::new(Vec::new())),
+            journal: Arc::new(Journal::new(dir.clone(), 0)),
             dir,
         };
         let mut removed = false;
@@ -127,6 +140,10 @@ impl Spool {
         if removed {
             sync_dir(&spool.dir)?;
         }
+        let recovery = journal::recover(&spool.dir, |id, envelope, message| {
+            spool.write(&id, &envelope, &message)
+        })?;
+        spool.journal = Arc::new(Journal::new(spool.dir.clone(), recovery.next_segment));
         Ok(spool)
     }
 
@@ -135,9 +152,51 @@ impl Spool {
         &self.dir
     }
 
-    /// The path of the spool file of `id` (which may not exist).
+    /// The path of the spool file of `id`, which may not exist (a message
+    /// in the journal has none).
     pub fn path_of(&self, id: &QueueId) -> PathBuf {
         self.dir.join(id.to_string())
+    }
+
+    /// Stores a message in flight durably in the journal: when this returns
+    /// `Ok`, it survives a crash or power loss, and only then may the SMTP
+    /// server answer `250`. Cheaper than [`Spool::write`] (no file of its
+    /// own, one fsync shared by the sessions that finish at about the same
+    /// moment); for a new id. A message that is to stay is moved to a file
+    /// of its own with [`Spool::settle`].
+    pub fn append(
+        &self,
+        id: &QueueId,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<(), StoreError> {
+        self.journal.append(id, envelope, message)
+    }
+
+    /// Moves message `id` from the journal to a spool file of its own, for
+    /// a message that stays (held or deferred): the journal keeps only
+    /// messages in flight. Returns whether it was in the journal; when this
+    /// returns, the file is durable and the journal no longer has it.
+    pub fn settle(&self, id: &QueueId) -> Result<bool, StoreError> {
+        let Some(read) = self.journal.read(id) else {
+            return Ok(false);
+        };
+        let (envelope, message) = read?;
+        self.write(id, &envelope, &message)?;
+        self.journal.remove_durably(id)
+    }
+
+    /// Whether the spool has message `id`, in the journal or in a file.
+    pub fn contains(&self, id: &QueueId) -> bool {
+        self.journal.contains(id) || self.path_of(id).is_file()
+    }
+
+    /// The size of message `id` as spooled, if the spool has it: the
+    /// message's bytes in the journal, the file's (envelope included).
+    pub fn size_of(&self, id: &QueueId) -> Option<u64> {
+        self.journal
+            .size_of(id)
+            .or_else(|| fs::metadata(self.path_of(id)).ok().map(|m| m.len()))
     }
 
     /// Stores the message and its envelope durably as the file of `id`
@@ -200,6 +259,9 @@ impl Spool {
     /// bytes. A missing file is [`StoreError::NotFound`]; a file that is not
     /// in the spool format is [`StoreError::DamagedSpool`].
     pub fn read(&self, id: &QueueId) -> Result<(Envelope, Vec<u8>), StoreError> {
+        if let Some(read) = self.journal.read(id) {
+            return read;
+        }
         let path = self.path_of(id);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -217,7 +279,8 @@ impl Spool {
     /// Deletes the spool file of `id` and fsyncs the directory, so the
     /// deletion is durable when this returns. Returns whether a file was
     /// there; deleting a missing file is not an error (a crash may have
-    /// interrupted an earlier cleanup).
+    /// interrupted an earlier cleanup). A message in the journal is marked
+    /// finished there instead (durable with the journal's next fsync).
     ///
     /// The file is renamed to a temporary name and emptied, for a new
     /// message to reuse (creating and deleting a file per message is most
@@ -225,6 +288,9 @@ impl Spool {
     /// this returns. A crash in between leaves a temporary file, which
     /// [`Spool::open`] removes.
     pub fn remove(&self, id: &QueueId) -> Result<bool, StoreError> {
+        if self.journal.remove(id)? {
+            return Ok(true);
+        }
         let path = self.path_of(id);
         let reusable = self.lock_free().len() < MAX_FREE_FILES;
         let existed = if reusable {
@@ -271,9 +337,10 @@ impl Spool {
         self.free.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The ids of all spooled messages, oldest first. Only regular files
-    /// named by a canonical queue id count: temporary files, foreign files,
-    /// directories and symbolic links are ignored.
+    /// The ids of all spooled messages, oldest first: the journal's, and
+    /// those with a file. Only regular files named by a canonical queue id
+    /// count: temporary files, journal segments, foreign files, directories
+    /// and symbolic links are ignored.
     pub fn list(&self) -> Result<Vec<QueueId>, StoreError> {
         let mut ids = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(StoreError::io(&self.dir))? {
@@ -286,7 +353,9 @@ impl Spool {
                 ids.push(id);
             }
         }
+        ids.extend(self.journal.ids());
         ids.sort_unstable();
+        ids.dedup();
         Ok(ids)
     }
 }

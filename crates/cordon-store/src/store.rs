@@ -536,7 +536,7 @@ pub fn restore_spooled(
     store: &dyn Engine,
     id: &QueueId,
 ) -> Result<bool, StoreError> {
-    if spool.path_of(id).exists() {
+    if spool.contains(id) {
         return Ok(false);
     }
     let Some((envelope, content)) = store.held_content(id)? else {

@@ -26,17 +26,25 @@ fn envelope() -> Envelope {
 
 /// The child's work: for each message, spool it, record it, inspect it,
 /// deliver one recipient and hold the other; release every other hold. The
-/// last message is only spooled (the crash came before its record).
+/// last message is only spooled (the crash came before its record), and one
+/// more is spooled and finished.
 fn write_everything(dir: &Path) {
     let spool = Spool::open(dir.join("spool")).unwrap();
     let store = SledStore::open(dir.join("db")).unwrap();
     for i in 0..MESSAGES {
         let id = QueueId::new();
         let body = format!("Subject: message {i}\r\n\r\nbody {i}\r\n");
-        spool.write(&id, &envelope(), body.as_bytes()).unwrap();
+        // As the gateway does: into the journal at acceptance, and into a
+        // file of its own once it is to stay.
+        spool.append(&id, &envelope(), body.as_bytes()).unwrap();
         if i == MESSAGES - 1 {
+            // and one delivered at once: finished, never to come back
+            let finished = QueueId::new();
+            spool.append(&finished, &envelope(), b"delivered").unwrap();
+            assert!(spool.remove(&finished).unwrap());
             break;
         }
+        spool.settle(&id).unwrap();
         let mut record = MessageRecord::new(id, envelope(), body.len() as u64);
         store.put_message(&record).unwrap();
         record.inspected = true;
