@@ -606,3 +606,26 @@ s.quit()
             .contains("Final-Recipient: rfc822; friend.of.sam@gmail.com")
     );
 }
+
+#[test]
+fn a_second_gateway_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    let gateway = Gateway::start(dir.path(), "");
+    let config = dir.path().join("cordon.toml");
+    let second = common::cordon(
+        &["serve", "--config", &config.display().to_string()],
+        "",
+        &[],
+    );
+    assert!(!second.status.success());
+    let said = common::text(&second);
+    assert!(said.contains("is in use by another cordon serve"), "{said}");
+    // The first one still works.
+    send(
+        gateway.smtp,
+        "sam.okafor@northshire.police.uk",
+        &["k.hughes@northshire.police.uk".to_owned()],
+        b"Subject: still here\r\n\r\nHello.\r\n",
+    )
+    .expect("accepted");
+}

@@ -126,6 +126,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.paths.data.display()
         )
     })?;
+    // One gateway per data directory: a second one would take the first's
+    // journal of messages in flight for a crash's and move it away.
+    let data_lock = std::fs::File::open(&config.paths.data)
+        .and_then(|dir| dir.try_lock().map(|()| dir).map_err(std::io::Error::from))
+        .with_context(|| {
+            format!(
+                "the data directory {} is in use by another cordon serve (or cannot be locked)",
+                config.paths.data.display()
+            )
+        })?;
     // The shared database, when there is one: queue state, quarantine and
     // audit chain live there.
     let database = match config.store.url.clone() {
@@ -281,6 +291,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     pipeline.await.context("the pipeline failed")?;
     console_task.await.context("the console failed")?;
     tracing::info!("stopped");
+    drop(data_lock);
     Ok(())
 }
 
