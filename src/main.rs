@@ -32,6 +32,8 @@ enum Command {
     Users(commands::users::UsersArgs),
     /// Verify the audit log's hash chain, or export it for a SIEM.
     Audit(commands::audit::AuditArgs),
+    /// Judge every message of exported mailboxes (mbox, Maildir) with the policy and summarise.
+    Scan(commands::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => commands::quarantine::run(&args).map(|()| true),
         Command::Users(args) => commands::users::run(&args).map(|()| true),
         Command::Audit(args) => commands::audit::run(&args),
+        Command::Scan(args) => commands::scan::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
