@@ -109,7 +109,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<bool> {
         out.flush().context("cannot write the JSON lines")?;
     }
     let mut stdout = std::io::stdout().lock();
-    summary.print(&mut stdout, started.elapsed().as_secs_f64())?;
+    match summary.print(&mut stdout, started.elapsed().as_secs_f64()) {
+        // The reader stopped reading (`| head`): nothing more to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        printed => printed?,
+    }
     for problem in &unreadable {
         eprintln!("cordon: cannot read {}", crate::terminal::field(problem));
     }
