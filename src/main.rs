@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line.
-fn one_line(error: &anyhow::Error) -> String {
+pub(crate) fn one_line(error: &anyhow::Error) -> String {
     error
         .chain()
         .map(ToString::to_string)

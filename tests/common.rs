@@ -89,6 +89,20 @@ pub struct Gateway {
     open_files: Option<u64>,
 }
 
+/// Copies the directory tree `from` to `to` (files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,12 +121,22 @@ impl Gateway {
     /// [`Gateway::start`], with the process's open-file limit (soft and
     /// hard, as a service manager would set it) at `open_files` if given.
     pub fn start_with_open_files(dir: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
+        Gateway::start_configured(dir, &rules(), extra, open_files)
+    }
+
+    /// [`Gateway::start`] with the rules directory `rules` instead of the
+    /// shipped one.
+    pub fn start_with_rules(dir: &Path, rules: &Path, extra: &str) -> Gateway {
+        Gateway::start_configured(dir, rules, extra, None)
+    }
+
+    fn start_configured(dir: &Path, rules: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
         // A port picked free can be taken by another test before the gateway
         // binds it: then the gateway says so and exits, and it gets new ports.
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut gateway = Gateway::configure(dir, extra, open_files);
+            let mut gateway = Gateway::configure(dir, rules, extra, open_files);
             match gateway.try_spawn() {
                 Ok(()) => return gateway,
                 Err(log) if attempts < 5 && log.contains("Address already in use") => continue,
@@ -122,14 +146,14 @@ impl Gateway {
     }
 
     /// Writes `dir`'s cordon.toml for fresh free ports.
-    fn configure(dir: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
+    fn configure(dir: &Path, rules: &Path, extra: &str, open_files: Option<u64>) -> Gateway {
         let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let console = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let config = dir.join("cordon.toml");
         let data = dir.join("data");
         let text = format!(
             "[paths]\nrules = {:?}\ndata = {:?}\n[console]\nlisten = \"{console}\"\n{extra}\n",
-            rules().display().to_string(),
+            rules.display().to_string(),
             data.display().to_string()
         );
         let text = if extra.contains("[server]") {
@@ -229,6 +253,14 @@ impl Gateway {
     /// The gateway's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends the process `signal` (say `libc::SIGHUP`).
+    pub fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("running");
+        let pid = i32::try_from(child.id()).expect("pid");
+        // SAFETY: kill(2) with a child's pid and a signal number.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill");
     }
 
     /// SIGKILL: no chance to finish anything.

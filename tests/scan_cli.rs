@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{cordon, root, text};
+use common::{copy_tree, cordon, root, text};
 
 /// The mailboxes copied into `dir`, with a dangling link and a file that
 /// is not mail beside them.
@@ -18,19 +18,6 @@ fn mailboxes(dir: &Path) -> std::path::PathBuf {
     std::fs::write(target.join("README.txt"), "Exported by the records team.\n").expect("write");
     std::os::unix::fs::symlink(dir.join("gone.eml"), target.join("lost.eml")).expect("symlink");
     target
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let path = entry.path();
-        if path.is_dir() {
-            copy_tree(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
-        }
-    }
 }
 
 /// The message of an mbox at `offset`, as a reader of the mbox sees it:

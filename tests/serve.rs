@@ -629,3 +629,99 @@ fn a_second_gateway_on_the_same_data_directory_is_refused() {
     )
     .expect("accepted");
 }
+
+#[test]
+fn sighup_reloads_the_rules_and_notices_and_a_broken_file_keeps_the_running_ones() {
+    let dir = tempfile::tempdir().expect("temp");
+    let rules = dir.path().join("rules");
+    common::copy_tree(&common::root().join("rules"), &rules);
+    let gateway = Gateway::start_with_rules(dir.path(), &rules, "");
+    let sender = "sam.okafor@northshire.police.uk";
+    let solicitor = ["j.bell@bellandco-solicitors.co.uk".to_owned()];
+    let wagtail = |n: u32| {
+        format!("Subject: wagtail {n}\r\n\r\nThe briefing for Operation Wagtail is at ten.\r\n")
+    };
+    let delivered = |subject: &str| {
+        gateway.outbox().iter().any(|(_, to, bytes)| {
+            to == &solicitor && String::from_utf8_lossy(bytes).contains(subject)
+        })
+    };
+    let reloads = |needle: &str| gateway.log().matches(needle).count();
+
+    // Not a live operation yet: delivered.
+    send(gateway.smtp, sender, &solicitor, wagtail(1).as_bytes()).expect("accepted");
+    assert!(
+        wait_until(20, || delivered("wagtail 1")),
+        "{}",
+        gateway.log_tail(20)
+    );
+
+    // A broken rules file: the error names the file and line, and the
+    // running rules stay in force.
+    let operations = rules.join("operations.toml");
+    let shipped = std::fs::read_to_string(&operations).expect("operations");
+    std::fs::write(&operations, shipped.replace("live = [", "live = [[")).expect("write");
+    gateway.signal(libc::SIGHUP);
+    assert!(
+        wait_until(20, || reloads("the rules were not reloaded") == 1),
+        "{}",
+        gateway.log_tail(20)
+    );
+    let refused = gateway
+        .log()
+        .lines()
+        .find(|l| l.contains("the rules were not reloaded"))
+        .expect("logged")
+        .to_owned();
+    let at = refused.find("operations.toml:").expect("the file") + "operations.toml:".len();
+    assert!(
+        refused[at..].starts_with(|c: char| c.is_ascii_digit()),
+        "and the line: {refused}"
+    );
+    send(gateway.smtp, sender, &solicitor, wagtail(2).as_bytes()).expect("accepted");
+    assert!(
+        wait_until(20, || delivered("wagtail 2")),
+        "{}",
+        gateway.log_tail(20)
+    );
+
+    // Mended, with Wagtail live and a new line in the held notice: both
+    // apply to the next message.
+    std::fs::write(
+        &operations,
+        shipped.replace("live = [", "live = [\n  \"Operation Wagtail\","),
+    )
+    .expect("write");
+    let held = rules.join("notices/held.txt");
+    let template = std::fs::read_to_string(&held).expect("held.txt");
+    std::fs::write(
+        &held,
+        template.replacen("\n\n", "\n\nNorthshire's reload test line.\n\n", 1),
+    )
+    .expect("write");
+    gateway.signal(libc::SIGHUP);
+    assert!(
+        wait_until(20, || reloads("rules and notice templates reloaded") == 1),
+        "{}",
+        gateway.log_tail(20)
+    );
+    send(gateway.smtp, sender, &solicitor, wagtail(3).as_bytes()).expect("accepted");
+    assert!(
+        wait_until(20, || gateway.outbox().iter().any(|(_, to, bytes)| {
+            to == &[sender.to_owned()]
+                && String::from_utf8_lossy(bytes).contains("Held for review: wagtail 3")
+        })),
+        "{}",
+        gateway.log_tail(20)
+    );
+    let notice = gateway
+        .outbox()
+        .into_iter()
+        .find(|(_, _, bytes)| String::from_utf8_lossy(bytes).contains("Held for review: wagtail 3"))
+        .expect("held notice");
+    assert!(
+        String::from_utf8_lossy(&notice.2).contains("Northshire's reload test line."),
+        "the new template"
+    );
+    assert!(!delivered("wagtail 3"), "held, not delivered");
+}

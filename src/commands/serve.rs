@@ -2,7 +2,7 @@
 //! outbound relay and the metrics endpoint, until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use std::pin::Pin;
 use cordon_accounts::{LimiterConfig, LoginLimiter, SessionConfig, Sessions, UserStore};
 use cordon_audit::AuditLog;
 use cordon_console::{Console, ConsoleConfig, Decisions, ServeLimits};
-use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy};
+use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy, Rules};
 use cordon_inspect::Inspector;
 use cordon_notify::Templates;
 use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
@@ -106,16 +106,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything opens a file: as many descriptors as we may have.
     let open_files = descriptors::raise_open_file_limit();
-    let inspector = Arc::new(Inspector::load(&config.paths.rules)?);
+    let Rules { inspector, notices } = load_rules(&config.paths.rules)?;
     let limits = inspector.policy().limits.clone();
-    let four_eyes_rules: Vec<String> = inspector
-        .policy()
-        .rules
-        .iter()
-        .filter(|r| r.release_needs_second_officer)
-        .map(|r| r.id.clone())
-        .collect();
-    let notices = Arc::new(Templates::load(&config.paths.rules)?);
+    let four_eyes_rules = four_eyes_rules(&inspector);
     let relay = relay(&config)?;
     let smtp = Arc::new(server_config(&config)?);
     let metrics = Arc::new(Metrics::new());
@@ -261,7 +254,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ))
             .with_login_limiter(LoginLimiter::postgres(database, LimiterConfig::default())),
     };
-    let console_app = Arc::new(console_app).router();
+    let console_app = Arc::new(console_app);
+    let reloader = tokio::spawn(reload_on_hangup(
+        config.paths.rules.clone(),
+        Arc::clone(&gateway),
+        Arc::clone(&console_app),
+        stopped.clone(),
+    ));
+    let console_app = console_app.router();
     let console_limits = ServeLimits {
         max_connections: descriptors::console_connections(
             open_files,
@@ -290,9 +290,77 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("the SMTP server failed")?;
     pipeline.await.context("the pipeline failed")?;
     console_task.await.context("the console failed")?;
+    reloader.await.context("the rules reloader failed")?;
     tracing::info!("stopped");
     drop(data_lock);
     Ok(())
+}
+
+/// Loads and checks the rules directory: the rules and the notice
+/// templates, both or neither.
+fn load_rules(dir: &Path) -> anyhow::Result<Rules> {
+    Ok(Rules {
+        inspector: Arc::new(Inspector::load(dir)?),
+        notices: Arc::new(Templates::load(dir)?),
+    })
+}
+
+/// The ids of the rules whose releases need a second officer.
+fn four_eyes_rules(inspector: &Inspector) -> Vec<String> {
+    inspector
+        .policy()
+        .rules
+        .iter()
+        .filter(|r| r.release_needs_second_officer)
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// On each `SIGHUP`, loads the rules directory again and, when every file
+/// in it loads and checks, applies it to the gateway and the console;
+/// otherwise logs the file, line and reason and keeps the rules running
+/// (a typo in a rules file must not take the gateway's policy away).
+async fn reload_on_hangup(
+    dir: PathBuf,
+    gateway: Arc<Gateway<Relay>>,
+    console: Arc<Console>,
+    mut stop: watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: rules are reloaded only by a restart");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = hangups.recv() => {}
+                _ = stop.changed() => return,
+            }
+            let from = dir.clone();
+            match on_blocking_pool(move || load_rules(&from)).await {
+                Ok(rules) => {
+                    console.reload_rules(
+                        four_eyes_rules(&rules.inspector),
+                        rules.inspector.policy().limits.clone(),
+                    );
+                    gateway.reload_rules(rules);
+                    tracing::info!(rules = %dir.display(), "SIGHUP: rules and notice templates reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(rules = %dir.display(), error = %crate::one_line(&e), "SIGHUP: the rules were not reloaded; the running rules and notice templates stay in force");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, gateway, console, stop.changed().await);
+    }
 }
 
 /// The gateway as the console's way of carrying out decisions.

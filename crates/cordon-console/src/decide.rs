@@ -167,9 +167,10 @@ pub(crate) fn check_role(user: &User) -> Result<(), Refusal> {
 
 /// The rules of `record` that require four eyes for a release.
 pub(crate) fn four_eyes_rules(console: &Console, record: &QuarantineRecord) -> Vec<String> {
+    let rules = console.rules.load();
     model::rules(record)
         .into_iter()
-        .filter(|rule| console.config.four_eyes_rules.contains(rule))
+        .filter(|rule| rules.four_eyes_rules.contains(rule))
         .collect()
 }
 

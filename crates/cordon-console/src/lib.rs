@@ -58,6 +58,7 @@ mod time;
 #[cfg(test)]
 mod tests;
 
+use arc_swap::ArcSwap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -96,11 +97,13 @@ pub struct ConsoleConfig {
     /// Rule ids whose releases need a second officer (four eyes): an entry
     /// held by any of them is released only when a different officer
     /// confirms the first one's proposal. Rejects never need a second.
+    /// Those at start; [`Console::reload_rules`] replaces them.
     pub four_eyes_rules: Vec<String>,
     /// Mark the session cookie `Secure` (set when the console is served
     /// over TLS, directly or behind a TLS-terminating proxy).
     pub secure_cookies: bool,
-    /// Limits for extracting a held message's text for display.
+    /// Limits for extracting a held message's text for display (at start;
+    /// [`Console::reload_rules`] replaces them).
     pub limits: cordon_extract::Limits,
     /// How many days a message stays held before it expires (for the
     /// wording of the pages).
@@ -126,8 +129,18 @@ pub struct Console {
     /// Password checks (argon2) that may run at once: one per core.
     hash_slots: Arc<tokio::sync::Semaphore>,
     config: ConsoleConfig,
+    /// The parts of the rules the console applies, as reloaded.
+    rules: ArcSwap<ConsoleRules>,
     metrics: Arc<dyn Fn() -> String + Send + Sync>,
     templates: templates::Templates,
+}
+
+/// The parts of the rules the console applies: which releases need four
+/// eyes, and how a held message's text is extracted for display.
+#[derive(Debug, Clone, Default)]
+struct ConsoleRules {
+    four_eyes_rules: Vec<String>,
+    limits: cordon_extract::Limits,
 }
 
 impl std::fmt::Debug for Console {
@@ -168,10 +181,23 @@ impl Console {
             hash_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             )),
+            rules: ArcSwap::from_pointee(ConsoleRules {
+                four_eyes_rules: config.four_eyes_rules.clone(),
+                limits: config.limits.clone(),
+            }),
             config,
             metrics,
             templates: templates::Templates::new(),
         }
+    }
+
+    /// Applies reloaded rules (`SIGHUP`): the rules whose releases need
+    /// four eyes, and the extraction limits, for every request from now on.
+    pub fn reload_rules(&self, four_eyes_rules: Vec<String>, limits: cordon_extract::Limits) {
+        self.rules.store(Arc::new(ConsoleRules {
+            four_eyes_rules,
+            limits,
+        }));
     }
 
     /// Keeps the sessions in `sessions` instead of the default in-memory

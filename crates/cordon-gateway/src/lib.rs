@@ -38,6 +38,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use budget::Budget;
 use cordon_audit::{AuditLog, Event};
 use cordon_inspect::Inspector;
@@ -88,7 +89,8 @@ pub struct GatewayConfig {
     /// budget, so memory stays bounded when large messages arrive together.
     /// A message larger than the whole budget is processed alone.
     pub processing_budget: usize,
-    /// The notice templates (`rules/notices/`).
+    /// The notice templates (`rules/notices/`) the gateway starts with;
+    /// [`Gateway::reload_rules`] replaces them.
     pub notices: Arc<Templates>,
     /// The audit log every acceptance, verdict, delivery, notice and expiry
     /// is appended to (none in some tests).
@@ -144,7 +146,10 @@ pub struct Gateway<T: Transport> {
     config: GatewayConfig,
     spool: Spool,
     store: Store,
-    inspector: Arc<Inspector>,
+    /// The policy applied now: replaced whole by a reload, read whole by
+    /// each step, so a message never sees half of an old policy and half
+    /// of a new one within a step.
+    rules: ArcSwap<Rules>,
     transport: T,
     metrics: Arc<Metrics>,
     /// The messages waiting for a worker or being processed.
@@ -157,6 +162,17 @@ pub struct Gateway<T: Transport> {
     /// Messages accepted (or submitted) by this run and not yet recorded in
     /// the store, with copies of the small ones' bytes.
     unrecorded: Arc<Unrecorded>,
+}
+
+/// The policy a gateway applies, loaded from one rules directory: the
+/// compiled rules and the notice templates. Replaced together by
+/// [`Gateway::reload_rules`].
+#[derive(Debug)]
+pub struct Rules {
+    /// The compiled rules.
+    pub inspector: Arc<Inspector>,
+    /// The notice templates.
+    pub notices: Arc<Templates>,
 }
 
 impl<T: Transport> std::fmt::Debug for Gateway<T> {
@@ -206,11 +222,15 @@ impl<T: Transport> Gateway<T> {
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), GatewayError> {
         let (work, queue) = WorkQueue::new(work::CHANNEL_CAPACITY);
         let budget = Budget::new(config.processing_budget);
+        let rules = ArcSwap::from_pointee(Rules {
+            inspector,
+            notices: Arc::clone(&config.notices),
+        });
         let gateway = Arc::new(Gateway {
             config,
             spool,
             store,
-            inspector,
+            rules,
             transport,
             metrics,
             work: Arc::new(work),
@@ -223,6 +243,18 @@ impl<T: Transport> Gateway<T> {
         on_blocking_pool(move || recovering.recover()).await?;
         let runner = tokio::spawn(Arc::clone(&gateway).run(queue, shutdown));
         Ok((gateway, runner))
+    }
+
+    /// Applies `rules` from now on (`SIGHUP`): each message inspected
+    /// after this call is judged by them and each notice composed after it
+    /// uses their templates. A message already inspected keeps its verdict.
+    pub fn reload_rules(&self, rules: Rules) {
+        self.rules.store(Arc::new(rules));
+    }
+
+    /// The policy applied now.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.rules.load_full()
     }
 
     /// The metrics this gateway updates.

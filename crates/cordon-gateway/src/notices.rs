@@ -14,7 +14,7 @@ use cordon_store::{
     MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus, StoreError,
 };
 
-use crate::{Gateway, now};
+use crate::{Gateway, Rules, now};
 
 /// The recipients of one message sorted by what the sender must hear.
 #[derive(Default)]
@@ -72,18 +72,19 @@ impl<T: Transport> Gateway<T> {
             }
         };
         let sender = record.envelope.mail_from.as_str();
+        let rules = self.rules.load_full();
         let internal =
-            self.inspector.policy().classify(sender) == cordon_inspect::DomainClass::Internal;
+            rules.inspector.policy().classify(sender) == cordon_inspect::DomainClass::Internal;
         if cordon_notify::is_automatic(sender, message) || !internal {
             tracing::info!(queue_id = %record.id, sender, kind = kind.as_str(), "no notice: automatic message or sender outside the force");
         } else {
-            let facts = self.facts(kind, record, quarantine.as_ref(), &tally);
+            let facts = self.facts(&rules, kind, record, quarantine.as_ref(), &tally);
             let origin = Origin {
                 reporting_mta: &self.config.hostname,
                 postmaster: &self.config.postmaster,
                 original: message,
             };
-            match self.config.notices.compose(&facts, &origin) {
+            match rules.notices.compose(&facts, &origin) {
                 Ok(bytes) => {
                     let notice_id = self.submit("", vec![sender.to_owned()], bytes).await?;
                     self.metrics.notice(kind.as_str());
@@ -119,12 +120,13 @@ impl<T: Transport> Gateway<T> {
     /// The template context for a notice.
     fn facts(
         &self,
+        rules: &Rules,
         kind: NoticeKind,
         record: &MessageRecord,
         quarantine: Option<&QuarantineRecord>,
         tally: &Tally,
     ) -> NoticeFacts {
-        let force = &self.inspector.policy().force;
+        let force = &rules.inspector.policy().force;
         NoticeFacts {
             kind,
             force: ForceFacts {

@@ -184,7 +184,7 @@ impl<T: Transport> Gateway<T> {
         mut record: MessageRecord,
         message: Arc<Vec<u8>>,
     ) -> (MessageRecord, StoredVerdict) {
-        let inspector = Arc::clone(&self.inspector);
+        let inspector = Arc::clone(&self.rules.load().inspector);
         let envelope = InspectEnvelope {
             mail_from: Some(record.envelope.mail_from.clone()),
             rcpt_to: record.envelope.rcpt_to.clone(),

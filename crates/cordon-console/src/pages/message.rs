@@ -192,7 +192,7 @@ async fn load(
     console: &Arc<Console>,
     record: &QuarantineRecord,
 ) -> Result<Option<Loaded>, ConsoleError> {
-    let limits = console.config.limits.clone();
+    let limits = console.rules.load().limits.clone();
     let bytes = match console
         .store
         .read_message(&console.spool, &record.message_id)
