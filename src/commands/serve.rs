@@ -104,6 +104,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // First of all: from here on a SIGHUP asks for a reload instead of
+    // ending the process (its default), however early it comes.
+    let hangups = hangups();
     // Before anything opens a file: as many descriptors as we may have.
     let open_files = descriptors::raise_open_file_limit();
     let Rules { inspector, notices } = load_rules(&config.paths.rules)?;
@@ -256,6 +259,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let console_app = Arc::new(console_app);
     let reloader = tokio::spawn(reload_on_hangup(
+        hangups,
         config.paths.rules.clone(),
         Arc::clone(&gateway),
         Arc::clone(&console_app),
@@ -316,51 +320,69 @@ fn four_eyes_rules(inspector: &Inspector) -> Vec<String> {
         .collect()
 }
 
+/// The `SIGHUP`s to come, if they can be caught.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(hangups) => Some(hangups),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP: rules are reloaded only by a restart");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
 /// On each `SIGHUP`, loads the rules directory again and, when every file
 /// in it loads and checks, applies it to the gateway and the console;
 /// otherwise logs the file, line and reason and keeps the rules running
 /// (a typo in a rules file must not take the gateway's policy away).
+#[cfg(unix)]
 async fn reload_on_hangup(
+    hangups: Option<tokio::signal::unix::Signal>,
     dir: PathBuf,
     gateway: Arc<Gateway<Relay>>,
     console: Arc<Console>,
     mut stop: watch::Receiver<bool>,
 ) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
+    let Some(mut hangups) = hangups else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hangups.recv() => {}
+            _ = stop.changed() => return,
+        }
+        let from = dir.clone();
+        match on_blocking_pool(move || load_rules(&from)).await {
+            Ok(rules) => {
+                console.reload_rules(
+                    four_eyes_rules(&rules.inspector),
+                    rules.inspector.policy().limits.clone(),
+                );
+                gateway.reload_rules(rules);
+                tracing::info!(rules = %dir.display(), "SIGHUP: rules and notice templates reloaded");
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP: rules are reloaded only by a restart");
-                return;
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = hangups.recv() => {}
-                _ = stop.changed() => return,
-            }
-            let from = dir.clone();
-            match on_blocking_pool(move || load_rules(&from)).await {
-                Ok(rules) => {
-                    console.reload_rules(
-                        four_eyes_rules(&rules.inspector),
-                        rules.inspector.policy().limits.clone(),
-                    );
-                    gateway.reload_rules(rules);
-                    tracing::info!(rules = %dir.display(), "SIGHUP: rules and notice templates reloaded");
-                }
-                Err(e) => {
-                    tracing::error!(rules = %dir.display(), error = %crate::one_line(&e), "SIGHUP: the rules were not reloaded; the running rules and notice templates stay in force");
-                }
+                tracing::error!(rules = %dir.display(), error = %crate::one_line(&e), "SIGHUP: the rules were not reloaded; the running rules and notice templates stay in force");
             }
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (dir, gateway, console, stop.changed().await);
-    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(
+    _hangups: Option<()>,
+    _dir: PathBuf,
+    _gateway: Arc<Gateway<Relay>>,
+    _console: Arc<Console>,
+    _stop: watch::Receiver<bool>,
+) {
 }
 
 /// The gateway as the console's way of carrying out decisions.
