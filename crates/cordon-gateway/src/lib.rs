@@ -502,6 +502,12 @@ impl<T: Transport> Gateway<T> {
                 .quarantine_held
                 .set(i64::try_from(counts.quarantine_held).unwrap_or(i64::MAX));
         }
+        if let Ok(oldest) = self.store.oldest_held().await {
+            let age = oldest.map_or(0, |q| now().saturating_sub(q.held_at));
+            self.metrics
+                .quarantine_oldest_held_seconds
+                .set(i64::try_from(age).unwrap_or(i64::MAX));
+        }
     }
 
     /// Prunes the quarantine entries decided longer ago than the retention.

@@ -50,6 +50,14 @@ pub struct Metrics {
     /// malformed or truncated) since the start: they cannot be delivered or
     /// released.
     pub spool_damaged: Gauge,
+    /// Age in seconds of the held quarantine entry that has waited longest
+    /// for a decision (0 when none is held): for an alert before entries
+    /// expire undecided.
+    pub quarantine_oldest_held_seconds: Gauge,
+    /// Notices to senders that could not be composed, or whose delivery
+    /// was deferred or failed: a sender who is not told may send again by
+    /// another route.
+    pub notice_failures: Counter,
     registry: Registry,
 }
 
@@ -73,6 +81,8 @@ impl Metrics {
         let queue_depth = Gauge::default();
         let quarantine_held = Gauge::default();
         let spool_damaged = Gauge::default();
+        let quarantine_oldest_held_seconds = Gauge::default();
+        let notice_failures = Counter::default();
         let mut registry = Registry::with_prefix("cordon");
         registry.register(
             "messages_accepted",
@@ -114,6 +124,16 @@ impl Metrics {
             "Messages whose spool file is damaged (missing, unreadable, malformed or truncated): they cannot be delivered or released",
             spool_damaged.clone(),
         );
+        registry.register(
+            "quarantine_oldest_held_seconds",
+            "Age in seconds of the held quarantine entry that has waited longest for a decision (0 when none is held)",
+            quarantine_oldest_held_seconds.clone(),
+        );
+        registry.register(
+            "notice_failures",
+            "Notices to senders that could not be composed, or whose delivery attempt was deferred or failed",
+            notice_failures.clone(),
+        );
         Metrics {
             accepted,
             decisions,
@@ -123,6 +143,8 @@ impl Metrics {
             queue_depth,
             quarantine_held,
             spool_damaged,
+            quarantine_oldest_held_seconds,
+            notice_failures,
             registry,
         }
     }

@@ -102,6 +102,7 @@ impl<T: Transport> Gateway<T> {
                 // The templates rendered at load, so this is not expected;
                 // the message's own handling goes on regardless.
                 Err(e) => {
+                    self.metrics.notice_failures.inc();
                     tracing::error!(queue_id = %record.id, error = %e, "cannot render the notice")
                 }
             }
@@ -325,5 +326,17 @@ mod tests {
         ));
         // a record from before codes were kept
         assert_eq!(failed(None).undeliverable[0].status, "5.0.0");
+    }
+}
+
+impl<T: Transport> Gateway<T> {
+    /// Counts a failed delivery attempt of `record` in
+    /// [`crate::Metrics::notice_failures`] when it is one of the gateway's
+    /// own notices: submitted by the gateway (no client) from the null
+    /// sender, as [`Gateway::submit`] does.
+    pub(crate) fn count_notice_failure(&self, record: &MessageRecord) {
+        if record.envelope.client_ip.is_none() && record.envelope.mail_from.is_empty() {
+            self.metrics.notice_failures.inc();
+        }
     }
 }

@@ -359,11 +359,13 @@ impl<T: Transport> Gateway<T> {
                     }
                     Outcome::Permanent(failure) => {
                         self.metrics.delivery("failed");
+                        self.count_notice_failure(record);
                         tracing::warn!(queue_id = %record.id, rcpt = %address, reason = %failure, "delivery failed permanently");
                         RecipientStatus::Failed { at: now(), reason: failure.to_string(), code: Some(failure.permanent_status()), notified: false }
                     }
                     Outcome::Temporary(failure) if self.config.retry.expired(record.envelope.received_at, now()) => {
                         self.metrics.delivery("failed");
+                        self.count_notice_failure(record);
                         tracing::warn!(queue_id = %record.id, rcpt = %address, reason = %failure, "giving up after {} attempts", attempts + 1);
                         RecipientStatus::Failed {
                             at: now(),
@@ -374,6 +376,7 @@ impl<T: Transport> Gateway<T> {
                     }
                     Outcome::Temporary(failure) => {
                         self.metrics.delivery("deferred");
+                        self.count_notice_failure(record);
                         let attempts = attempts + 1;
                         let next_attempt_at = now() + self.config.retry.delay_after(attempts);
                         tracing::info!(queue_id = %record.id, rcpt = %address, reason = %failure, attempts, next_attempt_at, "delivery deferred");

@@ -931,3 +931,41 @@ fn verdicts_stored_before_versions_decode_as_the_stored_form() {
         stored
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oldest_held_entry_and_notices_not_delivered_are_measured() {
+    let dir = tempfile::tempdir().expect("temp");
+    let store: Arc<dyn Engine> = Arc::new(MemoryStore::new());
+    let spool = Spool::open(dir.path().join("spool")).expect("spool");
+    let id = crashed_after_hold(&spool, store.as_ref(), true);
+    drop(spool);
+    let mut entry = store.get_quarantine(&id).expect("store").expect("held");
+    entry.held_at -= 3_600;
+    store.put_quarantine(&entry).expect("store");
+    let h = start_on(dir, store, Scripted::default(), |_| {}).await;
+    let metrics = Arc::clone(h.gateway.metrics());
+    assert!(
+        eventually(|| metrics.quarantine_oldest_held_seconds.get() >= 3_600).await,
+        "held an hour ago: {}",
+        metrics.encode()
+    );
+    assert!(
+        metrics
+            .encode()
+            .contains("cordon_quarantine_oldest_held_seconds")
+    );
+
+    // A held message whose sender's mailbox cannot take the notice now.
+    assert_eq!(metrics.notice_failures.get(), 0);
+    let mut smtp = envelope(&["claims@insurer-example.co.uk"]);
+    smtp.mail_from = "later.sam@northshire.police.uk".into();
+    h.gateway
+        .accept(smtp, PERSONAL_DATA.to_vec())
+        .await
+        .expect("accepted");
+    assert!(
+        eventually(|| metrics.notice_failures.get() >= 1).await,
+        "the held notice was deferred: {}",
+        metrics.encode()
+    );
+}
