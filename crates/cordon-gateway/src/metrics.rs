@@ -185,3 +185,73 @@ impl Metrics {
             .inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The metric families registered, as `# TYPE` lines name them.
+    fn families() -> BTreeSet<String> {
+        Metrics::new()
+            .encode()
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every `cordon_...` name in `text`, less the sample suffixes.
+    fn named_in(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("cordon_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            let family = ["_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            names.insert(family.to_owned());
+        }
+        names
+    }
+
+    #[test]
+    fn the_documented_dashboard_and_alerts_use_only_metrics_that_exist() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+        let dashboard =
+            std::fs::read_to_string(docs.join("grafana-dashboard.json")).expect("dashboard");
+        let json: serde_json::Value = serde_json::from_str(&dashboard).expect("valid JSON");
+        let expressions: String = json["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+            .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let guide = std::fs::read_to_string(docs.join("deployment.md")).expect("guide");
+        let alerts = &guide[guide.find("groups:").expect("the alert rules")..];
+        let alerts = &alerts[..alerts.find("```").expect("the end of the rules")];
+        let exist = families();
+        for (what, text) in [("dashboard", expressions.as_str()), ("alerts", alerts)] {
+            let named = named_in(text);
+            assert!(!named.is_empty(), "{what} names no metric");
+            let missing: Vec<&String> = named.difference(&exist).collect();
+            assert!(
+                missing.is_empty(),
+                "the {what} name {missing:?}; there are {exist:?}"
+            );
+        }
+        // and every family is on the dashboard
+        let on_dashboard = named_in(&expressions);
+        let unused: Vec<&String> = exist.difference(&on_dashboard).collect();
+        assert!(unused.is_empty(), "not on the dashboard: {unused:?}");
+    }
+}
