@@ -288,6 +288,18 @@ fn reasons(verdict: &StoredVerdict, address: &str, action: Action) -> Vec<Reason
     if matching.is_empty() { all } else { matching }
 }
 
+impl<T: Transport> Gateway<T> {
+    /// Counts a failed delivery attempt of `record` in
+    /// [`crate::Metrics::notice_failures`] when it is one of the gateway's
+    /// own notices: submitted by the gateway (no client) from the null
+    /// sender, as [`Gateway::submit`] does.
+    pub(crate) fn count_notice_failure(&self, record: &MessageRecord) {
+        if record.envelope.client_ip.is_none() && record.envelope.mail_from.is_empty() {
+            self.metrics.notice_failures.inc();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use cordon_store::{Envelope, QueueId};
@@ -326,17 +338,5 @@ mod tests {
         ));
         // a record from before codes were kept
         assert_eq!(failed(None).undeliverable[0].status, "5.0.0");
-    }
-}
-
-impl<T: Transport> Gateway<T> {
-    /// Counts a failed delivery attempt of `record` in
-    /// [`crate::Metrics::notice_failures`] when it is one of the gateway's
-    /// own notices: submitted by the gateway (no client) from the null
-    /// sender, as [`Gateway::submit`] does.
-    pub(crate) fn count_notice_failure(&self, record: &MessageRecord) {
-        if record.envelope.client_ip.is_none() && record.envelope.mail_from.is_empty() {
-            self.metrics.notice_failures.inc();
-        }
     }
 }
