@@ -725,3 +725,72 @@ fn sighup_reloads_the_rules_and_notices_and_a_broken_file_keeps_the_running_ones
     );
     assert!(!delivered("wagtail 3"), "held, not delivered");
 }
+
+#[test]
+fn a_kill_while_messages_are_in_flight_loses_none_of_them() {
+    // A smarthost that takes the connection and never answers: every
+    // accepted message is in flight (in the spool's journal, not yet given
+    // a file of its own) when the gateway is killed.
+    let dir = tempfile::tempdir().expect("temp");
+    let port = common::free_port();
+    let silent = TcpListener::bind(("127.0.0.1", port)).expect("smarthost port");
+    let config = format!(
+        "[relay]\nsmarthost = \"127.0.0.1:{port}\"\nstarttls = \"never\"\ntimeout_secs = 120\n"
+    );
+    let mut gateway = Gateway::start(dir.path(), &config);
+    let mut accepted = Vec::new();
+    for i in 0..12 {
+        let message = format!(
+            "From: sam.okafor@northshire.police.uk\r\nTo: duty@kent.police.uk\r\nSubject: in flight {i}\r\n\r\nRoutine update {i}.\r\n"
+        );
+        let id = send(
+            gateway.smtp,
+            "sam.okafor@northshire.police.uk",
+            &["duty@kent.police.uk".to_owned()],
+            message.as_bytes(),
+        )
+        .expect("accepted");
+        accepted.push(id);
+    }
+    gateway.kill();
+    drop(silent);
+
+    let received: Received = Arc::new(Mutex::new(Vec::new()));
+    smarthost(
+        TcpListener::bind(("127.0.0.1", port)).expect("smarthost port"),
+        Arc::clone(&received),
+    );
+    gateway.spawn();
+    let delivered = || -> std::collections::BTreeSet<String> {
+        received
+            .lock()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|(_, m)| traced_queue_id(m.as_bytes()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_until(60, || accepted.iter().all(|id| delivered().contains(id))),
+        "delivered {} of {} after the restart:\n{}",
+        delivered().len(),
+        accepted.len(),
+        gateway.log_tail(30)
+    );
+    assert!(
+        gateway
+            .log()
+            .contains("recovered messages in flight from the journal"),
+        "they came back from the journal:\n{}",
+        gateway.log_tail(30)
+    );
+    gateway.stop();
+    let journal: Vec<String> = std::fs::read_dir(gateway.data.join("spool"))
+        .expect("spool")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".damaged"))
+        .collect();
+    assert!(journal.is_empty(), "no damaged journal: {journal:?}");
+}
