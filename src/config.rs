@@ -26,6 +26,17 @@ pub struct Config {
     pub store: StoreSettings,
     /// How the audit log file is kept.
     pub audit: AuditSettings,
+    /// The milter front door, off unless it has an address.
+    pub milter: MilterSettings,
+}
+
+/// The `[milter]` section.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MilterSettings {
+    /// Address the milter listens on for Postfix or Sendmail
+    /// (`smtpd_milters = inet:ADDR`); none: no milter.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The `[audit]` section.

@@ -530,3 +530,57 @@ pub fn smtp_steps(stream: std::net::TcpStream, steps: &[&[u8]]) -> Vec<String> {
     }
     replies
 }
+
+/// What the test smarthost received: (recipients, message) per transaction.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A minimal smarthost: accepts everything and records each transaction.
+pub fn smarthost(listener: std::net::TcpListener, received: Received) {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(500) {
+            let Ok(stream) = stream else { continue };
+            let received = std::sync::Arc::clone(&received);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                let _ = writer.write_all(b"220 sink ESMTP\r\n");
+                let mut rcpt = Vec::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let upper = line.to_ascii_uppercase();
+                    let answer: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("RCPT") {
+                        rcpt.push(
+                            line[8..]
+                                .trim()
+                                .trim_matches(|c| c == '<' || c == '>')
+                                .to_owned(),
+                        );
+                        b"250 ok\r\n"
+                    } else if upper.trim() == "DATA" {
+                        let _ = writer.write_all(b"354 go\r\n");
+                        let mut body = String::new();
+                        let mut l = String::new();
+                        while reader.read_line(&mut l).unwrap_or(0) > 0 && l != ".\r\n" {
+                            body.push_str(&l);
+                            l.clear();
+                        }
+                        if let Ok(mut r) = received.lock() {
+                            r.push((std::mem::take(&mut rcpt), body));
+                        }
+                        b"250 queued\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = writer.write_all(b"221 bye\r\n");
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = writer.write_all(answer);
+                    line.clear();
+                }
+            });
+        }
+    });
+}

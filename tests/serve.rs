@@ -4,12 +4,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gateway, send, smtp_reply, smtp_steps, traced_queue_id, wait_until};
+use common::{
+    Gateway, Received, send, smarthost, smtp_reply, smtp_steps, traced_queue_id, wait_until,
+};
 use cordon_store::{Engine, QuarantineState, SledStore};
 
 /// The held quarantine entries of a stopped gateway: message id -> held recipients.
@@ -354,59 +356,6 @@ fn oversized_messages_and_overlong_lines_are_refused() {
     command.extend_from_slice(b"@northshire.police.uk>\r\n");
     let replies = converse(gateway.smtp, &[b"EHLO c.test\r\n", &command]);
     assert!(replies[2].starts_with("500 5.5.2"), "{replies:?}");
-}
-
-/// What the test smarthost received: (recipients, message) per transaction.
-type Received = Arc<Mutex<Vec<(Vec<String>, String)>>>;
-
-/// A minimal smarthost: accepts everything and records each transaction.
-fn smarthost(listener: TcpListener, received: Received) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(500) {
-            let Ok(stream) = stream else { continue };
-            let received = Arc::clone(&received);
-            std::thread::spawn(move || {
-                let mut writer = stream.try_clone().expect("clone");
-                let mut reader = BufReader::new(stream);
-                let _ = writer.write_all(b"220 sink ESMTP\r\n");
-                let mut rcpt = Vec::new();
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                    let upper = line.to_ascii_uppercase();
-                    let answer: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("RCPT") {
-                        rcpt.push(
-                            line[8..]
-                                .trim()
-                                .trim_matches(|c| c == '<' || c == '>')
-                                .to_owned(),
-                        );
-                        b"250 ok\r\n"
-                    } else if upper.trim() == "DATA" {
-                        let _ = writer.write_all(b"354 go\r\n");
-                        let mut body = String::new();
-                        let mut l = String::new();
-                        while reader.read_line(&mut l).unwrap_or(0) > 0 && l != ".\r\n" {
-                            body.push_str(&l);
-                            l.clear();
-                        }
-                        if let Ok(mut r) = received.lock() {
-                            r.push((std::mem::take(&mut rcpt), body));
-                        }
-                        b"250 queued\r\n"
-                    } else if upper.starts_with("QUIT") {
-                        let _ = writer.write_all(b"221 bye\r\n");
-                        break;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    let _ = writer.write_all(answer);
-                    line.clear();
-                }
-            });
-        }
-    });
 }
 
 #[test]

@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// Smarthost as HOST:PORT [default: none, deliveries go to DATA/outbox].
     #[arg(long, value_name = "HOST:PORT")]
     relay: Option<String>,
+    /// Also listen as a milter for Postfix or Sendmail on ADDR
+    /// [default: [milter] listen, else no milter].
+    #[cfg(feature = "milter")]
+    #[arg(long, value_name = "ADDR")]
+    milter: Option<SocketAddr>,
     /// The store several gateways share, postgres://USER@HOST:PORT/DB
     /// [default: [store] url, else the embedded store in DATA/store].
     #[arg(long, value_name = "URL", env = "CORDON_STORE")]
@@ -77,6 +82,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(relay) = &args.relay {
         config.relay.smarthost = Some(relay.clone());
+    }
+    #[cfg(feature = "milter")]
+    if let Some(milter) = args.milter {
+        config.milter.listen = Some(milter);
     }
     if let Some(store) = &args.store {
         anyhow::ensure!(
@@ -281,6 +290,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         console_limits,
         stopped.clone(),
     ));
+    let milter_task = start_milter(&config, &gateway, stopped.clone()).await?;
     let smtp_task = tokio::spawn(cordon_smtp::serve(listener, smtp, gateway, stopped));
     // Only now: every part is set up and serving.
     tracing::info!(smtp = %config.server.listen, console = %config.console.listen, rules = %config.paths.rules.display(), data = %config.paths.data.display(), "cordon is running");
@@ -295,6 +305,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     pipeline.await.context("the pipeline failed")?;
     console_task.await.context("the console failed")?;
     reloader.await.context("the rules reloader failed")?;
+    if let Some(milter) = milter_task {
+        milter
+            .await
+            .context("the milter failed")?
+            .context("the milter failed")?;
+    }
     tracing::info!("stopped");
     drop(data_lock);
     Ok(())
@@ -383,6 +399,79 @@ async fn reload_on_hangup(
     _console: Arc<Console>,
     _stop: watch::Receiver<bool>,
 ) {
+}
+
+/// Starts the milter front door when `[milter] listen` (or `--milter`) is
+/// set; it runs until `stop` turns true.
+async fn start_milter(
+    config: &Config,
+    gateway: &Arc<Gateway<Relay>>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let Some(listen) = config.milter.listen else {
+        return Ok(None);
+    };
+    #[cfg(feature = "milter")]
+    {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen as a milter on {listen}"))?;
+        let front = Arc::new(MilterFront {
+            gateway: Arc::clone(gateway),
+            hostname: config.server.hostname.clone(),
+        });
+        let mut stop = stop;
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        tracing::info!(milter = %listen, "milter listening");
+        Ok(Some(tokio::spawn(cordon_milter::serve(
+            listener, front, shutdown,
+        ))))
+    }
+    #[cfg(not(feature = "milter"))]
+    {
+        let _ = (gateway, stop);
+        anyhow::bail!(
+            "[milter] listen = {listen}, but this cordon was built without the milter (cargo feature \"milter\")"
+        )
+    }
+}
+
+/// The gateway as the milter sees it: the policy now applied, and the
+/// gateway's own intake for the recipients it takes over.
+#[cfg(feature = "milter")]
+struct MilterFront {
+    gateway: Arc<Gateway<Relay>>,
+    hostname: String,
+}
+
+#[cfg(feature = "milter")]
+impl cordon_milter::Front for MilterFront {
+    async fn inspect(
+        &self,
+        message: Arc<Vec<u8>>,
+        envelope: cordon_inspect::Envelope,
+    ) -> Result<cordon_inspect::Verdict, String> {
+        let inspector = Arc::clone(&self.gateway.rules().inspector);
+        tokio::task::spawn_blocking(move || inspector.check(&message, &envelope))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn take_over(
+        &self,
+        envelope: cordon_smtp::Envelope,
+        message: Vec<u8>,
+    ) -> Result<String, String> {
+        cordon_smtp::MessageSink::accept(self.gateway.as_ref(), envelope, message)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn hostname(&self) -> String {
+        self.hostname.clone()
+    }
 }
 
 /// The gateway as the console's way of carrying out decisions.
