@@ -273,6 +273,64 @@ fn postfix_delivers_only_what_cordon_lets_through() {
         "nothing held reached the insurer"
     );
 
+    // An officer releases the first held message: cordon sends it through
+    // Postfix's port without the milter, so it is not held again.
+    let data = gateway.data.display().to_string();
+    let added = common::cordon(
+        &[
+            "users", "add", "j.smith", "--role", "officer", "--data", &data,
+        ],
+        "a long enough passphrase\n",
+        &[],
+    );
+    assert!(added.status.success(), "{}", common::text(&added));
+    let token = common::cordon(&["users", "token", "j.smith", "--data", &data], "", &[]);
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let log = gateway.log();
+    let first = log
+        .lines()
+        .find(|l| l.contains("recipients taken over"))
+        .and_then(|l| l.split("queue_id=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the first hand-over's queue id")
+        .to_owned();
+    let server = format!("http://{}", gateway.console);
+    let released = common::cordon(
+        &[
+            "quarantine",
+            "--server",
+            &server,
+            "release",
+            &first,
+            "--note",
+            "Insurer confirmed.",
+        ],
+        "",
+        &[("CORDON_TOKEN", &token)],
+    );
+    assert!(released.status.success(), "{}", common::text(&released));
+    assert!(
+        wait_until(30, || received_by(
+            &received,
+            "claims@insurer-example.co.uk"
+        )
+        .iter()
+        .any(|m| m.contains("Subject: claim form"))),
+        "the release reaches the insurer: {}\n{}",
+        postfix.log(),
+        gateway.log_tail(20)
+    );
+    let release = received_by(&received, "claims@insurer-example.co.uk").remove(0);
+    assert!(
+        release.contains("X-Cordon-Verdict") && !release.contains("; milter"),
+        "sent by cordon itself, not let through by the milter: {release}"
+    );
+    assert!(
+        wait_until(30, || gateway.metric("cordon_quarantine_held") == 1.0),
+        "released, not held again: {}",
+        gateway.log_tail(20)
+    );
+
     // cordon down: Postfix keeps the message (milter_default_action = tempfail).
     gateway.stop();
     let reply = submit(
