@@ -188,7 +188,7 @@ fn postfix_delivers_only_what_cordon_lets_through() {
     let mut gateway = Gateway::start(
         dir.path(),
         &format!(
-            "[milter]\nlisten = \"127.0.0.1:{milter}\"\n[relay]\nsmarthost = \"127.0.0.1:{reinject}\"\nstarttls = \"never\"\n"
+            "[server]\nmax_message_size = 100000\n[milter]\nlisten = \"127.0.0.1:{milter}\"\n[relay]\nsmarthost = \"127.0.0.1:{reinject}\"\nstarttls = \"never\"\n"
         ),
     );
     let postfix = Postfix::start(&dir.path().join("postfix"), smtp, reinject, milter, sink);
@@ -226,6 +226,22 @@ fn postfix_delivers_only_what_cordon_lets_through() {
         "{copy}"
     );
     assert!(copy.contains("JM 41 29 87 B"));
+    // The verdict on the copy Postfix delivers is counted and audited under
+    // Postfix's queue id.
+    assert!(
+        wait_until(10, || gateway
+            .metric("cordon_recipient_decisions_total{action=\"deliver\"}")
+            >= 1.0),
+        "{}",
+        gateway.log_tail(20)
+    );
+    let audited = std::fs::read_to_string(gateway.data.join("audit.jsonl")).expect("audit log");
+    assert!(
+        audited.lines().any(|l| l.contains("\"action\":\"verdict\"")
+            && l.contains("\"subject\":\"milter:")
+            && l.contains("k.hughes@northshire.police.uk")),
+        "{audited}"
+    );
     // The insurer's copy is in cordon's quarantine, and the sender is told
     // through Postfix's port without the milter.
     assert!(
@@ -271,6 +287,18 @@ fn postfix_delivers_only_what_cordon_lets_through() {
     assert!(
         received_by(&received, "claims@insurer-example.co.uk").is_empty(),
         "nothing held reached the insurer"
+    );
+
+    // Larger than cordon can take whole: refused, never passed uninspected.
+    let big = format!(
+        "From: sam.okafor@northshire.police.uk\r\nTo: k.hughes@northshire.police.uk\r\nSubject: big\r\n\r\n{}",
+        "All in order.\r\n".repeat(10_000)
+    );
+    let reply = submit(smtp, sender, &["k.hughes@northshire.police.uk"], &big);
+    assert!(
+        end_of_data(&reply, 1).starts_with("552 5.3.4"),
+        "{:?}",
+        end_of_data(&reply, 1)
     );
 
     // An officer releases the first held message: cordon sends it through

@@ -425,8 +425,12 @@ async fn start_milter(
             let _ = stop.wait_for(|stopped| *stopped).await;
         };
         tracing::info!(milter = %listen, "milter listening");
+        let max_message = config.server.max_message_size;
         Ok(Some(tokio::spawn(cordon_milter::serve(
-            listener, front, shutdown,
+            listener,
+            front,
+            max_message,
+            shutdown,
         ))))
     }
     #[cfg(not(feature = "milter"))]
@@ -467,6 +471,10 @@ impl cordon_milter::Front for MilterFront {
         cordon_smtp::MessageSink::accept(self.gateway.as_ref(), envelope, message)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn record(&self, reference: &str, verdict: &cordon_inspect::Verdict) {
+        self.gateway.record_verdict(reference, verdict).await;
     }
 
     fn hostname(&self) -> String {

@@ -419,6 +419,19 @@ impl<T: Transport> Gateway<T> {
 
     /// Appends `event` to the audit log, if there is one; a failure is
     /// logged (the message's handling never depends on the audit log).
+    /// Records a verdict reached for another front door (the milter) on a
+    /// message the MTA delivers itself: counted in the decision metrics and
+    /// appended to the audit chain under `reference` (the MTA's queue id),
+    /// as the gateway's own verdicts are. Recipients the gateway takes over
+    /// are recorded when it judges them, so leave them out.
+    pub async fn record_verdict(&self, reference: &str, verdict: &cordon_inspect::Verdict) {
+        for recipient in &verdict.recipients {
+            self.metrics.decided(recipient.action.as_str());
+        }
+        self.audit(pipeline::verdict_event(reference.to_owned(), verdict))
+            .await;
+    }
+
     pub(crate) async fn audit(&self, event: Event) {
         self.audit_all(vec![event]).await;
     }

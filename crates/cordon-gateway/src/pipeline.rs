@@ -197,7 +197,7 @@ impl<T: Transport> Gateway<T> {
             let verdict = inspector.check(&message, &envelope);
             let elapsed = started.elapsed();
             if let Some(audit) = audit
-                && let Err(e) = audit.append(verdict_event(id, &verdict))
+                && let Err(e) = audit.append(verdict_event(id.to_string(), &verdict))
             {
                 tracing::error!(queue_id = %id, error = %e, "cannot append to the audit log");
             }
@@ -473,7 +473,7 @@ fn rules_applied(verdict: &Verdict) -> Vec<&str> {
 
 /// The audit entry of a verdict: the level, each recipient's action and
 /// the rules and detectors behind it (samples stay out of the log).
-fn verdict_event(id: QueueId, verdict: &Verdict) -> Event {
+pub(crate) fn verdict_event(entity: String, verdict: &Verdict) -> Event {
     let actions: serde_json::Map<String, serde_json::Value> = verdict
         .recipients
         .iter()
@@ -487,7 +487,7 @@ fn verdict_event(id: QueueId, verdict: &Verdict) -> Event {
         .collect();
     detectors.sort_unstable();
     detectors.dedup();
-    Event::new("gateway", AuditAction::Verdict, id.to_string()).with_detail(serde_json::json!({
+    Event::new("gateway", AuditAction::Verdict, entity).with_detail(serde_json::json!({
         "level": verdict.classification.level.to_string(),
         "actions": actions,
         "rules": rules,

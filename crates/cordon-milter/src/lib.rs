@@ -46,14 +46,13 @@ pub trait Front: Send + Sync + 'static {
         message: Vec<u8>,
     ) -> impl Future<Output = Result<String, String>> + Send;
 
+    /// Records the verdict on recipients the MTA delivers or refuses itself
+    /// (metrics and the audit chain), under the MTA's queue id.
+    fn record(&self, reference: &str, verdict: &Verdict) -> impl Future<Output = ()> + Send;
+
     /// This gateway's host name, for the verdict header.
     fn hostname(&self) -> String;
 }
-
-/// The most message bytes collected per transaction; a larger message is
-/// answered with a temporary failure (the MTA's own size limit should be
-/// lower).
-const MAX_MESSAGE: usize = 256 << 20;
 
 /// One MTA connection's state.
 #[derive(Debug, Default)]
@@ -64,6 +63,8 @@ struct Transaction {
     rcpt_to: Vec<String>,
     /// The message as the MTA passed it: headers, blank line, body.
     message: Vec<u8>,
+    /// The most bytes kept; beyond it the message is refused.
+    max_message: usize,
     too_large: bool,
 }
 
@@ -77,7 +78,7 @@ impl Transaction {
     }
 
     fn append(&mut self, bytes: &[u8]) {
-        if self.message.len() + bytes.len() > MAX_MESSAGE {
+        if self.message.len() + bytes.len() > self.max_message {
             self.too_large = true;
             return;
         }
@@ -98,10 +99,13 @@ fn address(args: &[CString]) -> String {
         .to_owned()
 }
 
-/// Runs the milter on `listener` until `shutdown` completes.
+/// Runs the milter on `listener` until `shutdown` completes. A message
+/// larger than `max_message` bytes (cordon's own SMTP limit) is refused
+/// with `552 5.3.4`: it cannot be inspected whole, so it must not pass.
 pub async fn serve<F: Front>(
     listener: tokio::net::TcpListener,
     front: Arc<F>,
+    max_message: usize,
     shutdown: impl Future,
 ) -> std::io::Result<()> {
     let eom_front = Arc::clone(&front);
@@ -112,7 +116,7 @@ pub async fn serve<F: Front>(
                 Status::Continue
             })
         })
-        .on_connect(|cx, _, socket| {
+        .on_connect(move |cx, _, socket| {
             Box::pin(async move {
                 let client_ip = match socket {
                     SocketInfo::Inet(addr) => Some(addr.ip()),
@@ -120,6 +124,7 @@ pub async fn serve<F: Front>(
                 };
                 cx.data = Some(Transaction {
                     client_ip,
+                    max_message,
                     ..Transaction::default()
                 });
                 Status::Continue
@@ -205,7 +210,13 @@ async fn end_of_message<F: Front>(cx: &mut EomContext<Transaction>, front: &F) -
         return tempfail(cx, "no transaction");
     };
     if t.too_large {
-        return tempfail(cx, "the message is too large for the milter");
+        tracing::warn!(sender = %t.mail_from, limit = t.max_message, "milter: a message too large to inspect refused");
+        let _ = cx.reply.set_error_reply(
+            "552",
+            Some("5.3.4"),
+            ["Message too large for inspection by cordon"],
+        );
+        return Status::Reject;
     }
     let message = Arc::new(std::mem::take(&mut t.message));
     let (mail_from, rcpt_to) = (t.mail_from.clone(), std::mem::take(&mut t.rcpt_to));
@@ -229,6 +240,12 @@ async fn end_of_message<F: Front>(cx: &mut EomContext<Transaction>, front: &F) -
         .iter()
         .cloned()
         .partition(|r| action_of(r) == Action::Deliver);
+    let reference = cx
+        .macros
+        .get(c"i")
+        .map(|id| String::from_utf8_lossy(id.to_bytes()).into_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let reference = format!("milter:{reference}");
     let rejected_all =
         delivered.is_empty() && stopped.iter().all(|r| action_of(r) == Action::Reject);
     if rejected_all && !stopped.is_empty() {
@@ -239,7 +256,8 @@ async fn end_of_message<F: Front>(cx: &mut EomContext<Transaction>, front: &F) -
             .map(|r| r.explanation.clone())
             .next()
             .unwrap_or_else(|| "the force's policy does not allow this message".to_owned());
-        tracing::info!(sender = %mail_from, recipients = ?stopped, "milter: every recipient rejected");
+        tracing::info!(sender = %mail_from, recipients = ?stopped, %reference, "milter: every recipient rejected");
+        front.record(&reference, &verdict).await;
         let text: String = reason
             .chars()
             .filter(|c| !c.is_control())
@@ -271,6 +289,12 @@ async fn end_of_message<F: Front>(cx: &mut EomContext<Transaction>, front: &F) -
     if delivered.is_empty() {
         return Status::Discard;
     }
+    // The recipients taken over are recorded when the gateway judges them.
+    let mut passed = verdict.clone();
+    passed
+        .recipients
+        .retain(|r| delivered.iter().any(|d| d.eq_ignore_ascii_case(&r.address)));
+    front.record(&reference, &passed).await;
     let level = verdict.classification.level;
     let mut detectors: Vec<&str> = verdict
         .findings
@@ -325,9 +349,12 @@ mod tests {
 
     #[test]
     fn a_transaction_over_the_limit_is_marked_not_grown() {
-        let mut t = Transaction::default();
+        let mut t = Transaction {
+            max_message: 1000,
+            ..Transaction::default()
+        };
         t.append(b"Subject: x\r\n");
-        let big = vec![b'x'; MAX_MESSAGE];
+        let big = vec![b'x'; 1000];
         t.append(&big);
         assert!(t.too_large);
         assert_eq!(t.message, b"Subject: x\r\n");
