@@ -217,30 +217,10 @@ biff = no
 append_dot_mydomain = no
 readme_directory = no
 EOF
-    cat >"$d/etc/master.cf" <<EOF
-127.0.0.1:$2 inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    {
+        echo "127.0.0.1:$2 inet n - n - - smtpd"
+        grep -v '^#' "$ROOT/scripts/postfix/services.cf"
+    } >"$d/etc/master.cf"
     # postfix reports on stderr only to a terminal; otherwise see $d/postfix.log
     postfix -c "$d/etc" check >"$d/check.out" 2>&1 || die "postfix check ($1): $(tail -3 "$d/postfix.log" 2>/dev/null)"
     postfix -c "$d/etc" start >"$d/start.out" 2>&1 || die "postfix start ($1): $(tail -3 "$d/postfix.log" 2>/dev/null)"

@@ -480,13 +480,7 @@ pub(crate) fn verdict_event(entity: String, verdict: &Verdict) -> Event {
         .map(|r| (r.address.clone(), r.action.as_str().into()))
         .collect();
     let rules = rules_applied(verdict);
-    let mut detectors: Vec<&str> = verdict
-        .findings
-        .iter()
-        .map(|f| f.detector.as_str())
-        .collect();
-    detectors.sort_unstable();
-    detectors.dedup();
+    let detectors = verdict.detectors();
     Event::new("gateway", AuditAction::Verdict, entity).with_detail(serde_json::json!({
         "level": verdict.classification.level.to_string(),
         "actions": actions,

@@ -52,6 +52,18 @@ pub struct Verdict {
     pub subject: Option<String>,
 }
 
+impl Verdict {
+    /// The ids of the detectors that found something, sorted, once each: for
+    /// the verdict header and the audit line.
+    pub fn detectors(&self) -> Vec<&'static str> {
+        let mut detectors: Vec<&'static str> =
+            self.findings.iter().map(|f| f.detector.as_str()).collect();
+        detectors.sort_unstable();
+        detectors.dedup();
+        detectors
+    }
+}
+
 /// The policy with its detectors compiled, ready to check messages.
 #[derive(Debug)]
 pub struct Inspector {

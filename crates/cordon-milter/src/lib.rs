@@ -296,12 +296,7 @@ async fn end_of_message<F: Front>(cx: &mut EomContext<Transaction>, front: &F) -
         .retain(|r| delivered.iter().any(|d| d.eq_ignore_ascii_case(&r.address)));
     front.record(&reference, &passed).await;
     let level = verdict.classification.level;
-    let mut detectors: Vec<&str> = verdict
-        .findings
-        .iter()
-        .map(|f| f.detector.as_str())
-        .collect();
-    detectors.dedup();
+    let detectors = verdict.detectors();
     let findings = if detectors.is_empty() {
         "none".to_owned()
     } else {
