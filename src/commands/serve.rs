@@ -1,6 +1,7 @@
 //! `cordon serve`: the gateway. Inbound SMTP, the processing pipeline, the
 //! outbound relay and the metrics endpoint, until SIGTERM or Ctrl-C.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -121,6 +122,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let Rules { inspector, notices } = load_rules(&config.paths.rules)?;
     let limits = inspector.policy().limits.clone();
     let four_eyes_rules = four_eyes_rules(&inspector);
+    let detector_nouns = detector_nouns(&inspector);
     let relay = relay(&config)?;
     let smtp = Arc::new(server_config(&config)?);
     let metrics = Arc::new(Metrics::new());
@@ -250,6 +252,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         users,
         ConsoleConfig {
             four_eyes_rules,
+            detector_nouns,
             secure_cookies: config.console.secure_cookies,
             limits: limits.clone(),
             hold_days: config.queue.hold_days,
@@ -325,6 +328,19 @@ fn load_rules(dir: &Path) -> anyhow::Result<Rules> {
     })
 }
 
+/// What the force's own detectors find, in words, for the console: id ->
+/// (one, several), the weak `possible_` forms included.
+fn detector_nouns(inspector: &Inspector) -> BTreeMap<String, (String, String)> {
+    let policy = inspector.policy();
+    policy
+        .custom_detectors
+        .iter()
+        .flat_map(|c| [Some(c.detector.id()), c.detector.possible_id()])
+        .flatten()
+        .filter_map(|id| Some((id.as_str().to_owned(), policy.custom_noun(id.as_str())?)))
+        .collect()
+}
+
 /// The ids of the rules whose releases need a second officer.
 fn four_eyes_rules(inspector: &Inspector) -> Vec<String> {
     inspector
@@ -380,6 +396,7 @@ async fn reload_on_hangup(
                 console.reload_rules(
                     four_eyes_rules(&rules.inspector),
                     rules.inspector.policy().limits.clone(),
+                    detector_nouns(&rules.inspector),
                 );
                 gateway.reload_rules(rules);
                 tracing::info!(rules = %dir.display(), "SIGHUP: rules and notice templates reloaded");

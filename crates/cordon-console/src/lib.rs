@@ -59,6 +59,7 @@ mod time;
 mod tests;
 
 use arc_swap::ArcSwap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -114,6 +115,10 @@ pub struct ConsoleConfig {
     /// `X-Forwarded-For` that is not itself a trusted proxy. From any other
     /// peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// What the force's own detectors find, in words: id -> (one, several),
+    /// e.g. `crime_reference` -> ("a crime reference number", "crime
+    /// reference numbers"); built-in detectors are named by the console itself.
+    pub detector_nouns: BTreeMap<String, (String, String)>,
 }
 
 /// The web console and JSON API over one gateway's quarantine. Build it
@@ -141,6 +146,7 @@ pub struct Console {
 struct ConsoleRules {
     four_eyes_rules: Vec<String>,
     limits: cordon_extract::Limits,
+    detector_nouns: BTreeMap<String, (String, String)>,
 }
 
 impl std::fmt::Debug for Console {
@@ -184,6 +190,7 @@ impl Console {
             rules: ArcSwap::from_pointee(ConsoleRules {
                 four_eyes_rules: config.four_eyes_rules.clone(),
                 limits: config.limits.clone(),
+                detector_nouns: config.detector_nouns.clone(),
             }),
             config,
             metrics,
@@ -192,11 +199,18 @@ impl Console {
     }
 
     /// Applies reloaded rules (`SIGHUP`): the rules whose releases need
-    /// four eyes, and the extraction limits, for every request from now on.
-    pub fn reload_rules(&self, four_eyes_rules: Vec<String>, limits: cordon_extract::Limits) {
+    /// four eyes, the extraction limits and the names of the force's own
+    /// detectors, for every request from now on.
+    pub fn reload_rules(
+        &self,
+        four_eyes_rules: Vec<String>,
+        limits: cordon_extract::Limits,
+        detector_nouns: BTreeMap<String, (String, String)>,
+    ) {
         self.rules.store(Arc::new(ConsoleRules {
             four_eyes_rules,
             limits,
+            detector_nouns,
         }));
     }
 

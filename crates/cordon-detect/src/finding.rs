@@ -80,6 +80,29 @@ impl FindingSet {
         }
     }
 
+    /// Removes every finding of `detectors` when, over the whole message,
+    /// they found fewer than `min_count` distinct values.
+    pub(crate) fn drop_below(&mut self, detectors: &[Option<DetectorId>], min_count: usize) {
+        let ours = |f: &Finding| detectors.contains(&Some(f.detector));
+        let mut distinct: BTreeSet<&str> = BTreeSet::new();
+        let mut incomplete = false;
+        for f in self.findings.iter().filter(|f| ours(f)) {
+            distinct.extend(f.values.iter().map(String::as_str));
+            incomplete |= !f.values_complete;
+        }
+        if incomplete || distinct.len() >= min_count {
+            return;
+        }
+        self.findings.retain(|f| !ours(f));
+        self.index.clear();
+        for (i, f) in self.findings.iter().enumerate() {
+            self.index
+                .entry(f.location.clone())
+                .or_default()
+                .push((f.detector, i));
+        }
+    }
+
     /// The findings in the order they were first seen.
     pub(crate) fn into_findings(self) -> Vec<Finding> {
         self.findings

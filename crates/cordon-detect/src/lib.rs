@@ -3,6 +3,7 @@
 //! a redacted sample. Pure and compiled once: [`Detectors::new`] does all the
 //! pattern compilation, [`Detectors::detect`] only scans.
 
+pub mod custom;
 mod detector;
 mod dictionary;
 mod finding;
@@ -13,7 +14,8 @@ mod markings;
 use cordon_extract::Extraction;
 use serde::Serialize;
 
-pub use detector::{Category, DetectorId};
+pub use custom::{CustomDetector, CustomDetectorError, CustomDetectorSpec, CustomMatch};
+pub use detector::{Category, CustomId, DetectorId, Strength};
 pub use dictionary::{
     Dictionary, DictionaryConfig, DictionaryError, DictionaryMatch, Operation, SpecialTerm,
 };
@@ -54,21 +56,32 @@ impl Detection {
     }
 }
 
+/// What the rules give the detectors: word lists and the force's own detectors.
+#[derive(Clone, Debug, Default)]
+pub struct DetectorsConfig {
+    /// Operation names and special category terms.
+    pub dictionary: DictionaryConfig,
+    /// Custom detectors from `detectors.toml`, already checked and compiled.
+    pub custom: Vec<CustomDetector>,
+}
+
 /// All detectors, compiled.
 #[derive(Debug)]
 pub struct Detectors {
     markings: MarkingDetector,
     identifiers: IdentifierScanner,
     dictionary: Dictionary,
+    custom: Vec<CustomDetector>,
 }
 
 impl Detectors {
-    /// Compiles every detector; the word lists come from the rules.
-    pub fn new(config: &DictionaryConfig) -> Result<Self, DictionaryError> {
+    /// Compiles every detector; the word lists and custom detectors come from the rules.
+    pub fn new(config: &DetectorsConfig) -> Result<Self, DictionaryError> {
         Ok(Detectors {
             markings: MarkingDetector::new(),
             identifiers: IdentifierScanner::new(),
-            dictionary: Dictionary::new(config)?,
+            dictionary: Dictionary::new(&config.dictionary)?,
+            custom: config.custom.clone(),
         })
     }
 
@@ -78,6 +91,7 @@ impl Detectors {
         let mut findings = FindingSet::default();
         let mut identifiers = Vec::new();
         let mut words = Vec::new();
+        let mut custom = Vec::new();
         for part in &extraction.parts {
             let before = markings.len();
             self.markings.scan(part, &mut markings);
@@ -94,6 +108,19 @@ impl Detectors {
             for m in &words {
                 findings.add(m.detector, &part.location, &m.value, &m.value);
             }
+            custom.clear();
+            for detector in &self.custom {
+                detector.scan(&part.text, &mut custom);
+            }
+            for m in &custom {
+                findings.add(m.detector, &part.location, &m.value, &m.sample);
+            }
+        }
+        for detector in self.custom.iter().filter(|d| d.spec().min_count > 1) {
+            findings.drop_below(
+                &[Some(detector.id()), detector.possible_id()],
+                detector.spec().min_count,
+            );
         }
         for attachment in &extraction.attachments {
             if let Some(reason) = &attachment.executable {

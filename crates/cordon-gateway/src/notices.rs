@@ -127,8 +127,9 @@ impl<T: Transport> Gateway<T> {
         quarantine: Option<&QuarantineRecord>,
         tally: &Tally,
     ) -> NoticeFacts {
-        let force = &rules.inspector.policy().force;
-        NoticeFacts {
+        let policy = rules.inspector.policy();
+        let force = &policy.force;
+        let mut facts = NoticeFacts {
             kind,
             force: ForceFacts {
                 name: force.name.clone(),
@@ -152,7 +153,9 @@ impl<T: Transport> Gateway<T> {
             failed: [&tally.expired[..], &tally.undeliverable[..]].concat(),
             delivered: tally.delivered.clone(),
             pending: tally.pending.clone(),
-        }
+        };
+        facts.name_custom_detectors(|id| policy.custom_noun(id));
+        facts
     }
 }
 

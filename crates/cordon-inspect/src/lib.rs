@@ -90,7 +90,7 @@ impl Inspector {
 
     /// Compiles the detectors for an already loaded policy.
     pub fn new(policy: Policy) -> Result<Self, InspectorError> {
-        let detectors = Detectors::new(&policy.dictionary)?;
+        let detectors = Detectors::new(&policy.detectors_config())?;
         Ok(Inspector { policy, detectors })
     }
 

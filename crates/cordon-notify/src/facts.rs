@@ -5,7 +5,7 @@
 use cordon_records::{Evidence, Reason, StoredVerdict};
 use serde::{Deserialize, Serialize};
 
-use crate::wording::{describe_evidence, describe_location};
+use crate::wording::{describe_evidence, describe_location, describe_named_evidence};
 
 /// The kinds of notice, each with its own template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -165,6 +165,34 @@ impl EvidenceFacts {
         self.place = describe_location(&self.location);
         self.text = describe_evidence(&self.detector, &self.location, &self.sample, self.count);
         self
+    }
+}
+
+impl NoticeFacts {
+    /// Words the evidence of the force's own detectors (`detectors.toml`)
+    /// with the names the rules give them: `noun` returns (one, several)
+    /// for such a detector id, `None` for a built-in one.
+    pub fn name_custom_detectors(&mut self, noun: impl Fn(&str) -> Option<(String, String)>) {
+        let recipients = self
+            .rejected
+            .iter_mut()
+            .chain(&mut self.held)
+            .chain(&mut self.failed);
+        for recipient in recipients {
+            for reason in &mut recipient.reasons {
+                for evidence in &mut reason.evidence {
+                    if let Some((one, several)) = noun(&evidence.detector) {
+                        evidence.text = describe_named_evidence(
+                            &one,
+                            &several,
+                            &evidence.location,
+                            &evidence.sample,
+                            evidence.count,
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -146,11 +146,28 @@ pub fn describe_evidence(detector: &str, location: &str, sample: &str, count: us
         "uninspectable" => format!("content that could not be checked {place}: {sample}"),
         "attachment" => place.replacen("in the attachment", "the attached file", 1),
         _ => {
-            let what = describe_detector(detector, count);
-            let such_as = if count > 1 { "such as " } else { "" };
-            format!("{what}, {such_as}{sample}, {place}")
+            let (one, several) = noun(detector);
+            describe_named_evidence(one, several, location, sample, count)
         }
     }
+}
+
+/// One item of evidence of a detector named by the rules rather than built
+/// in: "a crime reference number, NS/*****/**, in the message body".
+pub fn describe_named_evidence(
+    one: &str,
+    several: &str,
+    location: &str,
+    sample: &str,
+    count: usize,
+) -> String {
+    let place = describe_location(location);
+    let (what, such_as) = if count > 1 {
+        (format!("{count} {several}"), "such as ")
+    } else {
+        (one.to_owned(), "")
+    };
+    format!("{what}, {such_as}{sample}, {place}")
 }
 
 #[cfg(test)]
@@ -234,5 +251,15 @@ mod tests {
         assert_eq!(describe_detector("nhs_number", 1), "an NHS number");
         assert_eq!(describe_detector("nhs_number", 4), "4 NHS numbers");
         assert_eq!(describe_detector("unknown_thing", 1), "a finding");
+        assert_eq!(
+            describe_named_evidence(
+                "a crime reference number",
+                "crime reference numbers",
+                "body",
+                "NS/*****/**",
+                2
+            ),
+            "2 crime reference numbers, such as NS/*****/**, in the message body"
+        );
     }
 }

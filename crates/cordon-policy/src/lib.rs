@@ -14,7 +14,9 @@ mod rules;
 
 use std::path::Path;
 
-use cordon_detect::{Category, Detection, DetectorId, DictionaryConfig, Level};
+use cordon_detect::{
+    Category, CustomDetector, Detection, DetectorId, DetectorsConfig, DictionaryConfig, Level,
+};
 use cordon_extract::Limits;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +24,7 @@ pub use directory::{Directory, StaffMember, identifier_key};
 pub use domains::{DomainClass, DomainClassifier, domain_of};
 pub use error::RulesError;
 pub use load::{
-    DECISIONS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE,
+    DECISIONS_FILE, DETECTORS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE,
     SPECIAL_CATEGORY_FILE,
 };
 pub use rules::{Action, Actions, Carries, Evidence, FindingKind, Reason, Rule, When};
@@ -96,12 +98,55 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Inspection limits.
     pub limits: Limits,
+    /// The force's own detectors (`detectors.toml`), compiled.
+    pub custom_detectors: Vec<CustomDetectorInfo>,
+}
+
+/// A custom detector with the words notices use for what it finds.
+#[derive(Clone, Debug)]
+pub struct CustomDetectorInfo {
+    /// The compiled detector.
+    pub detector: CustomDetector,
+    /// What one finding is, e.g. `a crime reference number`.
+    pub noun: String,
+    /// What several are, e.g. `crime reference numbers`.
+    pub plural: String,
 }
 
 impl Policy {
     /// Loads and checks the rules directory; errors name file, line and reason.
     pub fn load(dir: &Path) -> Result<Policy, RulesError> {
         load::load(dir)
+    }
+
+    /// What the detectors need from the rules.
+    pub fn detectors_config(&self) -> DetectorsConfig {
+        DetectorsConfig {
+            dictionary: self.dictionary.clone(),
+            custom: self
+                .custom_detectors
+                .iter()
+                .map(|c| c.detector.clone())
+                .collect(),
+        }
+    }
+
+    /// How a notice names what detector `id` finds, (one, several), for the
+    /// force's own detectors (`possible_` forms read "possibly a crime
+    /// reference number"); `None` for a built-in one.
+    pub fn custom_noun(&self, id: &str) -> Option<(String, String)> {
+        self.custom_detectors.iter().find_map(|c| {
+            if c.detector.id().as_str() == id {
+                Some((c.noun.clone(), c.plural.clone()))
+            } else if c.detector.possible_id().is_some_and(|p| p.as_str() == id) {
+                Some((
+                    format!("possibly {}", c.noun),
+                    format!("possible {}", c.plural),
+                ))
+            } else {
+                None
+            }
+        })
     }
 
     /// The class of an address's domain.

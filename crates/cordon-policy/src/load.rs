@@ -4,7 +4,11 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use cordon_detect::{DictionaryConfig, Level, Operation, SpecialTerm};
+use cordon_detect::{
+    Category, CustomDetector, CustomDetectorSpec, DetectorId, DictionaryConfig, Level, Operation,
+    SpecialTerm, Strength,
+    custom::{CheckScheme, ContextSpec, Redaction, Validator},
+};
 use cordon_extract::Limits;
 use serde::Deserialize;
 use toml::Spanned;
@@ -12,8 +16,8 @@ use toml::Spanned;
 use crate::directory::{Directory, StaffMember, identifier_key};
 use crate::domains::{DomainClass, DomainClassifier, canonical_domain, is_valid_domain};
 use crate::error::{RulesError, Source};
-use crate::rules::{Actions, Rule, When};
-use crate::{Force, Policy, SelfSend};
+use crate::rules::{Actions, Carries, FindingKind, Rule, When};
+use crate::{CustomDetectorInfo, Force, Policy, SelfSend};
 
 /// The files of a rules directory.
 pub const DOMAINS_FILE: &str = "domains.toml";
@@ -27,6 +31,8 @@ pub const SPECIAL_CATEGORY_FILE: &str = "special-category.toml";
 pub const DECISIONS_FILE: &str = "decisions.toml";
 /// Optional inspection limits file.
 pub const LIMITS_FILE: &str = "limits.toml";
+/// Optional custom detectors file.
+pub const DETECTORS_FILE: &str = "detectors.toml";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +96,7 @@ struct SelfSendFile {
     enabled: bool,
     max_level: Level,
     #[serde(default)]
-    allow: Vec<cordon_detect::DetectorId>,
+    allow: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -100,10 +106,95 @@ struct RuleFile {
     policy: String,
     explanation: String,
     #[serde(default)]
-    when: When,
+    when: WhenFile,
     action: Actions,
     #[serde(default)]
     release_needs_second_officer: bool,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhenFile {
+    #[serde(default)]
+    level: Vec<Level>,
+    #[serde(default)]
+    found: Vec<Spanned<String>>,
+    #[serde(default)]
+    and_found: Vec<Spanned<String>>,
+    #[serde(default)]
+    sender: Vec<DomainClass>,
+    #[serde(default)]
+    carries: Vec<Carries>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetectorsFile {
+    #[serde(default)]
+    detector: Vec<Spanned<DetectorFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetectorFile {
+    id: Spanned<String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    description: String,
+    noun: Option<String>,
+    plural: Option<String>,
+    pattern: Spanned<String>,
+    validator: Option<Spanned<ValidatorFile>>,
+    context: Option<Spanned<ContextFile>>,
+    #[serde(default = "one")]
+    min_count: usize,
+    category: Category,
+    strength: Strength,
+    redact: Option<RedactFile>,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ValidatorFile {
+    Named(String),
+    Scheme(SchemeFile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchemeFile {
+    modulus: u32,
+    #[serde(default)]
+    weights: Vec<u32>,
+    alphabet: String,
+    #[serde(default)]
+    subtract: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextFile {
+    words: Vec<String>,
+    within: usize,
+    #[serde(default = "yes")]
+    required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactFile {
+    #[serde(default)]
+    keep_start: usize,
+    #[serde(default)]
+    keep_end: usize,
 }
 
 /// Reads one file of the rules directory.
@@ -149,12 +240,30 @@ pub(crate) fn load(dir: &Path) -> Result<Policy, RulesError> {
             text: &text,
         })?;
     }
-    let (force, self_send, rules) = {
-        let (path, text) = read(dir, DECISIONS_FILE)?;
-        decisions(&Source {
+    let custom_detectors = match read(dir, DETECTORS_FILE) {
+        Ok((path, text)) => custom_detectors(&Source {
             path: &path,
             text: &text,
-        })?
+        })?,
+        Err(RulesError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let custom_ids: Vec<DetectorId> = custom_detectors
+        .iter()
+        .flat_map(|d| [Some(d.detector.id()), d.detector.possible_id()])
+        .flatten()
+        .collect();
+    let (force, self_send, rules) = {
+        let (path, text) = read(dir, DECISIONS_FILE)?;
+        decisions(
+            &Source {
+                path: &path,
+                text: &text,
+            },
+            &custom_ids,
+        )?
     };
     let limits = match read(dir, LIMITS_FILE) {
         Ok((path, text)) => Source {
@@ -175,7 +284,117 @@ pub(crate) fn load(dir: &Path) -> Result<Policy, RulesError> {
         self_send,
         rules,
         limits,
+        custom_detectors,
     })
+}
+
+/// Reads `detectors.toml`: each detector checked and compiled, errors at its line.
+fn custom_detectors(src: &Source) -> Result<Vec<CustomDetectorInfo>, RulesError> {
+    let file: DetectorsFile = src.parse()?;
+    let mut out: Vec<CustomDetectorInfo> = Vec::new();
+    for entry in file.detector {
+        let at = entry.span().start;
+        let d = entry.into_inner();
+        let id = d.id.get_ref().trim().to_owned();
+        let taken = out.iter().any(|o| {
+            o.detector.id().as_str() == id
+                || o.detector.possible_id().is_some_and(|p| p.as_str() == id)
+                || format!("possible_{}", o.detector.id()) == id
+        });
+        if taken {
+            return Err(src.error_at(
+                d.id.span().start,
+                format!("detector id `{id}` is used twice"),
+            ));
+        }
+        let validator = match d.validator {
+            None => None,
+            Some(v) => {
+                let v_at = v.span().start;
+                Some(match v.into_inner() {
+                    ValidatorFile::Named(name) => match name.as_str() {
+                        "luhn" => Validator::Luhn,
+                        "mod11" => Validator::Mod11,
+                        "mod23" => Validator::Mod23,
+                        other => {
+                            return Err(src.error_at(
+                                v_at,
+                                format!(
+                                    "unknown validator `{other}`: use luhn, mod11, mod23 or a table {{ modulus, weights, alphabet, subtract }}"
+                                ),
+                            ));
+                        }
+                    },
+                    ValidatorFile::Scheme(scheme) => Validator::Check(CheckScheme {
+                        modulus: scheme.modulus,
+                        weights: scheme.weights,
+                        alphabet: scheme.alphabet.chars().collect(),
+                        subtract: scheme.subtract,
+                    }),
+                })
+            }
+        };
+        let context = d.context.map(|c| {
+            let c = c.into_inner();
+            ContextSpec {
+                words: c.words,
+                within: c.within,
+                required: c.required,
+            }
+        });
+        let redact = d.redact.map_or_else(Redaction::default, |r| Redaction {
+            keep_start: r.keep_start,
+            keep_end: r.keep_end,
+        });
+        let spec = CustomDetectorSpec {
+            id: id.clone(),
+            pattern: d.pattern.get_ref().clone(),
+            validator,
+            context,
+            min_count: d.min_count,
+            category: d.category,
+            strength: d.strength,
+            redact,
+        };
+        let detector = CustomDetector::new(spec).map_err(|e| {
+            let where_ = match e {
+                cordon_detect::CustomDetectorError::Pattern(_)
+                | cordon_detect::CustomDetectorError::TooShort(_)
+                | cordon_detect::CustomDetectorError::TooSlow { .. } => d.pattern.span().start,
+                cordon_detect::CustomDetectorError::BadId(_)
+                | cordon_detect::CustomDetectorError::Reserved(_) => d.id.span().start,
+                _ => at,
+            };
+            src.error_at(where_, format!("detector `{id}`: {e}"))
+        })?;
+        let noun = d
+            .noun
+            .unwrap_or_else(|| format!("a {}", id.replace('_', " ")));
+        let plural = d
+            .plural
+            .unwrap_or_else(|| format!("{}s", id.replace('_', " ")));
+        out.push(CustomDetectorInfo {
+            detector,
+            noun,
+            plural,
+        });
+    }
+    Ok(out)
+}
+
+/// Resolves the detector and category names of a rule's condition.
+fn finding_kinds(
+    src: &Source,
+    names: &[Spanned<String>],
+    custom: &[DetectorId],
+) -> Result<Vec<FindingKind>, RulesError> {
+    names
+        .iter()
+        .map(|name| {
+            FindingKind::parse(name.get_ref(), custom)
+                .map_err(|reason| src.error_at(name.span().start, reason))
+        })
+        .collect()
 }
 
 fn domains(src: &Source) -> Result<DomainClassifier, RulesError> {
@@ -316,7 +535,10 @@ fn special_terms(src: &Source) -> Result<Vec<SpecialTerm>, RulesError> {
     Ok(terms)
 }
 
-fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
+fn decisions(
+    src: &Source,
+    custom: &[DetectorId],
+) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
     let file: DecisionsFile = src.parse()?;
     let mut seen = HashSet::new();
     let mut rules = Vec::new();
@@ -340,7 +562,14 @@ fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
                 format!("rule id `{id}` is used twice"),
             ));
         }
-        if rule.when.is_empty() {
+        let when = When {
+            level: rule.when.level,
+            found: finding_kinds(src, &rule.when.found, custom)?,
+            and_found: finding_kinds(src, &rule.when.and_found, custom)?,
+            sender: rule.when.sender,
+            carries: rule.when.carries,
+        };
+        if when.is_empty() {
             return Err(src.error_at(
                 start,
                 format!("rule `{id}` has an empty `when`: it would apply to every message"),
@@ -356,7 +585,7 @@ fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
             id,
             policy: one_line(&rule.policy),
             explanation: one_line(&rule.explanation),
-            when: rule.when,
+            when,
             action: rule.action,
             release_needs_second_officer: rule.release_needs_second_officer,
         });
@@ -364,7 +593,18 @@ fn decisions(src: &Source) -> Result<(Force, SelfSend, Vec<Rule>), RulesError> {
     let self_send = SelfSend {
         enabled: file.self_send.enabled,
         max_level: file.self_send.max_level,
-        allow: file.self_send.allow,
+        allow: file
+            .self_send
+            .allow
+            .iter()
+            .map(|name| match FindingKind::parse(name.get_ref(), custom) {
+                Ok(FindingKind::Detector(d)) => Ok(d),
+                _ => Err(src.error_at(
+                    name.span().start,
+                    format!("`{}` is not a detector", name.get_ref()),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
     };
     Ok((file.force, self_send, rules))
 }

@@ -2,8 +2,8 @@
 //! for each domain class, with the policy it enforces and the explanation the
 //! sender reads.
 
-use cordon_detect::{Category, DetectorId, Finding, Level};
-use serde::{Deserialize, Deserializer, Serialize};
+use cordon_detect::{Category, DetectorId, Finding, Level, Strength};
+use serde::{Deserialize, Serialize};
 
 use crate::{DomainClass, Facts};
 
@@ -34,43 +34,63 @@ impl Action {
     }
 }
 
-/// Something a rule can look for: a detector's findings or any finding of a category.
+/// Something a rule can look for: a detector's findings, any finding of a
+/// category, or only the strong or weak findings of a category.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FindingKind {
-    /// Findings of one detector, e.g. `uk_nino`.
+    /// Findings of one detector, e.g. `uk_nino` or a custom `crime_reference`.
     Detector(DetectorId),
     /// Findings of any detector of a category, e.g. `personal_data`.
     Category(Category),
-}
-
-impl<'de> Deserialize<'de> for FindingKind {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        if let Some(d) = DetectorId::ALL.into_iter().find(|d| d.as_str() == name) {
-            return Ok(FindingKind::Detector(d));
-        }
-        let category = match name.as_str() {
-            "classification" => Category::Classification,
-            "personal_data" => Category::PersonalData,
-            "operational" => Category::Operational,
-            _ => {
-                let detectors: Vec<&str> = DetectorId::ALL.iter().map(|d| d.as_str()).collect();
-                return Err(serde::de::Error::custom(format!(
-                    "unknown detector or category `{name}`; detectors: {}; categories: classification, personal_data, special_category, operational, executable, uninspectable",
-                    detectors.join(", ")
-                )));
-            }
-        };
-        Ok(FindingKind::Category(category))
-    }
+    /// Findings of a category of one strength, e.g. `personal_data:strong`.
+    Strength(Category, Strength),
 }
 
 impl FindingKind {
+    /// Reads a name as written in the rules: a built-in detector, one of
+    /// `custom` (the force's own detectors), a category, or a category with
+    /// `:strong` or `:weak`. The error lists what would have been accepted.
+    pub fn parse(name: &str, custom: &[DetectorId]) -> Result<FindingKind, String> {
+        let name = name.trim();
+        if let Some(d) = DetectorId::builtin(name) {
+            return Ok(FindingKind::Detector(d));
+        }
+        if let Some(&d) = custom.iter().find(|d| d.as_str() == name) {
+            return Ok(FindingKind::Detector(d));
+        }
+        if let Some((category, strength)) = name.split_once(':') {
+            let strength = match strength {
+                "strong" => Some(Strength::Strong),
+                "weak" => Some(Strength::Weak),
+                _ => None,
+            };
+            if let (Some(c), Some(s)) = (Category::named(category), strength) {
+                return Ok(FindingKind::Strength(c, s));
+            }
+        } else if let Some(c) = Category::named(name) {
+            return Ok(FindingKind::Category(c));
+        }
+        let detectors: Vec<&str> = DetectorId::ALL
+            .iter()
+            .chain(custom)
+            .map(|d| d.as_str())
+            .collect();
+        let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        Err(format!(
+            "unknown detector or category `{name}`; detectors: {}; categories: {} (a category may take `:strong` or `:weak`)",
+            detectors.join(", "),
+            categories.join(", ")
+        ))
+    }
+
     /// True when `finding` is of this kind.
     pub fn matches(&self, finding: &Finding) -> bool {
         match *self {
             FindingKind::Detector(d) => finding.detector == d,
             FindingKind::Category(c) => finding.category == c,
+            FindingKind::Strength(c, s) => {
+                finding.category == c && finding.detector.strength() == s
+            }
         }
     }
 }
@@ -87,23 +107,17 @@ pub enum Carries {
 
 /// The condition of a rule. Every field given must hold; within a field, any
 /// listed value is enough.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct When {
     /// The message's level is one of these.
-    #[serde(default)]
     pub level: Vec<Level>,
     /// Some finding matches one of these detectors or categories.
-    #[serde(default)]
     pub found: Vec<FindingKind>,
     /// And also some finding matches one of these.
-    #[serde(default)]
     pub and_found: Vec<FindingKind>,
     /// The sender's domain is of one of these classes.
-    #[serde(default)]
     pub sender: Vec<DomainClass>,
     /// The message carries one of these.
-    #[serde(default)]
     pub carries: Vec<Carries>,
 }
 

@@ -97,8 +97,8 @@ fn toml_syntax_error_names_file_and_line() {
 fn unknown_detector_is_refused_with_the_valid_names() {
     let text = edited(
         "decisions.toml",
-        "\"uk_nino\", \"nhs_number\"",
-        "\"uk_nin\", \"nhs_number\"",
+        "[\"personal_data:strong\"]",
+        "[\"uk_nin\", \"nhs_number\"]",
     );
     let error = error_of("decisions.toml", &text);
     let line = line_of(&text, "\"uk_nin\"");
@@ -106,10 +106,110 @@ fn unknown_detector_is_refused_with_the_valid_names() {
         error.contains(&format!("decisions.toml:{line}:")),
         "{error} (expected line {line})"
     );
+    // The valid names include the built-in and the force's own detectors.
     assert!(
-        error.contains("uk_nin") && error.contains("uk_passport"),
+        error.contains("uk_nin")
+            && error.contains("uk_passport")
+            && error.contains("crime_reference"),
         "{error}"
     );
+    let text = edited(
+        "decisions.toml",
+        "[\"personal_data:strong\"]",
+        "[\"personal_data:loud\"]",
+    );
+    assert!(error_of("decisions.toml", &text).contains("`personal_data:loud`"));
+}
+
+#[test]
+fn custom_detectors_load_and_work_in_rules() {
+    let policy = Policy::load(&shipped()).expect("shipped rules load");
+    let ids: Vec<&str> = policy
+        .custom_detectors
+        .iter()
+        .map(|c| c.detector.id().as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["crime_reference", "custody_record", "vehicle_registration"]
+    );
+    assert_eq!(
+        policy.custom_noun("crime_reference"),
+        Some((
+            "a crime reference number".to_owned(),
+            "crime reference numbers".to_owned()
+        ))
+    );
+    // A rule may name a custom detector, also in the self-send allow list.
+    let text = edited(
+        "decisions.toml",
+        "when.found = [\"operation_name\"]",
+        "when.found = [\"operation_name\", \"custody_record\"]",
+    );
+    let (_dir, loaded) = with_file("decisions.toml", &text);
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+    // Without detectors.toml the shipped decisions still load: no rule names a custom id.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(shipped()).expect("rules dir") {
+        let entry = entry.expect("entry");
+        if entry.path().is_file() && entry.file_name() != "detectors.toml" {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        }
+    }
+    let policy = Policy::load(dir.path()).expect("loads without detectors.toml");
+    assert!(policy.custom_detectors.is_empty());
+}
+
+#[test]
+fn broken_custom_detectors_are_refused_with_file_line_and_reason() {
+    let cases = [
+        // (from, to, the line's needle, words of the reason)
+        (
+            r"pattern = '(?-u:\b)NS/\d{5}/\d{2}(?-u:\b)'",
+            r"pattern = 'NS/(\d{5}'",
+            "NS/(",
+            "does not compile",
+        ),
+        (
+            r"pattern = '(?-u:\b)NS/\d{5}/\d{2}(?-u:\b)'",
+            r"pattern = '\d*'",
+            "'\\d*'",
+            "can match 0 bytes",
+        ),
+        (
+            "validator = \"mod23\"",
+            "validator = \"mod24\"",
+            "mod24",
+            "unknown validator `mod24`",
+        ),
+        (
+            "id = \"custody_record\"",
+            "id = \"crime_reference\"",
+            "id = \"crime_reference\"\nnoun = \"a custody",
+            "used twice",
+        ),
+        (
+            "id = \"custody_record\"",
+            "id = \"uk_nino\"",
+            "\"uk_nino\"",
+            "built-in detector",
+        ),
+        (
+            "strength = \"weak\"",
+            "strength = \"faint\"",
+            "faint",
+            "faint",
+        ),
+    ];
+    for (from, to, needle, reason) in cases {
+        let text = edited("detectors.toml", from, to);
+        let error = error_of("detectors.toml", &text);
+        let line = line_of(&text, needle);
+        assert!(
+            error.contains(&format!("detectors.toml:{line}:")) && error.contains(reason),
+            "{error} (expected line {line} and {reason:?})"
+        );
+    }
 }
 
 #[test]

@@ -11,7 +11,9 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIO
 use axum::response::{IntoResponse, Response};
 use cordon_audit::{Action, Entry, Event};
 use cordon_extract::{PartKind, TextPart};
-use cordon_notify::{describe_detector, describe_evidence, describe_location};
+use cordon_notify::{
+    describe_detector, describe_evidence, describe_location, describe_named_evidence,
+};
 use cordon_store::{QuarantineRecord, QuarantineState, QueueId, StoreError};
 use serde::Serialize;
 use serde_json::json;
@@ -251,8 +253,8 @@ fn view(
             .filter(|f| f.detector == "marking")
             .map(|f| format!("{} {}", f.sample, describe_location(&f.location)))
             .collect(),
-        findings: findings.iter().map(finding_view).collect(),
-        reasons: reasons_view(record),
+        findings: findings.iter().map(|f| finding_view(console, f)).collect(),
+        reasons: reasons_view(console, record),
         attachments: Vec::new(),
         stored: loaded.is_some(),
         unreadable: false,
@@ -284,12 +286,15 @@ fn view(
     view
 }
 
-fn finding_view(f: &Finding) -> FindingView {
+fn finding_view(console: &Console, f: &Finding) -> FindingView {
+    let count = usize::try_from(f.count).unwrap_or(usize::MAX);
+    let what = match console.rules.load().detector_nouns.get(&f.detector) {
+        Some((one, _)) if count <= 1 => one.clone(),
+        Some((_, several)) => format!("{count} {several}"),
+        None => describe_detector(&f.detector, count),
+    };
     FindingView {
-        what: capitalised(&describe_detector(
-            &f.detector,
-            usize::try_from(f.count).unwrap_or(usize::MAX),
-        )),
+        what: capitalised(&what),
         detector: f.detector.clone(),
         category: f.category.clone(),
         place: describe_location(&f.location),
@@ -299,7 +304,8 @@ fn finding_view(f: &Finding) -> FindingView {
     }
 }
 
-fn reasons_view(record: &QuarantineRecord) -> Vec<RecipientView> {
+fn reasons_view(console: &Console, record: &QuarantineRecord) -> Vec<RecipientView> {
+    let rules = console.rules.load();
     model::reasons(record)
         .into_iter()
         .map(|r| RecipientView {
@@ -317,12 +323,19 @@ fn reasons_view(record: &QuarantineRecord) -> Vec<RecipientView> {
                         .iter()
                         .map(|e| {
                             let count = usize::try_from(e.count).unwrap_or(usize::MAX).max(1);
-                            capitalised(&describe_evidence(
-                                &e.detector,
-                                &e.location,
-                                &e.sample,
-                                count,
-                            ))
+                            let text = match rules.detector_nouns.get(&e.detector) {
+                                Some((one, several)) => describe_named_evidence(
+                                    one,
+                                    several,
+                                    &e.location,
+                                    &e.sample,
+                                    count,
+                                ),
+                                None => {
+                                    describe_evidence(&e.detector, &e.location, &e.sample, count)
+                                }
+                            };
+                            capitalised(&text)
                         })
                         .collect(),
                     rule: reason.rule,
