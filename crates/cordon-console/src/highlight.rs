@@ -28,9 +28,12 @@ const MAX_SAMPLE_CHARS: usize = 200;
 const MAX_MARKS: usize = 10_000;
 
 /// Whether findings of `detector` are highlighted in the text (rather than
-/// only listed).
+/// only listed). An exact match's sample names columns, not text.
 pub(crate) fn is_highlighted(detector: &str) -> bool {
-    !matches!(detector, "executable" | "uninspectable" | "attachment")
+    !matches!(
+        detector,
+        "executable" | "uninspectable" | "attachment" | "exact_match"
+    )
 }
 
 /// The pattern that finds `finding` in text, if it has one.
@@ -243,7 +246,7 @@ mod tests {
 
     #[test]
     fn file_findings_are_not_highlighted() {
-        for detector in ["executable", "uninspectable"] {
+        for detector in ["executable", "uninspectable", "exact_match"] {
             assert!(pattern(&finding(detector, "Windows program")).is_none());
             assert!(!is_highlighted(detector));
         }

@@ -6,11 +6,15 @@
 pub mod custom;
 mod detector;
 mod dictionary;
+pub mod exact;
 mod finding;
 pub mod identifiers;
 mod level;
 mod markings;
 
+use std::sync::Arc;
+
+use cordon_exact_match::ExactMatchIndex;
 use cordon_extract::Extraction;
 use serde::Serialize;
 
@@ -63,6 +67,8 @@ pub struct DetectorsConfig {
     pub dictionary: DictionaryConfig,
     /// Custom detectors from `detectors.toml`, already checked and compiled.
     pub custom: Vec<CustomDetector>,
+    /// The force's own records (`exact-match.toml`), as salted hashes.
+    pub exact_match: Option<Arc<ExactMatchIndex>>,
 }
 
 /// All detectors, compiled.
@@ -72,6 +78,9 @@ pub struct Detectors {
     identifiers: IdentifierScanner,
     dictionary: Dictionary,
     custom: Vec<CustomDetector>,
+    exact_match: Option<Arc<ExactMatchIndex>>,
+    /// The export has a date column, so dates are looked for.
+    exact_dates: bool,
 }
 
 impl Detectors {
@@ -82,7 +91,32 @@ impl Detectors {
             identifiers: IdentifierScanner::new(),
             dictionary: Dictionary::new(&config.dictionary)?,
             custom: config.custom.clone(),
+            exact_match: config.exact_match.clone(),
+            exact_dates: config.exact_match.as_ref().is_some_and(|index| {
+                index.columns().iter().any(|c| {
+                    matches!(&c.kind, cordon_exact_match::ColumnKind::Typed(k) if k == exact::DATE_KIND)
+                })
+            }),
         })
+    }
+
+    /// Finds combinations of one record's values in a text, given its identifiers.
+    fn exact_scan(
+        &self,
+        index: &ExactMatchIndex,
+        text: &str,
+        identifiers: &[IdentifierMatch],
+        records: &mut Vec<cordon_exact_match::RecordMatch>,
+    ) {
+        records.clear();
+        let mut dates = Vec::new();
+        if self.exact_dates {
+            exact::find_dates(text, &mut dates);
+        }
+        let mut typed = Vec::with_capacity(identifiers.len() + dates.len());
+        exact::typed_values(identifiers, &dates, &mut typed);
+        index.scan(text, &typed, records);
+        exact::merge_overlapping(index, records);
     }
 
     /// Runs every detector over the extracted message.
@@ -92,6 +126,7 @@ impl Detectors {
         let mut identifiers = Vec::new();
         let mut words = Vec::new();
         let mut custom = Vec::new();
+        let mut records = Vec::new();
         for part in &extraction.parts {
             let before = markings.len();
             self.markings.scan(part, &mut markings);
@@ -114,6 +149,18 @@ impl Detectors {
             }
             for m in &custom {
                 findings.add(m.detector, &part.location, &m.value, &m.sample);
+            }
+            if let Some(index) = &self.exact_match {
+                self.exact_scan(index, &part.text, &identifiers, &mut records);
+                for m in &records {
+                    let value = format!("{:016x}", m.key);
+                    findings.add(
+                        DetectorId::ExactMatch,
+                        &part.location,
+                        &value,
+                        &m.columns.join(" + "),
+                    );
+                }
             }
         }
         for detector in self.custom.iter().filter(|d| d.spec().min_count > 1) {

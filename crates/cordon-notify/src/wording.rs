@@ -24,6 +24,10 @@ fn noun(detector: &str) -> (&'static str, &'static str) {
             "special category information",
         ),
         "operation_name" => ("the live operation name", "live operation names"),
+        "exact_match" => (
+            "the details of a person in the force's records",
+            "the details of people in the force's records",
+        ),
         "executable" => ("an executable file", "executable files"),
         "uninspectable" => (
             "content that could not be checked",
@@ -143,6 +147,10 @@ pub fn describe_evidence(detector: &str, location: &str, sample: &str, count: us
             }
         }
         "executable" => format!("an executable file {place}: {sample}"),
+        "exact_match" => {
+            let what = describe_detector(detector, count);
+            format!("{what} ({}) {place}", sample.replace('_', " "))
+        }
         "uninspectable" => format!("content that could not be checked {place}: {sample}"),
         "attachment" => place.replacen("in the attachment", "the attached file", 1),
         _ => {
@@ -243,6 +251,10 @@ mod tests {
         assert_eq!(
             describe_evidence("attachment", "attachment:photo.jpg", "photo.jpg", 1),
             "the attached file photo.jpg"
+        );
+        assert_eq!(
+            describe_evidence("exact_match", "body", "surname + date_of_birth", 1),
+            "the details of a person in the force's records (surname + date of birth) in the message body"
         );
     }
 

@@ -13,6 +13,9 @@ mod load;
 mod rules;
 
 use std::path::Path;
+use std::sync::Arc;
+
+use cordon_exact_match::ExactMatchIndex;
 
 use cordon_detect::{
     Category, CustomDetector, Detection, DetectorId, DetectorsConfig, DictionaryConfig, Level,
@@ -24,8 +27,8 @@ pub use directory::{Directory, StaffMember, identifier_key};
 pub use domains::{DomainClass, DomainClassifier, domain_of};
 pub use error::RulesError;
 pub use load::{
-    DECISIONS_FILE, DETECTORS_FILE, DIRECTORY_FILE, DOMAINS_FILE, LIMITS_FILE, OPERATIONS_FILE,
-    SPECIAL_CATEGORY_FILE,
+    DECISIONS_FILE, DETECTORS_FILE, DIRECTORY_FILE, DOMAINS_FILE, EXACT_MATCH_FILE, LIMITS_FILE,
+    OPERATIONS_FILE, SPECIAL_CATEGORY_FILE,
 };
 pub use rules::{Action, Actions, Carries, Evidence, FindingKind, Reason, Rule, When};
 
@@ -100,6 +103,9 @@ pub struct Policy {
     pub limits: Limits,
     /// The force's own detectors (`detectors.toml`), compiled.
     pub custom_detectors: Vec<CustomDetectorInfo>,
+    /// The force's own records (`exact-match.toml`) as salted hashes, shared
+    /// by every copy of the policy.
+    pub exact_match: Option<Arc<ExactMatchIndex>>,
 }
 
 /// A custom detector with the words notices use for what it finds.
@@ -128,6 +134,7 @@ impl Policy {
                 .iter()
                 .map(|c| c.detector.clone())
                 .collect(),
+            exact_match: self.exact_match.clone(),
         }
     }
 

@@ -3,6 +3,10 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
+
+use cordon_detect::IdentifierScanner;
+use cordon_exact_match::{ColumnKind, ColumnSpec, ExactMatchConfig, ExactMatchIndex};
 
 use cordon_detect::{
     Category, CustomDetector, CustomDetectorSpec, DetectorId, DictionaryConfig, Level, Operation,
@@ -33,6 +37,29 @@ pub const DECISIONS_FILE: &str = "decisions.toml";
 pub const LIMITS_FILE: &str = "limits.toml";
 /// Optional custom detectors file.
 pub const DETECTORS_FILE: &str = "detectors.toml";
+/// Optional exact data match file.
+pub const EXACT_MATCH_FILE: &str = "exact-match.toml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExactMatchFile {
+    file: Spanned<String>,
+    min_columns: usize,
+    within: usize,
+    column: Vec<Spanned<ExactColumnFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExactColumnFile {
+    name: String,
+    #[serde(default = "words")]
+    kind: String,
+}
+
+fn words() -> String {
+    "words".into()
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,6 +277,19 @@ pub(crate) fn load(dir: &Path) -> Result<Policy, RulesError> {
         }
         Err(e) => return Err(e),
     };
+    let exact_match = match read(dir, EXACT_MATCH_FILE) {
+        Ok((path, text)) => Some(exact_match(
+            &Source {
+                path: &path,
+                text: &text,
+            },
+            dir,
+        )?),
+        Err(RulesError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let custom_ids: Vec<DetectorId> = custom_detectors
         .iter()
         .flat_map(|d| [Some(d.detector.id()), d.detector.possible_id()])
@@ -285,7 +325,48 @@ pub(crate) fn load(dir: &Path) -> Result<Policy, RulesError> {
         rules,
         limits,
         custom_detectors,
+        exact_match,
     })
+}
+
+/// Reads `exact-match.toml` and loads the export it names (relative to the
+/// rules directory) into salted hashes.
+fn exact_match(src: &Source, dir: &Path) -> Result<Arc<ExactMatchIndex>, RulesError> {
+    let file: ExactMatchFile = src.parse()?;
+    let kinds = cordon_detect::exact::typed_kinds();
+    let mut columns = Vec::new();
+    for column in &file.column {
+        let c = column.get_ref();
+        let kind = match c.kind.as_str() {
+            "words" => ColumnKind::Words,
+            k if kinds.contains(&k) => ColumnKind::Typed(k.to_owned()),
+            other => {
+                return Err(src.error_at(
+                    column.span().start,
+                    format!(
+                        "column `{}`: unknown kind `{other}`; kinds: words, {}",
+                        c.name,
+                        kinds.join(", ")
+                    ),
+                ));
+            }
+        };
+        columns.push(ColumnSpec {
+            name: c.name.clone(),
+            kind,
+        });
+    }
+    let config = ExactMatchConfig {
+        file: dir.join(file.file.get_ref()),
+        columns,
+        min_columns: file.min_columns,
+        within: file.within,
+    };
+    let scanner = IdentifierScanner::new();
+    let canonical = |kind: &str, cell: &str| cordon_detect::exact::canonical(&scanner, kind, cell);
+    let (index, _stats) = ExactMatchIndex::load(&config, &canonical)
+        .map_err(|e| src.error_at(file.file.span().start, e.to_string()))?;
+    Ok(Arc::new(index))
 }
 
 /// Reads `detectors.toml`: each detector checked and compiled, errors at its line.

@@ -54,7 +54,7 @@ fn leap(y: u32) -> bool {
 }
 
 /// Whether day `d` exists in month `m` of year `y` (`y` = None: unknown century).
-pub(super) fn date_ok(y: Option<u32>, m: u32, d: u32) -> bool {
+pub(crate) fn date_ok(y: Option<u32>, m: u32, d: u32) -> bool {
     let max = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -39,6 +39,7 @@ mod tokens;
 
 use crate::DetectorId;
 use context::Context;
+pub(crate) use dob::date_ok;
 use tokens::{Token, claim, is_word, next_digit, starts, tokenize};
 
 /// Bytes of text looked at before the first and after the last digit of a
