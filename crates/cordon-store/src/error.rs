@@ -63,6 +63,15 @@ pub enum StoreError {
         /// Its current state.
         state: QuarantineState,
     },
+    /// A sender activity total was asked over a window that makes no
+    /// sense: empty, or longer than [`crate::MAX_WINDOW_SECS`] (31 days).
+    #[error("the window of {window_secs} s over {name:?} is not between 1 second and 31 days")]
+    InvalidWindow {
+        /// The counter or set the total was asked of.
+        name: String,
+        /// The window asked for, in seconds.
+        window_secs: u64,
+    },
 }
 
 impl StoreError {

@@ -22,6 +22,7 @@ use crate::postgres_store::PostgresStore;
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
+use crate::sender_activity::{SenderActivity, WindowQuery};
 use crate::sled_store::SledStore;
 use crate::spool::{Envelope, Spool};
 use crate::store::{Engine, Reconciliation, StoreCounts};
@@ -330,6 +331,22 @@ impl Store {
         self.run(move |e| e.prune_decided(decided_before)).await
     }
 
+    /// See [`Engine::record_sender_activity`].
+    pub async fn record_sender_activity(
+        &self,
+        activity: &SenderActivity,
+        queries: &[WindowQuery],
+    ) -> Result<Vec<u64>, StoreError> {
+        let (activity, queries) = (activity.clone(), queries.to_vec());
+        self.run(move |e| e.record_sender_activity(&activity, &queries))
+            .await
+    }
+
+    /// See [`Engine::prune_sender_activity`].
+    pub async fn prune_sender_activity(&self, before: u64) -> Result<u64, StoreError> {
+        self.run(move |e| e.prune_sender_activity(before)).await
+    }
+
     /// See [`Engine::heartbeat`].
     pub async fn heartbeat(&self, now: u64) -> Result<(), StoreError> {
         self.run(move |e| e.heartbeat(now)).await
@@ -412,6 +429,28 @@ mod tests {
         );
         assert!(store.remove_message(&record.id).await.unwrap());
         assert!(store.get_message(&record.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sender_activity_is_recorded_and_pruned_through_the_handle() {
+        let store = Store::memory();
+        let activity = SenderActivity {
+            sender: "pc.jones@northshire.police.uk".into(),
+            message: QueueId::new().to_string(),
+            at: 1_000,
+            amounts: vec![("attachments_to_personal".into(), 2)],
+            members: vec![("external_recipients".into(), vec!["a@x.com".into()])],
+        };
+        let queries = [
+            WindowQuery::sum("attachments_to_personal", 86_400),
+            WindowQuery::distinct("external_recipients", 3_600),
+        ];
+        let totals = store
+            .record_sender_activity(&activity, &queries)
+            .await
+            .unwrap();
+        assert_eq!(totals, vec![2, 1]);
+        assert_eq!(store.prune_sender_activity(2_000).await.unwrap(), 3);
     }
 
     #[tokio::test(flavor = "current_thread")]

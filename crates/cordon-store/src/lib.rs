@@ -9,6 +9,9 @@
 //!   calls never block the runtime, over an [`Engine`]: the durable
 //!   [`SledStore`] (one gateway), the shared [`PostgresStore`] (several
 //!   gateways, one quarantine) or the in-memory [`MemoryStore`] for tests.
+//! - [`SenderActivity`]: durable counters of what each sender sends over
+//!   time windows (attachments, bytes, distinct recipients), recorded and
+//!   read back through the same [`Engine`], for the policy's volume rules.
 //! - [`reconcile`]: on start, what to process again and what to clean up.
 
 #![warn(missing_docs)]
@@ -23,6 +26,7 @@ mod memory_store;
 mod postgres_store;
 mod prefilter;
 mod record;
+mod sender_activity;
 mod sled_store;
 mod spool;
 mod store;
@@ -40,6 +44,9 @@ pub use postgres_store::PostgresStore;
 pub use record::{
     Decision, InvalidQuarantineState, MessageRecord, PlannedAction, QuarantineRecord,
     QuarantineState, RecipientRecord, RecipientStatus, ReleaseProposal,
+};
+pub use sender_activity::{
+    ACTIVITY_BUCKET_SECS, MAX_WINDOW_SECS, SenderActivity, WindowMeasure, WindowQuery,
 };
 pub use sled_store::SledStore;
 pub use spool::{Envelope, SPOOL_MAGIC, Spool, SpoolWriter};

@@ -8,6 +8,7 @@ use crate::id::QueueId;
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
+use crate::sender_activity::{ActivityBook, SenderActivity, WindowQuery};
 use crate::store::{
     Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
     sort_newest_first,
@@ -25,6 +26,7 @@ pub struct MemoryStore {
 struct Inner {
     messages: BTreeMap<QueueId, MessageRecord>,
     quarantine: BTreeMap<QueueId, QuarantineRecord>,
+    activity: ActivityBook,
 }
 
 impl MemoryStore {
@@ -185,6 +187,7 @@ impl Engine for MemoryStore {
         let Inner {
             messages,
             quarantine,
+            ..
         } = &mut *inner;
         let before = quarantine.len();
         quarantine.retain(|_, q| {
@@ -193,6 +196,18 @@ impl Engine for MemoryStore {
                 || messages.contains_key(&q.message_id)
         });
         Ok((before - quarantine.len()) as u64)
+    }
+
+    fn record_sender_activity(
+        &self,
+        activity: &SenderActivity,
+        queries: &[WindowQuery],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.lock().activity.record(activity, queries)
+    }
+
+    fn prune_sender_activity(&self, before: u64) -> Result<u64, StoreError> {
+        Ok(self.lock().activity.prune(before))
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {

@@ -13,6 +13,9 @@
 //! has finished stays as a tombstone, so that a node coming back with an old
 //! spool file does not send it again.
 //!
+//! The sender activity counters live in tables of their own; see
+//! [`sender_activity`].
+//!
 //! Every change is one transaction; rows are locked (`FOR UPDATE`) where a
 //! change reads before it writes, so two nodes never decide one entry twice
 //! nor lose a recipient's update.
@@ -33,11 +36,14 @@ use crate::prefilter::{SummaryPrefilter, search_text};
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
+use crate::sender_activity::{SenderActivity, WindowQuery};
 use crate::spool::Envelope;
 use crate::store::{
     Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
 };
 use crate::tally::{QuarantineTally, TallyKey, tally_delta};
+
+mod sender_activity;
 
 /// Rows read at a time when a listing or count reads entries a query may
 /// pass over.
@@ -580,6 +586,18 @@ impl Engine for PostgresStore {
         write_quarantine(&mut tx, Some(&old), &record)?;
         tx.commit().map_err(query_error)?;
         Ok(true)
+    }
+
+    fn record_sender_activity(
+        &self,
+        activity: &SenderActivity,
+        queries: &[WindowQuery],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.record_activity(activity, queries)
+    }
+
+    fn prune_sender_activity(&self, before: u64) -> Result<u64, StoreError> {
+        self.prune_activity(before)
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -1279,6 +1297,64 @@ mod tests {
         let plan = crate::reconcile(&spool, &a).unwrap();
         assert_eq!(plan.unfinished, vec![message.id]);
         assert!(plan.missing_spool.is_empty());
+    }
+
+    #[test]
+    fn two_nodes_recording_for_one_sender_at_once_both_count() {
+        use crate::sender_activity::WindowQuery;
+        use crate::store::tests::activity;
+
+        let test = TestDatabase::create();
+        let (a, b) = two_nodes(&test);
+        let sender = "pc.jones@northshire.police.uk";
+        let queries = [
+            WindowQuery::sum("attachments_to_personal", 86_400),
+            WindowQuery::distinct("external_recipients", 86_400),
+        ];
+        const EACH: u64 = 10;
+        let mut seen: Vec<u64> = std::thread::scope(|s| {
+            let workers: Vec<_> = [&a, &b]
+                .into_iter()
+                .enumerate()
+                .map(|(n, node)| {
+                    let queries = &queries;
+                    s.spawn(move || {
+                        (0..EACH)
+                            .map(|i| {
+                                // Different buckets and recipients on each node.
+                                let own = format!("n{n}-{i}@gmail.com");
+                                let message = activity(
+                                    sender,
+                                    1_700_000_000 + i * 600 + n as u64 * 300,
+                                    &[("attachments_to_personal", 1)],
+                                    &[("external_recipients", &[own.as_str()])],
+                                );
+                                node.record_sender_activity(&message, queries).unwrap()[0]
+                            })
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        seen.sort_unstable();
+        seen.dedup();
+        // Times go forward on each node but interleave between them, so a
+        // total may leave out a later-stamped message of the other node;
+        // the final reading, at the last time, has every one.
+        assert!(seen.len() > 1, "{seen:?}");
+        let read = activity(sender, 1_700_000_000 + EACH * 600, &[], &[]);
+        assert_eq!(
+            b.record_sender_activity(&read, &queries).unwrap(),
+            vec![2 * EACH, 2 * EACH]
+        );
+        assert_eq!(
+            a.record_sender_activity(&read, &queries).unwrap(),
+            vec![2 * EACH, 2 * EACH]
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //!   by expiry, by decision time) and the tally of counts, kept in the same
 //!   transaction as `quarantine`; see [`quarantine_index`]. Queue pages,
 //!   counts, expiry and retention read it, not every entry.
+//! - `sender_activity`: the sender activity counters, with their own
+//!   indexes by time; see [`sender_activity`].
 //!
 //! Every change is one sled transaction, then [`SledStore::flush`] before
 //! the method returns.
@@ -35,6 +37,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -53,6 +56,7 @@ use crate::prefilter::SummaryPrefilter;
 use crate::record::{
     Decision, MessageRecord, QuarantineRecord, QuarantineState, RecipientStatus, ReleaseProposal,
 };
+use crate::sender_activity::{SenderActivity, WindowQuery};
 use crate::spool::{create_private_dir, sync_dir};
 use crate::store::{
     Engine, StoreCounts, apply_decision, decide_record, mark_held, propose_record, set_status,
@@ -61,6 +65,7 @@ use crate::store::{
 use crate::tally::QuarantineTally;
 
 mod quarantine_index;
+mod sender_activity;
 
 use quarantine_index::{DECIDED, EXPIRY, end_of, id_of, listing_prefix, timed_key, tx_reindex};
 
@@ -80,6 +85,14 @@ pub struct SledStore {
     quarantine: Tree,
     unfinished: Tree,
     index: Tree,
+    /// The sender activity counters ([`sender_activity`]).
+    activity: Tree,
+    /// Taken by every writer of `activity` until it has read its totals:
+    /// sled's transactions cannot scan ranges, so the totals are read
+    /// after the commit, and this keeps any other recording or prune from
+    /// changing the tree in between (see [`sender_activity`]). A std
+    /// mutex, held for work in memory only, never across the flush.
+    activity_lock: Mutex<()>,
     /// The database directory.
     dir: PathBuf,
     /// sled's log file (`dir/db`), opened to fsync it.
@@ -106,6 +119,28 @@ type Trees = (
     TransactionalTree,
 );
 
+/// Opens the sled database in `dir`. sled releases its lock on the
+/// directory from background threads a little after the last handle of a
+/// previous opening is dropped, so a reopen in the same process (a test, a
+/// restart of the store) may find it still held: it is retried for up to
+/// two seconds. Another process holding it (a second gateway on one data
+/// directory, which `cordon serve` refuses earlier) still fails.
+fn open_when_unlocked(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            // sled reports it as ErrorKind::Other with this message.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result.map_err(StoreError::backend),
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (creating if needed, mode 0700) the database in `path`, checks every
     /// message record and rebuilds the index of unfinished messages from
@@ -115,10 +150,7 @@ impl SledStore {
         if !dir.is_dir() {
             create_private_dir(&dir)?;
         }
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(StoreError::backend)?;
+        let db = open_when_unlocked(&dir)?;
         // What sled created without fsync: its files and their entries.
         let conf = dir.join("conf");
         if conf.exists() {
@@ -137,6 +169,8 @@ impl SledStore {
             quarantine: tree(QUARANTINE)?,
             unfinished: tree(UNFINISHED)?,
             index: tree(INDEX)?,
+            activity: tree(sender_activity::TREE)?,
+            activity_lock: Mutex::new(()),
             db,
             dir,
             log,
@@ -617,6 +651,18 @@ impl Engine for SledStore {
         Ok(pruned)
     }
 
+    fn record_sender_activity(
+        &self,
+        activity: &SenderActivity,
+        queries: &[WindowQuery],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.record_activity(activity, queries)
+    }
+
+    fn prune_sender_activity(&self, before: u64) -> Result<u64, StoreError> {
+        self.prune_activity(before)
+    }
+
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let mut counts = StoreCounts::default();
         for (_, due) in self.index_entries()? {
@@ -778,7 +824,8 @@ fn tx_load_quarantine(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::{deferred, inspected as record, quarantine};
+    use crate::sender_activity::WindowQuery;
+    use crate::store::tests::{activity, deferred, inspected as record, quarantine};
 
     #[test]
     fn the_quarantine_index_follows_decisions_and_is_rebuilt_for_an_older_database() {
@@ -888,6 +935,88 @@ mod tests {
                 quarantine_held: 1
             }
         );
+    }
+
+    #[test]
+    fn sender_activity_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let sender = "pc.jones@northshire.police.uk";
+        let at = 1_700_000_000;
+        let queries = [
+            WindowQuery::sum("attachments_to_personal", 86_400),
+            WindowQuery::distinct("external_recipients", 3_600),
+        ];
+        let first = activity(
+            sender,
+            at,
+            &[("attachments_to_personal", 2)],
+            &[("external_recipients", &["a@x.com", "b@y.org"])],
+        );
+        let second = activity(
+            sender,
+            at + 600,
+            &[("attachments_to_personal", 1)],
+            &[("external_recipients", &["b@y.org", "c@z.net"])],
+        );
+        {
+            let store = SledStore::open(&path).unwrap();
+            store.record_sender_activity(&first, &queries).unwrap();
+            assert_eq!(
+                store.record_sender_activity(&second, &queries).unwrap(),
+                vec![3, 3]
+            );
+        }
+        let store = SledStore::open(&path).unwrap();
+        let read = activity(sender, at + 600, &[], &[]);
+        assert_eq!(
+            store.record_sender_activity(&read, &queries).unwrap(),
+            vec![3, 3]
+        );
+        // The markers survived too: a retry adds nothing (and reads at its
+        // own time, before b was added again).
+        assert_eq!(
+            store.record_sender_activity(&first, &queries).unwrap(),
+            vec![2, 1]
+        );
+        assert_eq!(
+            store.record_sender_activity(&read, &queries).unwrap(),
+            vec![3, 3]
+        );
+        // Markers 2, buckets 2, members 3.
+        assert_eq!(store.prune_sender_activity(u64::MAX).unwrap(), 7);
+        assert_eq!(store.activity.len(), 0, "every index key went too");
+    }
+
+    #[test]
+    fn a_prune_larger_than_a_batch_removes_everything_it_should() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("db")).unwrap();
+        let members: Vec<String> = (0..25).map(|i| format!("p{i}@gmail.com")).collect();
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        let old = activity("a@x.com", 1_000, &[("n", 1)], &[("rcpt", &members)]);
+        let recent = activity(
+            "a@x.com",
+            9_000,
+            &[("n", 1)],
+            &[("rcpt", &["p1@gmail.com"])],
+        );
+        store.record_sender_activity(&old, &[]).unwrap();
+        store.record_sender_activity(&recent, &[]).unwrap();
+        // All but the recent message's marker, bucket and member.
+        assert_eq!(store.prune_sender_activity(5_000).unwrap(), 26);
+        let totals = store
+            .record_sender_activity(
+                &activity("a@x.com", 9_000, &[], &[]),
+                &[
+                    WindowQuery::sum("n", 86_400),
+                    WindowQuery::distinct("rcpt", 86_400),
+                ],
+            )
+            .unwrap();
+        assert_eq!(totals, vec![1, 1]);
+        // Three items with two index keys each, and the member's `w` key.
+        assert_eq!(store.activity.len(), 7);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::record::{
     Decision, MessageRecord, PlannedAction, QuarantineRecord, QuarantineState, RecipientStatus,
     ReleaseProposal,
 };
+use crate::sender_activity::{SenderActivity, WindowQuery};
 use crate::spool::{Envelope, Spool};
 use crate::tally::QuarantineTally;
 
@@ -109,6 +110,35 @@ pub trait Engine: Send + Sync {
 
     /// Numbers for metrics.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// Adds `activity` to its sender's counters, once per
+    /// [`SenderActivity::message`] (recording a message again adds
+    /// nothing), and returns one total per query, in order, over the
+    /// window ending at `activity.at`, this activity included. An activity
+    /// that [only reads](SenderActivity::only_reads) adds nothing and
+    /// leaves no marker. [`StoreError::InvalidWindow`], with nothing
+    /// changed, for a window of 0 or over 31 days.
+    ///
+    /// Sums are kept in 5-minute buckets, so a sum may include up to 5
+    /// minutes more than its window (a day's total, up to 24 h 5 min);
+    /// distinct counts are exact. See [`SenderActivity`] for the
+    /// bounds. Atomic and durable when it returns (one sled
+    /// transaction, one PostgreSQL transaction); the recordings of one
+    /// sender are serialized, so two at the same moment both count and
+    /// the second sees the first.
+    fn record_sender_activity(
+        &self,
+        activity: &SenderActivity,
+        queries: &[WindowQuery],
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// Deletes the sender activity that lies entirely before `before`:
+    /// sum buckets that end before it, distinct members last added before
+    /// it, and the markers of messages recorded before it (a message
+    /// recorded again after its marker went counts again). The caller
+    /// passes now minus its longest window. Returns how many items (buckets,
+    /// members, markers) went.
+    fn prune_sender_activity(&self, before: u64) -> Result<u64, StoreError>;
 
     /// One page of the entries matching `query`, newest first (by
     /// `held_at`, then id), starting after `before` (the `next` of the page
@@ -581,6 +611,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::memory_store::MemoryStore;
     use crate::record::RecipientRecord;
+    use crate::sender_activity::MAX_WINDOW_SECS;
     use crate::sled_store::SledStore;
     use crate::spool::Envelope;
 
@@ -1457,6 +1488,342 @@ pub(crate) mod tests {
         );
     }
 
+    const SENDER: &str = "pc.jones@northshire.police.uk";
+    const HOUR: u64 = 3_600;
+    const DAY: u64 = 86_400;
+    /// 14 November 2023, 22:15 UTC: the start of a 5-minute bucket.
+    const T0: u64 = 1_700_000_100;
+
+    /// An activity of a new message.
+    pub(crate) fn activity(
+        sender: &str,
+        at: u64,
+        amounts: &[(&str, u64)],
+        members: &[(&str, &[&str])],
+    ) -> SenderActivity {
+        SenderActivity {
+            sender: sender.into(),
+            message: QueueId::new().to_string(),
+            at,
+            amounts: amounts.iter().map(|(n, a)| (n.to_string(), *a)).collect(),
+            members: members
+                .iter()
+                .map(|(n, m)| (n.to_string(), m.iter().map(|m| m.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    /// A message with `n` attachments of 10 KiB to personal addresses.
+    fn attachments(sender: &str, at: u64, n: u64) -> SenderActivity {
+        activity(
+            sender,
+            at,
+            &[
+                ("attachments_to_personal", n),
+                ("bytes_to_personal", n * 10_240),
+            ],
+            &[],
+        )
+    }
+
+    /// What a policy reads: attachments and bytes a day, attachments an hour.
+    fn personal_totals() -> Vec<WindowQuery> {
+        vec![
+            WindowQuery::sum("attachments_to_personal", DAY),
+            WindowQuery::sum("bytes_to_personal", DAY),
+            WindowQuery::sum("attachments_to_personal", HOUR),
+        ]
+    }
+
+    /// The totals of `queries` for `sender` at `at`, adding nothing.
+    fn read_totals(store: &dyn Engine, sender: &str, at: u64, queries: &[WindowQuery]) -> Vec<u64> {
+        store
+            .record_sender_activity(&activity(sender, at, &[], &[]), queries)
+            .unwrap()
+    }
+
+    fn sender_sums_follow_the_window(store: &dyn Engine) {
+        let queries = personal_totals();
+        let record = |at: u64| {
+            store
+                .record_sender_activity(&attachments(SENDER, at, 1), &queries)
+                .unwrap()
+        };
+        assert_eq!(record(T0), vec![1, 10_240, 1]);
+        assert_eq!(record(T0 + 3 * HOUR), vec![2, 20_480, 1]);
+        assert_eq!(record(T0 + 6 * HOUR + 45), vec![3, 30_720, 1]);
+        // The fourth attachment of the day crosses a threshold of 3.
+        let fourth = T0 + 9 * HOUR + 17;
+        assert_eq!(record(fourth), vec![4, 40_960, 1]);
+        // Reading alone adds nothing.
+        assert_eq!(
+            read_totals(store, SENDER, fourth, &queries),
+            vec![4, 40_960, 1]
+        );
+        assert_eq!(
+            read_totals(
+                store,
+                SENDER,
+                fourth,
+                &[WindowQuery::sum("never_counted", DAY)]
+            ),
+            vec![0]
+        );
+        // 25 hours later: only itself.
+        assert_eq!(record(fourth + 25 * HOUR), vec![1, 10_240, 1]);
+        // Between them, the day before it sees the last three of the day.
+        assert_eq!(
+            read_totals(store, SENDER, T0 + DAY + 3 * HOUR + 10, &queries),
+            vec![3, 30_720, 0]
+        );
+
+        // The documented bound: a sum counts whole 5-minute buckets, so a
+        // day's sum reaches back up to 5 minutes more; distinct counts are
+        // exact.
+        let early = "early@northshire.police.uk";
+        store
+            .record_sender_activity(
+                &activity(early, T0 + 10, &[("n", 1)], &[("set", &["m@x.com"])]),
+                &[],
+            )
+            .unwrap();
+        let both = [
+            WindowQuery::sum("n", DAY),
+            WindowQuery::distinct("set", DAY),
+        ];
+        assert_eq!(read_totals(store, early, T0 + 10, &both), vec![1, 1]);
+        assert_eq!(read_totals(store, early, T0 + DAY + 9, &both), vec![1, 1]);
+        assert_eq!(read_totals(store, early, T0 + DAY + 10, &both), vec![1, 0]);
+        // The bucket's last second, T0 + 299, is in the window.
+        assert_eq!(read_totals(store, early, T0 + DAY + 298, &both), vec![1, 0]);
+        assert_eq!(read_totals(store, early, T0 + DAY + 299, &both), vec![0, 0]);
+        // Nothing is counted before its bucket.
+        assert_eq!(read_totals(store, early, T0 - 1, &both), vec![0, 0]);
+    }
+
+    fn distinct_members_are_counted_once_per_window(store: &dyn Engine) {
+        let queries = [
+            WindowQuery::distinct("external_recipients", HOUR),
+            WindowQuery::distinct("external_recipients", DAY),
+        ];
+        let send = |sender: &str, at: u64, to: &[&str]| {
+            store
+                .record_sender_activity(
+                    &activity(sender, at, &[], &[("external_recipients", to)]),
+                    &queries,
+                )
+                .unwrap()
+        };
+        assert_eq!(send(SENDER, T0, &["a@x.com", "b@y.org"]), vec![2, 2]);
+        // The same recipient again, and twice in one message: once.
+        assert_eq!(send(SENDER, T0 + 60, &["a@x.com", "a@x.com"]), vec![2, 2]);
+        // Two hours later the hour holds only the one sent again.
+        assert_eq!(send(SENDER, T0 + 2 * HOUR, &["a@x.com"]), vec![1, 2]);
+        // Exact at the edge: b's last time is T0 (a's is later than both).
+        let hour = [WindowQuery::distinct("external_recipients", HOUR)];
+        assert_eq!(read_totals(store, SENDER, T0 + HOUR - 1, &hour), vec![1]);
+        assert_eq!(read_totals(store, SENDER, T0 + HOUR, &hour), vec![0]);
+
+        // 300 distinct external recipients in an hour, then the 301st.
+        let bulk = "bulk@northshire.police.uk";
+        let mut last = Vec::new();
+        for message in 0..30u64 {
+            let to: Vec<String> = (0..10)
+                .map(|i| format!("person{}@example{}.com", message * 10 + i, i))
+                .collect();
+            let to: Vec<&str> = to.iter().map(String::as_str).collect();
+            last = send(bulk, T0 + message * 100, &to);
+        }
+        assert_eq!(last, vec![300, 300]);
+        assert_eq!(
+            send(bulk, T0 + 3_000, &["one.more@example.com"]),
+            vec![301, 301]
+        );
+        // Not the other sender's.
+        assert_eq!(
+            read_totals(store, SENDER, T0 + 2 * HOUR, &queries),
+            vec![1, 2]
+        );
+    }
+
+    fn a_message_recorded_twice_counts_once(store: &dyn Engine) {
+        let mut first = attachments(SENDER, T0, 2);
+        first.members = vec![("external_recipients".into(), vec!["a@x.com".into()])];
+        let queries = [
+            WindowQuery::sum("attachments_to_personal", DAY),
+            WindowQuery::distinct("external_recipients", DAY),
+        ];
+        assert_eq!(
+            store.record_sender_activity(&first, &queries).unwrap(),
+            vec![2, 1]
+        );
+        // A retry after a crash, even with another time and content.
+        let mut retry = first.clone();
+        retry.at = T0 + 30;
+        retry.members[0].1.push("b@y.org".into());
+        assert_eq!(
+            store.record_sender_activity(&first, &queries).unwrap(),
+            vec![2, 1]
+        );
+        assert_eq!(
+            store.record_sender_activity(&retry, &queries).unwrap(),
+            vec![2, 1]
+        );
+        // A read under a message's id leaves no marker: the message counts
+        // when it is recorded.
+        let next = attachments(SENDER, T0 + 60, 1);
+        let mut read = next.clone();
+        read.amounts.clear();
+        assert_eq!(
+            store.record_sender_activity(&read, &queries).unwrap(),
+            vec![2, 1]
+        );
+        assert_eq!(
+            store.record_sender_activity(&next, &queries).unwrap(),
+            vec![3, 1]
+        );
+        assert_eq!(
+            store.record_sender_activity(&next, &queries).unwrap(),
+            vec![3, 1]
+        );
+    }
+
+    fn senders_are_counted_apart(store: &dyn Engine) {
+        // Addresses and names that are prefixes of one another.
+        let (one, other) = ("a@x.com", "a@x.com.evil.example");
+        let queries = [
+            WindowQuery::sum("bytes", DAY),
+            WindowQuery::sum("bytes_to_personal", DAY),
+            WindowQuery::distinct("rcpt", DAY),
+        ];
+        let record = |sender: &str, bytes: u64, to: &[&str]| {
+            store
+                .record_sender_activity(
+                    &activity(sender, T0, &[("bytes", bytes)], &[("rcpt", to)]),
+                    &queries,
+                )
+                .unwrap()
+        };
+        assert_eq!(record(one, 100, &["p@gmail.com"]), vec![100, 0, 1]);
+        assert_eq!(
+            record(other, 7, &["q@gmail.com", "r@gmail.com"]),
+            vec![7, 0, 2]
+        );
+        assert_eq!(record(one, 1, &["q@gmail.com"]), vec![101, 0, 2]);
+        assert_eq!(read_totals(store, other, T0, &queries), vec![7, 0, 2]);
+        assert_eq!(
+            read_totals(store, "nobody@x.com", T0, &queries),
+            vec![0, 0, 0]
+        );
+    }
+
+    fn old_sender_activity_is_pruned_and_recent_kept(store: &dyn Engine) {
+        let month = [
+            WindowQuery::sum("attachments", MAX_WINDOW_SECS),
+            WindowQuery::distinct("rcpt", MAX_WINDOW_SECS),
+        ];
+        let old = activity(SENDER, T0, &[("attachments", 1)], &[("rcpt", &["a", "b"])]);
+        let later = T0 + 2 * DAY;
+        let recent = activity(
+            SENDER,
+            later,
+            &[("attachments", 1)],
+            &[("rcpt", &["b", "c"])],
+        );
+        store.record_sender_activity(&old, &[]).unwrap();
+        assert_eq!(
+            store.record_sender_activity(&recent, &month).unwrap(),
+            vec![2, 3]
+        );
+        assert_eq!(store.prune_sender_activity(T0).unwrap(), 0);
+        // Before T0 + 1: the old message's marker and member a (b was added
+        // again since); its bucket ends at T0 + 299.
+        assert_eq!(store.prune_sender_activity(T0 + 1).unwrap(), 2);
+        assert_eq!(read_totals(store, SENDER, later, &month), vec![2, 2]);
+        assert_eq!(store.prune_sender_activity(T0 + 299).unwrap(), 0);
+        assert_eq!(store.prune_sender_activity(T0 + 300).unwrap(), 1);
+        assert_eq!(read_totals(store, SENDER, later, &month), vec![1, 2]);
+        assert_eq!(store.prune_sender_activity(T0 + 300).unwrap(), 0);
+        // The recent message is still known: recording it again adds nothing.
+        assert_eq!(
+            store.record_sender_activity(&recent, &month).unwrap(),
+            vec![1, 2]
+        );
+        // Everything: its marker, bucket and members b and c.
+        assert_eq!(store.prune_sender_activity(u64::MAX).unwrap(), 4);
+        assert_eq!(read_totals(store, SENDER, later, &month), vec![0, 0]);
+    }
+
+    fn concurrent_recordings_of_one_sender_lose_nothing(store: &dyn Engine) {
+        const THREADS: u64 = 6;
+        const ROUNDS: u64 = 8;
+        let queries = [
+            WindowQuery::sum("attachments_to_personal", DAY),
+            WindowQuery::distinct("rcpt", DAY),
+        ];
+        let mut seen: Vec<u64> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let queries = &queries;
+                    s.spawn(move || {
+                        (0..ROUNDS)
+                            .map(|round| {
+                                let own = format!("r{t}-{round}@gmail.com");
+                                let to = ["shared@gmail.com", own.as_str()];
+                                let message = activity(
+                                    SENDER,
+                                    T0 + round,
+                                    &[("attachments_to_personal", 1)],
+                                    &[("rcpt", &to)],
+                                );
+                                store.record_sender_activity(&message, queries).unwrap()[0]
+                            })
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        // Recordings of one sender are serialized: each saw all before it.
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=THREADS * ROUNDS).collect::<Vec<_>>());
+        assert_eq!(
+            read_totals(store, SENDER, T0 + ROUNDS, &queries),
+            vec![THREADS * ROUNDS, THREADS * ROUNDS + 1]
+        );
+    }
+
+    fn windows_of_nothing_or_over_a_month_are_refused(store: &dyn Engine) {
+        let message = attachments(SENDER, T0, 1);
+        for window_secs in [0, MAX_WINDOW_SECS + 1, u64::MAX] {
+            let queries = [
+                WindowQuery::sum("attachments_to_personal", DAY),
+                WindowQuery::distinct("rcpt", window_secs),
+            ];
+            match store.record_sender_activity(&message, &queries) {
+                Err(StoreError::InvalidWindow {
+                    name,
+                    window_secs: w,
+                }) => {
+                    assert_eq!((name.as_str(), w), ("rcpt", window_secs));
+                }
+                other => panic!("expected an invalid window, got {other:?}"),
+            }
+        }
+        // Refused before anything was added.
+        let month = [WindowQuery::sum("attachments_to_personal", MAX_WINDOW_SECS)];
+        assert_eq!(read_totals(store, SENDER, T0, &month), vec![0]);
+        assert_eq!(
+            store.record_sender_activity(&message, &month).unwrap(),
+            vec![1]
+        );
+        // Windows reaching back before the epoch's start count from it.
+        assert_eq!(read_totals(store, SENDER, 5, &month), vec![0]);
+    }
+
     macro_rules! for_every_backend {
         ($($name:ident),* $(,)?) => {
             mod memory {
@@ -1496,5 +1863,12 @@ pub(crate) mod tests {
         damaged_spool_files_are_recognised,
         decided_entries_are_pruned_after_the_retention,
         pages_counts_and_tally_agree_with_reading_everything,
+        sender_sums_follow_the_window,
+        distinct_members_are_counted_once_per_window,
+        a_message_recorded_twice_counts_once,
+        senders_are_counted_apart,
+        old_sender_activity_is_pruned_and_recent_kept,
+        concurrent_recordings_of_one_sender_lose_nothing,
+        windows_of_nothing_or_over_a_month_are_refused,
     );
 }
