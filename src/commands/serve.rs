@@ -475,9 +475,12 @@ impl cordon_milter::Front for MilterFront {
         envelope: cordon_inspect::Envelope,
     ) -> Result<cordon_inspect::Verdict, String> {
         let inspector = Arc::clone(&self.gateway.rules().inspector);
-        tokio::task::spawn_blocking(move || inspector.check(&message, &envelope))
-            .await
-            .map_err(|e| e.to_string())
+        let engine = Arc::clone(self.gateway.store().engine());
+        tokio::task::spawn_blocking(move || {
+            cordon_gateway::check_with_history(&inspector, engine.as_ref(), &message, &envelope)
+        })
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn take_over(

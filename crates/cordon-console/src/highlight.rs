@@ -32,7 +32,7 @@ const MAX_MARKS: usize = 10_000;
 pub(crate) fn is_highlighted(detector: &str) -> bool {
     !matches!(
         detector,
-        "executable" | "uninspectable" | "attachment" | "exact_match"
+        "executable" | "uninspectable" | "attachment" | "exact_match" | "sender_behaviour"
     )
 }
 

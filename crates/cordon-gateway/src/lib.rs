@@ -29,6 +29,7 @@ mod notices;
 mod pipeline;
 mod quarantine;
 mod retry;
+mod sender_history;
 mod stored_verdict;
 mod unrecorded;
 mod work;
@@ -182,6 +183,8 @@ impl<T: Transport> std::fmt::Debug for Gateway<T> {
             .finish_non_exhaustive()
     }
 }
+
+pub use sender_history::check_with_history;
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> u64 {
@@ -400,6 +403,7 @@ impl<T: Transport> Gateway<T> {
                 Wake::Expiry => {
                     tokio::spawn(Arc::clone(&self).expire_due());
                     self.prune_decided().await;
+                    self.prune_sender_activity().await;
                     self.complete_search_texts().await;
                     self.sweep_owed_notices().await;
                 }
@@ -534,6 +538,17 @@ impl<T: Transport> Gateway<T> {
                 "decided quarantine entries past the retention pruned (the audit chain keeps their record)"
             ),
             Err(e) => tracing::error!(error = %e, "cannot prune decided quarantine entries"),
+        }
+    }
+
+    /// Removes sender counters older than the behaviour rules' longest window.
+    async fn prune_sender_activity(&self) {
+        let keep = sender_history::retention(&self.rules.load().inspector);
+        let before = now().saturating_sub(keep);
+        match self.store.prune_sender_activity(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "old sender counters pruned"),
+            Err(e) => tracing::error!(error = %e, "cannot prune old sender counters"),
         }
     }
 

@@ -192,9 +192,11 @@ impl<T: Transport> Gateway<T> {
         // The verdict's audit line is appended in the same trip to the
         // blocking pool as the inspection.
         let (id, audit) = (record.id, self.config.audit.clone());
+        let engine = Arc::clone(self.store.engine());
         let inspected = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let verdict = inspector.check(&message, &envelope);
+            let verdict =
+                crate::check_with_history(&inspector, engine.as_ref(), &message, &envelope);
             let elapsed = started.elapsed();
             if let Some(audit) = audit
                 && let Err(e) = audit.append(verdict_event(id.to_string(), &verdict))

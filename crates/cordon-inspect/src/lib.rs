@@ -14,7 +14,7 @@ use cordon_policy::{Facts, Policy, RecipientVerdict, RulesError};
 use serde::Serialize;
 
 pub use cordon_detect::{Category, DetectorId, Level};
-pub use cordon_policy::{Action, DomainClass, Reason};
+pub use cordon_policy::{Action, Activity, BehaviourTotals, DomainClass, Measure, Reason};
 
 /// The SMTP envelope: who sends, who receives.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,7 +107,22 @@ impl Inspector {
 
     /// Inspects a message and decides for each recipient. Never panics, never
     /// fails: what cannot be inspected is a finding that holds the message.
+    /// Behaviour rules see this message alone (no counters are kept).
     pub fn check(&self, message: &[u8], envelope: &Envelope) -> Verdict {
+        self.check_with_history(message, envelope, |activity| activity.alone())
+    }
+
+    /// As [`Inspector::check`], with the sender's history: when a rule is
+    /// about behaviour, `history` records this message's [`Activity`]
+    /// wherever the caller keeps counters and returns the totals the rules
+    /// read, this message included ([`BehaviourTotals::Unknown`] when they
+    /// cannot be read, which the rules treat as passed).
+    pub fn check_with_history(
+        &self,
+        message: &[u8],
+        envelope: &Envelope,
+        history: impl FnOnce(&Activity) -> BehaviourTotals,
+    ) -> Verdict {
         let extraction = extract(message, &self.policy.limits);
         let detection = self.detectors.detect(&extraction);
         let sender_address = match &envelope.mail_from {
@@ -129,11 +144,16 @@ impl Inspector {
             .top_level_attachments()
             .map(|a| a.location.clone())
             .collect();
+        let totals = self
+            .policy
+            .activity(&sender_address, &recipients, attached.len(), message.len())
+            .map(|activity| history(&activity));
         let facts = Facts {
             detection: &detection,
             attachments: &attached,
             sender: (!sender_address.is_empty()).then_some(sender_address.as_str()),
             sender_class,
+            behaviour: totals.as_ref(),
         };
         let recipients = self.policy.decide(&facts, &recipients);
         let Detection {

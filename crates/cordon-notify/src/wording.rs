@@ -34,6 +34,7 @@ fn noun(detector: &str) -> (&'static str, &'static str) {
             "content that could not be checked",
         ),
         "attachment" => ("the attachment", "attachments"),
+        "sender_behaviour" => ("the sender's recent mail", "the sender's recent mail"),
         _ => ("a finding", "findings"),
     }
 }
@@ -147,6 +148,7 @@ pub fn describe_evidence(detector: &str, location: &str, sample: &str, count: us
             }
         }
         "executable" => format!("an executable file {place}: {sample}"),
+        "sender_behaviour" => sample.to_owned(),
         "exact_match" => {
             let what = describe_detector(detector, count);
             format!("{what} ({}) {place}", sample.replace('_', " "))

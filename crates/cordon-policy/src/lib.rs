@@ -6,6 +6,7 @@
 //! message, its sender and each recipient's domain class to an action and the
 //! reasons for it. It is pure: the same inputs always give the same verdict.
 
+mod behaviour;
 mod directory;
 mod domains;
 mod error;
@@ -23,6 +24,7 @@ use cordon_detect::{
 use cordon_extract::Limits;
 use serde::{Deserialize, Serialize};
 
+pub use behaviour::{Activity, BehaviourCondition, BehaviourTotals, Measure, Per};
 pub use directory::{Directory, StaffMember, identifier_key};
 pub use domains::{DomainClass, DomainClassifier, domain_of};
 pub use error::RulesError;
@@ -66,6 +68,9 @@ pub struct Facts<'a> {
     pub sender: Option<&'a str>,
     /// The class of the sender's domain.
     pub sender_class: Option<DomainClass>,
+    /// The sender's totals over the windows of the behaviour rules, this
+    /// message included (`None` when no rule asks).
+    pub behaviour: Option<&'a BehaviourTotals>,
 }
 
 /// The decision for one recipient.
@@ -156,6 +161,46 @@ impl Policy {
         })
     }
 
+    /// The (measure, window in seconds) totals the behaviour rules read,
+    /// once each; empty when no rule is about behaviour.
+    pub fn behaviour_queries(&self) -> Vec<(Measure, u64)> {
+        let mut queries: Vec<(Measure, u64)> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.when.behaviour.map(|b| b.query()))
+            .collect();
+        queries.sort_unstable();
+        queries.dedup();
+        queries
+    }
+
+    /// What a message adds to its sender's counters, with the totals the
+    /// rules read; `None` when no rule is about behaviour or there is no
+    /// sender (a bounce).
+    pub fn activity(
+        &self,
+        sender: &str,
+        recipients: &[String],
+        attachments: usize,
+        size: usize,
+    ) -> Option<Activity> {
+        let queries = self.behaviour_queries();
+        if queries.is_empty() || sender.is_empty() {
+            return None;
+        }
+        let classes: Vec<(String, DomainClass)> = recipients
+            .iter()
+            .map(|r| (r.clone(), self.classify(r)))
+            .collect();
+        Some(behaviour::activity(
+            sender,
+            &classes,
+            attachments,
+            size,
+            queries,
+        ))
+    }
+
     /// The class of an address's domain.
     pub fn classify(&self, address: &str) -> DomainClass {
         self.domains.classify_address(address)
@@ -173,7 +218,13 @@ impl Policy {
             .iter()
             .map(|address| {
                 let domain_class = self.classify(address);
-                if self.self_send_applies(facts, address) {
+                // A behaviour rule (the fourth file of the day to one's own
+                // webmail) stops the exception, as it is about the sender.
+                let behaviour_stops = applicable.iter().any(|(rule, _)| {
+                    rule.when.behaviour.is_some()
+                        && rule.action.for_class(domain_class) != Action::Deliver
+                });
+                if !behaviour_stops && self.self_send_applies(facts, address) {
                     return RecipientVerdict {
                         address: address.clone(),
                         domain_class,

@@ -17,6 +17,7 @@ use cordon_extract::Limits;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::behaviour::BehaviourCondition;
 use crate::directory::{Directory, StaffMember, identifier_key};
 use crate::domains::{DomainClass, DomainClassifier, canonical_domain, is_valid_domain};
 use crate::error::{RulesError, Source};
@@ -152,6 +153,7 @@ struct WhenFile {
     sender: Vec<DomainClass>,
     #[serde(default)]
     carries: Vec<Carries>,
+    behaviour: Option<BehaviourCondition>,
 }
 
 #[derive(Deserialize)]
@@ -649,6 +651,7 @@ fn decisions(
             and_found: finding_kinds(src, &rule.when.and_found, custom)?,
             sender: rule.when.sender,
             carries: rule.when.carries,
+            behaviour: rule.when.behaviour,
         };
         if when.is_empty() {
             return Err(src.error_at(

@@ -5,6 +5,7 @@
 use cordon_detect::{Category, DetectorId, Finding, Level, Strength};
 use serde::{Deserialize, Serialize};
 
+use crate::behaviour::BehaviourCondition;
 use crate::{DomainClass, Facts};
 
 /// What happens to a message for one recipient. Ordered by strictness, so the
@@ -119,6 +120,8 @@ pub struct When {
     pub sender: Vec<DomainClass>,
     /// The message carries one of these.
     pub carries: Vec<Carries>,
+    /// The sender's behaviour over a window passes a threshold.
+    pub behaviour: Option<BehaviourCondition>,
 }
 
 impl When {
@@ -129,6 +132,7 @@ impl When {
             && self.and_found.is_empty()
             && self.sender.is_empty()
             && self.carries.is_empty()
+            && self.behaviour.is_none()
     }
 
     /// True when the condition holds for the message.
@@ -145,6 +149,9 @@ impl When {
             && (self.sender.is_empty()
                 || facts.sender_class.is_some_and(|c| self.sender.contains(&c)))
             && (self.carries.is_empty() || self.carries.iter().any(carries))
+            && self
+                .behaviour
+                .is_none_or(|b| facts.behaviour.is_some_and(|totals| b.holds(totals)))
     }
 }
 
@@ -289,6 +296,18 @@ impl Rule {
                     count: 1,
                 }
             }));
+        }
+        if let (Some(condition), Some(totals)) = (&when.behaviour, facts.behaviour) {
+            // First, so that truncation never drops it.
+            out.insert(
+                0,
+                Evidence {
+                    detector: "sender_behaviour",
+                    location: "sender".to_owned(),
+                    sample: condition.describe(totals),
+                    count: 1,
+                },
+            );
         }
         out.truncate(MAX_EVIDENCE);
         out
