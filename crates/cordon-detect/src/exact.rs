@@ -3,14 +3,12 @@
 //! text (identifiers in their canonical form, and dates), and the same
 //! canonicalisation for the cells of the export, so that `2009/0048213R` in
 //! the export and `09/48213R` in a message are one PNC ID, and `1984-03-12`
-//! and `12 March 1984` one date.
-
-use std::sync::OnceLock;
+//! and `12 March 1984` one date. Dates are those the date-of-birth detector
+//! reads, found in its pass over the digits with or without birth context.
 
 use cordon_exact_match::{ExactMatchIndex, RecordMatch, TypedValue};
-use regex::Regex;
 
-use crate::identifiers::date_ok;
+use crate::identifiers::DateMatch;
 use crate::{DetectorId, IdentifierMatch, IdentifierScanner};
 
 /// The kind name of dates, as columns of the export declare it.
@@ -64,8 +62,8 @@ pub fn canonical(scanner: &IdentifierScanner, kind: &str, cell: &str) -> Option<
     let cell = cordon_extract::normalize(cell);
     if kind == DATE_KIND {
         let mut dates = Vec::new();
-        find_dates(&cell, &mut dates);
-        return dates.into_iter().next().map(|(_, _, v)| v);
+        scanner.scan_with_dates(&cell, &mut Vec::new(), Some(&mut dates));
+        return dates.into_iter().next().map(|d| d.value);
     }
     let mut found = Vec::new();
     scanner.scan(&cell, &mut found);
@@ -78,7 +76,7 @@ pub fn canonical(scanner: &IdentifierScanner, kind: &str, cell: &str) -> Option<
 /// Appends the typed values of a text: its identifiers and dates.
 pub(crate) fn typed_values<'a>(
     identifiers: &'a [IdentifierMatch],
-    dates: &'a [(usize, usize, String)],
+    dates: &'a [DateMatch],
     out: &mut Vec<TypedValue<'a>>,
 ) {
     out.extend(identifiers.iter().filter_map(|m| {
@@ -89,11 +87,11 @@ pub(crate) fn typed_values<'a>(
             value: &m.value,
         })
     }));
-    out.extend(dates.iter().map(|(start, end, value)| TypedValue {
+    out.extend(dates.iter().map(|d| TypedValue {
         kind: DATE_KIND,
-        start: *start,
-        end: *end,
-        value,
+        start: d.start,
+        end: d.end,
+        value: &d.value,
     }));
 }
 
@@ -130,94 +128,14 @@ pub(crate) fn merge_overlapping(index: &ExactMatchIndex, records: &mut Vec<Recor
     *records = merged;
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-/// Appends every real date in `text` as (start, end, `YYYY-MM-DD`): day,
-/// month and four-digit year with `/`, `-` or `.` (`12/03/1984`, British
-/// order), ISO `1984-03-12`, and `12 March 1984`, `12th of Mar. 1984`,
-/// `March 12, 1984`.
-pub(crate) fn find_dates(text: &str, out: &mut Vec<(usize, usize, String)>) {
-    static PATTERNS: OnceLock<[Regex; 4]> = OnceLock::new();
-    let [numeric, iso, day_month, month_day] = PATTERNS.get_or_init(|| {
-        // Fixed patterns: they compile.
-        let compile = |p: &str| Regex::new(p).expect("a fixed date pattern compiles");
-        [
-            compile(r"(?-u:\b)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?-u:\b)"),
-            compile(r"(?-u:\b)(\d{4})-(\d{2})-(\d{2})(?-u:\b)"),
-            compile(
-                r"(?i)(?-u:\b)(\d{1,2})(?:st|nd|rd|th)?(?: of)? ([a-z]{3,9})\.?,? (\d{4})(?-u:\b)",
-            ),
-            compile(r"(?i)(?-u:\b)([a-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})(?-u:\b)"),
-        ]
-    });
-    let mut push = |start: usize, end: usize, y: &str, m: Option<u32>, d: &str| {
-        let (Ok(y), Some(m), Ok(d)) = (y.parse::<u32>(), m, d.parse::<u32>()) else {
-            return;
-        };
-        if real_date(y, m, d) {
-            out.push((start, end, format!("{y:04}-{m:02}-{d:02}")));
-        }
-    };
-    let month = |name: &str| {
-        let lower = name.to_ascii_lowercase();
-        let known =
-            lower.len() == 3 || lower == "sept" || MONTHS.iter().any(|m| full_month(m) == lower);
-        MONTHS
-            .iter()
-            .position(|m| known && lower.starts_with(m))
-            .map(|i| i as u32 + 1)
-    };
-    for c in numeric.captures_iter(text) {
-        let whole = c.get(0).map_or(0..0, |m| m.range());
-        push(whole.start, whole.end, &c[3], c[2].parse().ok(), &c[1]);
-    }
-    for c in iso.captures_iter(text) {
-        let whole = c.get(0).map_or(0..0, |m| m.range());
-        push(whole.start, whole.end, &c[1], c[2].parse().ok(), &c[3]);
-    }
-    for c in day_month.captures_iter(text) {
-        let whole = c.get(0).map_or(0..0, |m| m.range());
-        push(whole.start, whole.end, &c[3], month(&c[2]), &c[1]);
-    }
-    for c in month_day.captures_iter(text) {
-        let whole = c.get(0).map_or(0..0, |m| m.range());
-        push(whole.start, whole.end, &c[3], month(&c[1]), &c[2]);
-    }
-}
-
-/// The full English name of the month abbreviated `abbr`.
-fn full_month(abbr: &str) -> &'static str {
-    match abbr {
-        "jan" => "january",
-        "feb" => "february",
-        "mar" => "march",
-        "apr" => "april",
-        "may" => "may",
-        "jun" => "june",
-        "jul" => "july",
-        "aug" => "august",
-        "sep" => "september",
-        "oct" => "october",
-        "nov" => "november",
-        _ => "december",
-    }
-}
-
-/// Whether day `d` of month `m` of year `y` exists, in years people are born.
-fn real_date(y: u32, m: u32, d: u32) -> bool {
-    (1000..=2999).contains(&y) && date_ok(Some(y), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn dates(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        find_dates(text, &mut out);
-        out.into_iter().map(|(_, _, v)| v).collect()
+        IdentifierScanner::new().scan_with_dates(text, &mut Vec::new(), Some(&mut out));
+        out.into_iter().map(|d| d.value).collect()
     }
 
     #[test]

@@ -100,21 +100,18 @@ impl Detectors {
         })
     }
 
-    /// Finds combinations of one record's values in a text, given its identifiers.
+    /// Finds combinations of one record's values in a text, given its
+    /// identifiers and dates.
     fn exact_scan(
-        &self,
         index: &ExactMatchIndex,
         text: &str,
         identifiers: &[IdentifierMatch],
+        dates: &[identifiers::DateMatch],
         records: &mut Vec<cordon_exact_match::RecordMatch>,
     ) {
         records.clear();
-        let mut dates = Vec::new();
-        if self.exact_dates {
-            exact::find_dates(text, &mut dates);
-        }
         let mut typed = Vec::with_capacity(identifiers.len() + dates.len());
-        exact::typed_values(identifiers, &dates, &mut typed);
+        exact::typed_values(identifiers, dates, &mut typed);
         index.scan(text, &typed, records);
         exact::merge_overlapping(index, records);
     }
@@ -127,6 +124,7 @@ impl Detectors {
         let mut words = Vec::new();
         let mut custom = Vec::new();
         let mut records = Vec::new();
+        let mut dates = Vec::new();
         for part in &extraction.parts {
             let before = markings.len();
             self.markings.scan(part, &mut markings);
@@ -134,7 +132,12 @@ impl Detectors {
                 findings.add(DetectorId::Marking, &part.location, &m.text, &m.text);
             }
             identifiers.clear();
-            self.identifiers.scan(&part.text, &mut identifiers);
+            dates.clear();
+            self.identifiers.scan_with_dates(
+                &part.text,
+                &mut identifiers,
+                self.exact_dates.then_some(&mut dates),
+            );
             for m in &identifiers {
                 findings.add(m.detector, &part.location, &m.value, &m.sample);
             }
@@ -151,7 +154,7 @@ impl Detectors {
                 findings.add(m.detector, &part.location, &m.value, &m.sample);
             }
             if let Some(index) = &self.exact_match {
-                self.exact_scan(index, &part.text, &identifiers, &mut records);
+                Self::exact_scan(index, &part.text, &identifiers, &dates, &mut records);
                 for m in &records {
                     let value = format!("{:016x}", m.key);
                     findings.add(

@@ -169,6 +169,127 @@ fn bench_group(c: &mut Criterion, name: &str, messages: &[Vec<u8>], throughput: 
     group.finish();
 }
 
+/// A copy of the shipped rules in a temporary directory, with `drop` files
+/// left out and `nominals.csv` replaced by `rows` synthetic records (when
+/// given).
+fn rules_copy(drop: &[&str], rows: Option<usize>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(root().join("rules")).expect("rules") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        if entry.path().is_file() && !drop.iter().any(|d| name == *d) {
+            std::fs::copy(entry.path(), dir.path().join(&name)).expect("copy");
+        }
+    }
+    if let Some(rows) = rows {
+        std::fs::write(dir.path().join("nominals.csv"), synthetic_nominals(rows))
+            .expect("write export");
+    }
+    dir
+}
+
+/// `rows` records of made-up people: a few thousand surnames and hundreds
+/// of forenames from syllables, dates over 80 years, unique PNC IDs with
+/// valid check letters.
+fn synthetic_nominals(rows: usize) -> String {
+    const A: &[&str] = &[
+        "Ash", "Brad", "Cal", "Dun", "El", "Fair", "Gar", "Hol", "Ing", "Kel", "Lang", "Mor",
+        "Nor", "Pen", "Rad", "Sal", "Thorn", "Wal",
+    ];
+    const B: &[&str] = &[
+        "by", "ford", "ham", "ley", "ton", "well", "worth", "wood", "more", "field", "stone",
+        "bridge", "croft", "dale", "gate", "holm",
+    ];
+    const F: &[&str] = &[
+        "Al", "Be", "Ca", "Da", "Ed", "Fi", "Ge", "Ha", "Iv", "Ja", "Ka", "Li", "Ma", "Ni", "Ol",
+        "Pa", "Ro", "Sa", "To", "Vi",
+    ];
+    const G: &[&str] = &[
+        "an", "ella", "ie", "on", "ra", "ys", "in", "ette", "ius", "ard",
+    ];
+    const LETTERS: &[u8] = b"ZABCDEFGHJKLMNPQRTUVWXY";
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut out = String::from("nominal_id,surname,forename,date_of_birth,pnc_id\n");
+    for i in 0..rows {
+        let r = next();
+        let surname = format!(
+            "{}{}{}",
+            A[(r % 18) as usize],
+            B[((r >> 8) % 16) as usize],
+            ["", "s", "e"][((r >> 16) % 3) as usize]
+        );
+        let forename = format!(
+            "{}{}",
+            F[((r >> 20) % 20) as usize],
+            G[((r >> 28) % 10) as usize]
+        );
+        let (year, month, day) = (
+            1940 + (r >> 32) % 80,
+            1 + (r >> 40) % 12,
+            1 + (r >> 44) % 28,
+        );
+        let pnc_year = 2000 + (i % 25) as u64;
+        let serial = (i / 25) as u64 + 1;
+        let n = (pnc_year % 100) * 10_000_000 + serial;
+        let letter = LETTERS[(n % 23) as usize] as char;
+        out.push_str(&format!(
+            "NS-{i:07},{surname},{forename},{year}-{month:02}-{day:02},{pnc_year}/{serial:07}{letter}\n"
+        ));
+    }
+    out
+}
+
+/// The typical message under the rules with and without the force's own
+/// detectors and records, in one group: what they cost.
+fn bench_policy(c: &mut Criterion) {
+    let message = typical_message();
+    let envelope = envelope();
+    let without = rules_copy(&["detectors.toml", "exact-match.toml"], None);
+    let own_detectors = rules_copy(&["exact-match.toml"], None);
+    let records = rules_copy(&["detectors.toml"], None);
+    let shipped = rules_copy(&[], None);
+    let million = rules_copy(&[], Some(1_000_000));
+    let started = std::time::Instant::now();
+    let with_million = Inspector::load(million.path()).expect("rules with 1M records");
+    eprintln!(
+        "loaded the rules with 1,000,000 synthetic records in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let inspectors = [
+        (
+            "without_own_detectors_or_records",
+            Inspector::load(without.path()).expect("rules"),
+        ),
+        (
+            "own_detectors_only",
+            Inspector::load(own_detectors.path()).expect("rules"),
+        ),
+        (
+            "records_only",
+            Inspector::load(records.path()).expect("rules"),
+        ),
+        (
+            "shipped_rules",
+            Inspector::load(shipped.path()).expect("rules"),
+        ),
+        ("shipped_rules_with_1m_records", with_million),
+    ];
+    let mut group = c.benchmark_group("typical_20kb_policy");
+    group.throughput(Throughput::Elements(1));
+    for (name, inspector) in &inspectors {
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(inspector.check(black_box(&message), &envelope)))
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let fixtures = fixtures();
     let bytes: u64 = fixtures.iter().map(|m| m.len() as u64).sum();
@@ -195,6 +316,6 @@ fn benches(c: &mut Criterion) {
 criterion_group! {
     name = inspect;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(4));
-    targets = benches
+    targets = benches, bench_policy
 }
 criterion_main!(inspect);

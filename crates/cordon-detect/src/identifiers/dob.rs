@@ -54,7 +54,7 @@ fn leap(y: u32) -> bool {
 }
 
 /// Whether day `d` exists in month `m` of year `y` (`y` = None: unknown century).
-pub(crate) fn date_ok(y: Option<u32>, m: u32, d: u32) -> bool {
+pub(super) fn date_ok(y: Option<u32>, m: u32, d: u32) -> bool {
     let max = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -223,13 +223,27 @@ fn parse(b: &[u8], toks: &[Token], k: usize) -> Option<Date> {
     None
 }
 
-/// Appends every date of birth among `toks`.
+/// A date with a four-digit year found anywhere, birth context or not (for
+/// exact matches of the force's records).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DateMatch {
+    /// Byte offset of its first character.
+    pub start: usize,
+    /// Byte offset just past it.
+    pub end: usize,
+    /// `YYYY-MM-DD`.
+    pub value: String,
+}
+
+/// Appends every date of birth among `toks` to `out`, and, when `dates` is
+/// given, every real date with a four-digit year to it.
 pub(super) fn find(
     text: &str,
     toks: &[Token],
     starts: &[usize],
     ctx: &Context,
     out: &mut Vec<IdentifierMatch>,
+    mut dates: Option<&mut Vec<DateMatch>>,
 ) {
     let b = text.as_bytes();
     let mut next = 0;
@@ -248,7 +262,18 @@ pub(super) fn find(
             continue;
         };
         let y = (dt.year_digits == 4).then_some(dt.year);
-        if !date_ok(y, dt.month, dt.day) || !ctx.before(b, t.start, WITHIN, Topic::Birth) {
+        if !date_ok(y, dt.month, dt.day) {
+            continue;
+        }
+        if let (Some(dates), Some(year)) = (dates.as_deref_mut(), y) {
+            dates.push(DateMatch {
+                start: t.start,
+                end: toks[dt.last].end,
+                value: format!("{:04}-{:02}-{:02}", year, dt.month, dt.day),
+            });
+        }
+        if !ctx.before(b, t.start, WITHIN, Topic::Birth) {
+            next = dt.last + 1;
             continue;
         }
         let (value, sample) = if dt.year_digits == 4 {

@@ -39,7 +39,7 @@ mod tokens;
 
 use crate::DetectorId;
 use context::Context;
-pub(crate) use dob::date_ok;
+pub use dob::DateMatch;
 use tokens::{Token, claim, is_word, next_digit, starts, tokenize};
 
 /// Bytes of text looked at before the first and after the last digit of a
@@ -130,9 +130,24 @@ impl IdentifierScanner {
     /// Appends every validated identifier found in `text` to `found`, ordered
     /// by position (then detector). Never panics, whatever the text.
     pub fn scan(&self, text: &str, found: &mut Vec<IdentifierMatch>) {
+        self.scan_with_dates(text, found, None);
+    }
+
+    /// As [`IdentifierScanner::scan`], also appending to `dates` every real
+    /// date with a four-digit year, with or without birth context, in the
+    /// same pass.
+    pub fn scan_with_dates(
+        &self,
+        text: &str,
+        found: &mut Vec<IdentifierMatch>,
+        mut dates: Option<&mut Vec<DateMatch>>,
+    ) {
         let b = text.as_bytes();
         let base = found.len();
-        let mut bufs = Buffers::default();
+        let mut bufs = Buffers {
+            dates: dates.as_deref_mut().map(std::mem::take),
+            ..Buffers::default()
+        };
         let mut bank_cands: Vec<bank::Candidate> = Vec::new();
         let mut prev_end = 0;
         let mut next = next_digit(b, 0);
@@ -163,6 +178,9 @@ impl IdentifierScanner {
             if next.is_some_and(|n| n < we) {
                 next = next_digit(b, we);
             }
+        }
+        if let (Some(out), Some(collected)) = (dates, bufs.dates.take()) {
+            *out = collected;
         }
         if !bank_cands.is_empty() {
             bank::pair(text, &bank_cands, &self.context, found);
@@ -199,7 +217,7 @@ impl IdentifierScanner {
         phone::find(text, toks, st, found);
         passport::find(text, toks, st, &self.context, found);
         postcode::find(text, toks, st, found);
-        dob::find(text, toks, st, &self.context, found);
+        dob::find(text, toks, st, &self.context, found, bufs.dates.as_mut());
         // Digits already validated as something else are not sort codes or accounts.
         for m in &found[wbase..] {
             claim(toks, m.start, m.end);
@@ -208,11 +226,13 @@ impl IdentifierScanner {
     }
 }
 
-/// Scratch space reused across the windows of one scan.
+/// Scratch space reused across the windows of one scan, and the dates
+/// collected when asked for.
 #[derive(Default)]
 struct Buffers {
     toks: Vec<Token>,
     starts: Vec<usize>,
+    dates: Option<Vec<DateMatch>>,
 }
 
 #[cfg(test)]
