@@ -221,3 +221,39 @@ fn automatic_messages_get_no_notice() {
         .unwrap();
     assert!(is_automatic("postmaster@northshire.police.uk", &notice));
 }
+
+#[test]
+fn the_force_s_own_detectors_are_named_in_its_words() {
+    let verdict = cordon_records::decode_verdict(r#"{"findings": [], "recipients": [{"address": "a@gmail.com", "action": "hold", "reasons": [{
+        "rule": "personal-data-to-insecure", "action": "hold",
+        "policy": "Personal data only over a secure route.",
+        "explanation": "Send it to a secure address.",
+        "evidence": [
+            {"detector": "custody_record", "where": "body", "sample": "CU26 *******", "count": 2},
+            {"detector": "uk_nino", "where": "body", "sample": "JM 41 ** ** B", "count": 1}
+        ]
+    }]}]}"#).unwrap();
+    let mut facts = facts(NoticeKind::Held);
+    facts.held[0].reasons = reasons_from_verdict(&verdict, "a@gmail.com");
+    facts.name_custom_detectors(|id| {
+        (id == "custody_record").then(|| {
+            (
+                "a custody record number".to_owned(),
+                "custody record numbers".to_owned(),
+            )
+        })
+    });
+    let templates = Templates::built_in().unwrap();
+    let bytes = templates.compose(&facts, &origin()).unwrap();
+    let parsed = MessageParser::default().parse(&bytes).expect("parses");
+    let text = text_of(&parsed);
+    assert!(
+        text.contains("2 custody record numbers, such as CU26 *******, in the message body"),
+        "{text}"
+    );
+    // Built-in detectors keep their own words.
+    assert!(
+        text.contains("a National Insurance number, JM 41 ** ** B, in the message body"),
+        "{text}"
+    );
+}
