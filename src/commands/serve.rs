@@ -480,7 +480,8 @@ impl cordon_milter::Front for MilterFront {
             cordon_gateway::check_with_history(&inspector, engine.as_ref(), &message, &envelope)
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("the sender's counters cannot be read: {e}"))
     }
 
     async fn take_over(

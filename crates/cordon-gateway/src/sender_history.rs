@@ -4,7 +4,7 @@
 //! blocking thread.
 
 use cordon_inspect::{Activity, BehaviourTotals, Inspector, Measure};
-use cordon_store::{Engine, SenderActivity, WindowQuery};
+use cordon_store::{Engine, SenderActivity, StoreError, WindowQuery};
 
 use crate::now;
 
@@ -25,9 +25,14 @@ fn message_key(sender: &str, message: &[u8]) -> String {
     )
 }
 
-/// Records `activity` for `message` and returns the totals the rules read;
-/// `Unknown` (the rules then hold) when the store cannot be used.
-fn record(engine: &dyn Engine, activity: &Activity, message: &[u8], at: u64) -> BehaviourTotals {
+/// Records `activity` for `message` at `at` with `store` (an engine's
+/// `record_sender_activity`) and returns the totals the rules read.
+fn record(
+    store: impl FnOnce(&SenderActivity, &[WindowQuery]) -> Result<Vec<u64>, StoreError>,
+    activity: &Activity,
+    message: &[u8],
+    at: u64,
+) -> Result<BehaviourTotals, StoreError> {
     let name = |m: Measure| m.as_str().to_owned();
     let stored = SenderActivity {
         sender: activity.sender.clone(),
@@ -51,28 +56,48 @@ fn record(engine: &dyn Engine, activity: &Activity, message: &[u8], at: u64) -> 
             }
         })
         .collect();
-    match engine.record_sender_activity(&stored, &queries) {
-        Ok(totals) => {
-            BehaviourTotals::Known(activity.queries.iter().copied().zip(totals).collect())
-        }
-        Err(e) => {
-            tracing::error!(sender = %activity.sender, error = %e, "cannot record the sender's activity; behaviour rules apply as if passed");
-            BehaviourTotals::Unknown
-        }
-    }
+    let totals = store(&stored, &queries)?;
+    Ok(BehaviourTotals::Known(
+        activity.queries.iter().copied().zip(totals).collect(),
+    ))
 }
 
-/// Inspects a message with its sender's history kept in `engine`. Blocks:
-/// call it on the blocking pool.
+/// Inspects a message with its sender's history kept in `engine`. When a
+/// behaviour rule needs the counters and they cannot be read, there is no
+/// verdict: the error says why, and the caller tries again later (the
+/// message waits in the spool; a milter answers with a temporary failure),
+/// so that a message is neither let through nor held on counters nobody
+/// could read. Blocks: call it on the blocking pool.
 pub fn check_with_history(
     inspector: &Inspector,
     engine: &dyn Engine,
     message: &[u8],
     envelope: &cordon_inspect::Envelope,
-) -> cordon_inspect::Verdict {
-    inspector.check_with_history(message, envelope, |activity| {
-        record(engine, activity, message, now())
+) -> Result<cordon_inspect::Verdict, StoreError> {
+    check_at(inspector, message, envelope, now(), |activity, queries| {
+        engine.record_sender_activity(activity, queries)
     })
+}
+
+/// [`check_with_history`] at the time `at`, the counters kept by `store`.
+fn check_at(
+    inspector: &Inspector,
+    message: &[u8],
+    envelope: &cordon_inspect::Envelope,
+    at: u64,
+    store: impl FnOnce(&SenderActivity, &[WindowQuery]) -> Result<Vec<u64>, StoreError>,
+) -> Result<cordon_inspect::Verdict, StoreError> {
+    let mut failure = None;
+    let verdict = inspector.check_with_history(message, envelope, |activity| {
+        record(store, activity, message, at).unwrap_or_else(|e| {
+            failure = Some(e);
+            BehaviourTotals::Unknown
+        })
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
 }
 
 /// How long counters are kept: the longest window the rules read, and a
@@ -116,10 +141,40 @@ mod tests {
     }
 
     /// Inspects at the time `at` (seconds), the store keeping the history.
-    fn check_at(inspector: &Inspector, engine: &dyn Engine, message: &[u8], at: u64) -> Verdict {
-        inspector.check_with_history(message, &Envelope::default(), |activity| {
-            record(engine, activity, message, at)
+    fn check(inspector: &Inspector, engine: &dyn Engine, message: &[u8], at: u64) -> Verdict {
+        check_at(inspector, message, &Envelope::default(), at, |a, q| {
+            engine.record_sender_activity(a, q)
         })
+        .expect("counters")
+    }
+
+    #[test]
+    fn counters_that_cannot_be_read_give_no_verdict_to_act_on() {
+        let inspector = inspector();
+        let message = with_attachment(
+            "alex.turner@northshire.police.uk",
+            &["alex.turner84@gmail.com".to_owned()],
+            0,
+        );
+        let refused = check_at(&inspector, &message, &Envelope::default(), T0, |_, _| {
+            Err(StoreError::InvalidWindow {
+                name: "attachments_to_personal".into(),
+                window_secs: 0,
+            })
+        });
+        assert!(matches!(refused, Err(StoreError::InvalidWindow { .. })));
+        // Without behaviour rules the counters are not asked for at all.
+        let plain = Inspector::new({
+            let mut policy = inspector.policy().clone();
+            policy.rules.retain(|r| r.when.behaviour.is_none());
+            policy
+        })
+        .expect("compiles");
+        let verdict = check_at(&plain, &message, &Envelope::default(), T0, |_, _| {
+            panic!("no counters are needed")
+        })
+        .expect("a verdict");
+        assert_eq!(actions(&verdict), [Action::Deliver]);
     }
 
     fn actions(verdict: &Verdict) -> Vec<Action> {
@@ -145,7 +200,7 @@ mod tests {
         let home = vec!["alex.turner84@gmail.com".to_owned()];
         // Three files in the morning: the self-send exception delivers them.
         for n in 0..3 {
-            let v = check_at(
+            let v = check(
                 &inspector,
                 &engine,
                 &with_attachment(me, &home, n),
@@ -156,7 +211,7 @@ mod tests {
         }
         // The fourth, in the afternoon, is held, and the sender is told why.
         let fourth = with_attachment(me, &home, 3);
-        let v = check_at(&inspector, &engine, &fourth, T0 + 6 * 3_600);
+        let v = check(&inspector, &engine, &fourth, T0 + 6 * 3_600);
         assert_eq!(actions(&v), [Action::Hold]);
         // Without the exception, the rule on files to personal addresses applies too.
         assert_eq!(
@@ -181,10 +236,10 @@ mod tests {
             "4 attachments to personal addresses from this sender in the last day (the limit is 3)"
         );
         // The same message inspected again (a restart) does not count twice.
-        let again = check_at(&inspector, &engine, &fourth, T0 + 6 * 3_600 + 60);
+        let again = check(&inspector, &engine, &fourth, T0 + 6 * 3_600 + 60);
         assert!(behaviour(&again).sample.starts_with("4 attachments"));
         // A day and a bit after the first three, the window has moved on.
-        let v = check_at(
+        let v = check(
             &inspector,
             &engine,
             &with_attachment(me, &home, 4),
@@ -211,7 +266,7 @@ mod tests {
             .into_bytes()
         };
         for (n, from) in [0, 100].into_iter().enumerate() {
-            let v = check_at(&inspector, &engine, &mailing(from), T0 + n as u64 * 600);
+            let v = check(&inspector, &engine, &mailing(from), T0 + n as u64 * 600);
             assert!(
                 actions(&v).iter().all(|a| *a == Action::Deliver),
                 "{:?}",
@@ -219,14 +274,14 @@ mod tests {
             );
         }
         // 300 distinct addresses outside the force within the hour.
-        let v = check_at(&inspector, &engine, &mailing(200), T0 + 1_200);
+        let v = check(&inspector, &engine, &mailing(200), T0 + 1_200);
         assert!(actions(&v).iter().all(|a| *a == Action::Hold));
         assert!(rules(&v).iter().all(|r| r == "mass-mailing"));
         // Another sender is counted apart.
         let other = String::from_utf8(mailing(200))
             .expect("text")
             .replace(me, "k.hughes@northshire.police.uk");
-        let v = check_at(&inspector, &engine, other.as_bytes(), T0 + 1_200);
+        let v = check(&inspector, &engine, other.as_bytes(), T0 + 1_200);
         assert!(actions(&v).iter().all(|a| *a == Action::Deliver));
     }
 }
