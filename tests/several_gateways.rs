@@ -272,6 +272,15 @@ fn while_the_database_is_down_mail_is_accepted_clean_mail_flows_and_held_mail_wa
         "clean mail is delivered without the database: {}",
         gateway.log()
     );
+    // The behaviour rules saw it alone, and the administrator is told.
+    assert!(
+        gateway
+            .log()
+            .contains("the sender's behaviour counters cannot be read"),
+        "{}",
+        gateway.log_tail(30)
+    );
+    assert!(gateway.metric("cordon_sender_history_failures_total") >= 1.0);
     assert!(
         wait_until(30, || gateway.log().contains(
             "the shared database is unreachable; the message waits in the spool"

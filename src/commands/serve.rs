@@ -476,12 +476,17 @@ impl cordon_milter::Front for MilterFront {
     ) -> Result<cordon_inspect::Verdict, String> {
         let inspector = Arc::clone(&self.gateway.rules().inspector);
         let engine = Arc::clone(self.gateway.store().engine());
-        tokio::task::spawn_blocking(move || {
+        let metrics = Arc::clone(self.gateway.metrics());
+        let (verdict, history_failure) = tokio::task::spawn_blocking(move || {
             cordon_gateway::check_with_history(&inspector, engine.as_ref(), &message, &envelope)
         })
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("the sender's counters cannot be read: {e}"))
+        .map_err(|e| e.to_string())?;
+        if let Some(e) = history_failure {
+            metrics.sender_history_failures.inc();
+            tracing::error!(error = %e, "the sender's behaviour counters cannot be read; the behaviour rules saw this message alone");
+        }
+        Ok(verdict)
     }
 
     async fn take_over(

@@ -58,6 +58,10 @@ pub struct Metrics {
     /// was deferred or failed: a sender who is not told may send again by
     /// another route.
     pub notice_failures: Counter,
+    /// Messages decided without their sender's history because the
+    /// behaviour counters could not be read: the behaviour rules saw the
+    /// message alone.
+    pub sender_history_failures: Counter,
     registry: Registry,
 }
 
@@ -83,6 +87,7 @@ impl Metrics {
         let spool_damaged = Gauge::default();
         let quarantine_oldest_held_seconds = Gauge::default();
         let notice_failures = Counter::default();
+        let sender_history_failures = Counter::default();
         let mut registry = Registry::with_prefix("cordon");
         registry.register(
             "messages_accepted",
@@ -134,6 +139,11 @@ impl Metrics {
             "Notices to senders that could not be composed, or whose delivery attempt was deferred or failed",
             notice_failures.clone(),
         );
+        registry.register(
+            "sender_history_failures",
+            "Messages decided without their sender's history (the behaviour counters could not be read): behaviour rules saw the message alone",
+            sender_history_failures.clone(),
+        );
         Metrics {
             accepted,
             decisions,
@@ -145,6 +155,7 @@ impl Metrics {
             spool_damaged,
             quarantine_oldest_held_seconds,
             notice_failures,
+            sender_history_failures,
             registry,
         }
     }

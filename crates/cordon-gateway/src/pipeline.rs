@@ -126,7 +126,7 @@ impl<T: Transport> Gateway<T> {
             }
         } else {
             let verdict;
-            (record, verdict) = self.inspect(record, Arc::clone(&message)).await?;
+            (record, verdict) = self.inspect(record, Arc::clone(&message)).await;
             verdict
         };
         if !recorded {
@@ -183,7 +183,7 @@ impl<T: Transport> Gateway<T> {
         &self,
         mut record: MessageRecord,
         message: Arc<Vec<u8>>,
-    ) -> Result<(MessageRecord, StoredVerdict), StoreError> {
+    ) -> (MessageRecord, StoredVerdict) {
         let inspector = Arc::clone(&self.rules.load().inspector);
         let envelope = InspectEnvelope {
             mail_from: Some(record.envelope.mail_from.clone()),
@@ -195,23 +195,29 @@ impl<T: Transport> Gateway<T> {
         let engine = Arc::clone(self.store.engine());
         let inspected = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let verdict =
-                crate::check_with_history(&inspector, engine.as_ref(), &message, &envelope)?;
+            let (verdict, history_failure) =
+                crate::check_with_history(&inspector, engine.as_ref(), &message, &envelope);
             let elapsed = started.elapsed();
             if let Some(audit) = audit
                 && let Err(e) = audit.append(verdict_event(id.to_string(), &verdict))
             {
                 tracing::error!(queue_id = %id, error = %e, "cannot append to the audit log");
             }
-            Ok::<_, StoreError>((verdict, elapsed))
+            (verdict, elapsed, history_failure)
         })
         .await;
         let (verdict, elapsed) = match inspected {
-            Ok(inspected) => inspected?,
+            Ok((verdict, elapsed, history_failure)) => {
+                if let Some(e) = history_failure {
+                    self.metrics.sender_history_failures.inc();
+                    tracing::error!(queue_id = %record.id, error = %e, "the sender's behaviour counters cannot be read; the behaviour rules saw this message alone");
+                }
+                (verdict, elapsed)
+            }
             Err(e) => {
                 // Never deliver uninspected content: hold everyone outside the force.
                 tracing::error!(queue_id = %record.id, error = %e, "inspection failed; holding the message");
-                return Ok(failed_inspection(record));
+                return failed_inspection(record);
             }
         };
         self.metrics
@@ -229,7 +235,7 @@ impl<T: Transport> Gateway<T> {
         record.subject = verdict.subject.clone();
         record.inspected = true;
         log_decision(&record, &verdict, elapsed);
-        Ok((record, stored_verdict(&verdict)))
+        (record, stored_verdict(&verdict))
     }
 
     /// Puts the recipients to hold in quarantine (one entry per message, whose

@@ -62,18 +62,23 @@ fn record(
     ))
 }
 
-/// Inspects a message with its sender's history kept in `engine`. When a
-/// behaviour rule needs the counters and they cannot be read, there is no
-/// verdict: the error says why, and the caller tries again later (the
-/// message waits in the spool; a milter answers with a temporary failure),
-/// so that a message is neither let through nor held on counters nobody
-/// could read. Blocks: call it on the blocking pool.
+/// Inspects a message with its sender's history kept in `engine`; blocks,
+/// so call it on the blocking pool.
+///
+/// When the counters cannot be read (the shared database is down), the
+/// behaviour rules see the message alone, as `cordon check` does, and the
+/// error comes back beside the verdict for the caller to log and count.
+/// Every content rule still applies in full; only the history of earlier
+/// messages is missing, for as long as the outage lasts. Holding or
+/// delaying every message instead would stop a force's mail whenever its
+/// database does, and clean mail flowing through an outage is what the
+/// gateways' local spools are for.
 pub fn check_with_history(
     inspector: &Inspector,
     engine: &dyn Engine,
     message: &[u8],
     envelope: &cordon_inspect::Envelope,
-) -> Result<cordon_inspect::Verdict, StoreError> {
+) -> (cordon_inspect::Verdict, Option<StoreError>) {
     check_at(inspector, message, envelope, now(), |activity, queries| {
         engine.record_sender_activity(activity, queries)
     })
@@ -86,18 +91,15 @@ fn check_at(
     envelope: &cordon_inspect::Envelope,
     at: u64,
     store: impl FnOnce(&SenderActivity, &[WindowQuery]) -> Result<Vec<u64>, StoreError>,
-) -> Result<cordon_inspect::Verdict, StoreError> {
+) -> (cordon_inspect::Verdict, Option<StoreError>) {
     let mut failure = None;
     let verdict = inspector.check_with_history(message, envelope, |activity| {
         record(store, activity, message, at).unwrap_or_else(|e| {
             failure = Some(e);
-            BehaviourTotals::Unknown
+            activity.alone()
         })
     });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(verdict),
-    }
+    (verdict, failure)
 }
 
 /// How long counters are kept: the longest window the rules read, and a
@@ -142,27 +144,47 @@ mod tests {
 
     /// Inspects at the time `at` (seconds), the store keeping the history.
     fn check(inspector: &Inspector, engine: &dyn Engine, message: &[u8], at: u64) -> Verdict {
-        check_at(inspector, message, &Envelope::default(), at, |a, q| {
+        let (verdict, failure) = check_at(inspector, message, &Envelope::default(), at, |a, q| {
             engine.record_sender_activity(a, q)
-        })
-        .expect("counters")
+        });
+        assert!(failure.is_none(), "{failure:?}");
+        verdict
     }
 
     #[test]
-    fn counters_that_cannot_be_read_give_no_verdict_to_act_on() {
+    fn without_counters_the_rules_see_the_message_alone_and_say_so() {
         let inspector = inspector();
-        let message = with_attachment(
-            "alex.turner@northshire.police.uk",
-            &["alex.turner84@gmail.com".to_owned()],
-            0,
-        );
-        let refused = check_at(&inspector, &message, &Envelope::default(), T0, |_, _| {
+        let home = vec!["alex.turner84@gmail.com".to_owned()];
+        let me = "alex.turner@northshire.police.uk";
+        let broken = |_: &SenderActivity, _: &[WindowQuery]| -> Result<Vec<u64>, StoreError> {
             Err(StoreError::InvalidWindow {
                 name: "attachments_to_personal".into(),
                 window_secs: 0,
             })
-        });
-        assert!(matches!(refused, Err(StoreError::InvalidWindow { .. })));
+        };
+        // One file to one's own webmail: delivered, and the failure reported.
+        let message = with_attachment(me, &home, 0);
+        let (verdict, failure) = check_at(&inspector, &message, &Envelope::default(), T0, broken);
+        assert!(matches!(failure, Some(StoreError::InvalidWindow { .. })));
+        assert_eq!(actions(&verdict), [Action::Deliver]);
+        // A mass mailing in one message is still one without history.
+        let many: Vec<String> = (0..260)
+            .map(|i| format!("resident{i}@example-housing.org.uk"))
+            .collect();
+        let mailing = format!(
+            "From: {me}\r\nTo: {}\r\nSubject: meeting\r\n\r\nCome.\r\n",
+            many.join(", ")
+        );
+        let (verdict, failure) = check_at(
+            &inspector,
+            mailing.as_bytes(),
+            &Envelope::default(),
+            T0,
+            broken,
+        );
+        assert!(failure.is_some());
+        assert!(rules(&verdict).iter().all(|r| r == "mass-mailing"));
+        assert!(actions(&verdict).iter().all(|a| *a == Action::Hold));
         // Without behaviour rules the counters are not asked for at all.
         let plain = Inspector::new({
             let mut policy = inspector.policy().clone();
@@ -170,10 +192,10 @@ mod tests {
             policy
         })
         .expect("compiles");
-        let verdict = check_at(&plain, &message, &Envelope::default(), T0, |_, _| {
+        let (verdict, failure) = check_at(&plain, &message, &Envelope::default(), T0, |_, _| {
             panic!("no counters are needed")
-        })
-        .expect("a verdict");
+        });
+        assert!(failure.is_none());
         assert_eq!(actions(&verdict), [Action::Deliver]);
     }
 
