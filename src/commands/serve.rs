@@ -1,7 +1,6 @@
 //! `cordon serve`: the gateway. Inbound SMTP, the processing pipeline, the
 //! outbound relay and the metrics endpoint, until SIGTERM or Ctrl-C.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use cordon_audit::AuditLog;
 use cordon_console::{Console, ConsoleConfig, Decisions, ServeLimits};
 use cordon_gateway::{Gateway, GatewayConfig, Metrics, RetryPolicy, Rules};
 use cordon_inspect::Inspector;
-use cordon_notify::Templates;
+use cordon_notify::{DetectorNouns, Templates};
 use cordon_relay::{Outbox, Relay, Smarthost, SmarthostConfig, StartTls};
 use cordon_smtp::ServerConfig;
 use cordon_store::{
@@ -328,17 +327,9 @@ fn load_rules(dir: &Path) -> anyhow::Result<Rules> {
     })
 }
 
-/// What the force's own detectors find, in words, for the console: id ->
-/// (one, several), the weak `possible_` forms included.
-fn detector_nouns(inspector: &Inspector) -> BTreeMap<String, (String, String)> {
-    let policy = inspector.policy();
-    policy
-        .custom_detectors
-        .iter()
-        .flat_map(|c| [Some(c.detector.id()), c.detector.possible_id()])
-        .flatten()
-        .filter_map(|id| Some((id.as_str().to_owned(), policy.custom_noun(id.as_str())?)))
-        .collect()
+/// What the force's own detectors find, in words, for the console.
+fn detector_nouns(inspector: &Inspector) -> DetectorNouns {
+    DetectorNouns::new(inspector.policy().detector_nouns())
 }
 
 /// The ids of the rules whose releases need a second officer.

@@ -59,7 +59,6 @@ mod time;
 mod tests;
 
 use arc_swap::ArcSwap;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -68,6 +67,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use cordon_accounts::{LimiterConfig, LoginLimiter, SessionConfig, Sessions, UserStore};
 use cordon_audit::AuditLog;
+use cordon_notify::DetectorNouns;
 use cordon_store::{Decision, QuarantineRecord, QueueId, Spool, Store, StoreError};
 
 pub use decide::MAX_NOTE_CHARS;
@@ -115,10 +115,9 @@ pub struct ConsoleConfig {
     /// `X-Forwarded-For` that is not itself a trusted proxy. From any other
     /// peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// What the force's own detectors find, in words: id -> (one, several),
-    /// e.g. `crime_reference` -> ("a crime reference number", "crime
-    /// reference numbers"); built-in detectors are named by the console itself.
-    pub detector_nouns: BTreeMap<String, (String, String)>,
+    /// What the force's own detectors find, in words (built-in detectors
+    /// are named in the notices' words).
+    pub detector_nouns: DetectorNouns,
 }
 
 /// The web console and JSON API over one gateway's quarantine. Build it
@@ -146,7 +145,7 @@ pub struct Console {
 struct ConsoleRules {
     four_eyes_rules: Vec<String>,
     limits: cordon_extract::Limits,
-    detector_nouns: BTreeMap<String, (String, String)>,
+    detector_nouns: DetectorNouns,
 }
 
 impl std::fmt::Debug for Console {
@@ -205,7 +204,7 @@ impl Console {
         &self,
         four_eyes_rules: Vec<String>,
         limits: cordon_extract::Limits,
-        detector_nouns: BTreeMap<String, (String, String)>,
+        detector_nouns: DetectorNouns,
     ) {
         self.rules.store(Arc::new(ConsoleRules {
             four_eyes_rules,

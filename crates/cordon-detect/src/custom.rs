@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
 
+use crate::identifiers::{self, MOD23_CHECK_LETTERS};
 use crate::{Category, CustomId, DetectorId, Strength};
 
 /// Shortest match a pattern may allow, in bytes.
@@ -29,8 +30,6 @@ pub const COMPILED_SIZE_LIMIT: usize = 1 << 20;
 pub const MIN_SAMPLE_SPEED: f64 = 4_000_000.0;
 /// Longest an id may be, in bytes.
 const MAX_ID_LEN: usize = 40;
-/// Check characters of PNC IDs and CRO numbers, indexed by n mod 23.
-const MOD23_LETTERS: &str = "ZABCDEFGHJKLMNPQRTUVWXY";
 
 /// How a match's check character is verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -443,41 +442,26 @@ fn validate(validator: &Validator, matched: &str, body: Option<&str>, check: Opt
     match validator {
         Validator::Luhn => luhn(matched),
         Validator::Mod11 => mod11(matched),
-        Validator::Mod23 => scheme_holds(
-            &CheckScheme {
-                modulus: 23,
-                weights: Vec::new(),
-                alphabet: MOD23_LETTERS.chars().collect(),
-                subtract: false,
-            },
-            matched,
-            body,
-            check,
-        ),
+        Validator::Mod23 => scheme_holds(mod23(), matched, body, check),
         Validator::Check(scheme) => scheme_holds(scheme, matched, body, check),
     }
 }
 
-/// Luhn over the digits of `text` (at least two).
+/// The PNC and CRO scheme as a described one, built once.
+fn mod23() -> &'static CheckScheme {
+    static SCHEME: std::sync::OnceLock<CheckScheme> = std::sync::OnceLock::new();
+    SCHEME.get_or_init(|| CheckScheme {
+        modulus: 23,
+        weights: Vec::new(),
+        alphabet: MOD23_CHECK_LETTERS.iter().map(|&b| char::from(b)).collect(),
+        subtract: false,
+    })
+}
+
+/// Luhn over the digits of `text` (at least two), as payment cards are checked.
 fn luhn(text: &str) -> bool {
-    let digits: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
-    if digits.len() < 2 {
-        return false;
-    }
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                let twice = d * 2;
-                if twice > 9 { twice - 9 } else { twice }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_digit).collect();
+    digits.len() >= 2 && identifiers::luhn(&digits)
 }
 
 /// The NHS scheme over the digits of `text` (at least two).
@@ -739,7 +723,7 @@ mod tests {
         s.validator = Some(Validator::Check(CheckScheme {
             modulus: 23,
             weights: Vec::new(),
-            alphabet: MOD23_LETTERS.chars().collect(),
+            alphabet: mod23().alphabet.clone(),
             subtract: false,
         }));
         let d = CustomDetector::new(s).unwrap();

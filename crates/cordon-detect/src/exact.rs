@@ -11,6 +11,10 @@ use cordon_exact_match::{ExactMatchIndex, RecordMatch, TypedValue};
 use crate::identifiers::DateMatch;
 use crate::{DetectorId, IdentifierMatch, IdentifierScanner};
 
+/// Why a text that exact match could not check in full is uninspectable.
+pub const TOO_MANY_CANDIDATES: &str =
+    "too many values that may be the force's records close together to check them all";
+
 /// The kind name of dates, as columns of the export declare it.
 pub const DATE_KIND: &str = "date";
 

@@ -101,19 +101,21 @@ impl Detectors {
     }
 
     /// Finds combinations of one record's values in a text, given its
-    /// identifiers and dates.
+    /// identifiers and dates; false when one of the index's work bounds cut
+    /// the search short, so a record may have been missed.
     fn exact_scan(
         index: &ExactMatchIndex,
         text: &str,
         identifiers: &[IdentifierMatch],
         dates: &[identifiers::DateMatch],
         records: &mut Vec<cordon_exact_match::RecordMatch>,
-    ) {
+    ) -> bool {
         records.clear();
         let mut typed = Vec::with_capacity(identifiers.len() + dates.len());
         exact::typed_values(identifiers, dates, &mut typed);
-        index.scan(text, &typed, records);
+        let stats = index.scan_with_stats(text, &typed, records);
         exact::merge_overlapping(index, records);
+        !stats.truncated
     }
 
     /// Runs every detector over the extracted message.
@@ -154,7 +156,18 @@ impl Detectors {
                 findings.add(m.detector, &part.location, &m.value, &m.sample);
             }
             if let Some(index) = &self.exact_match {
-                Self::exact_scan(index, &part.text, &identifiers, &dates, &mut records);
+                let complete =
+                    Self::exact_scan(index, &part.text, &identifiers, &dates, &mut records);
+                if !complete {
+                    // Checked only in part: held for review, like any
+                    // content past a limit, never passed as checked.
+                    findings.add(
+                        DetectorId::Uninspectable,
+                        &part.location,
+                        exact::TOO_MANY_CANDIDATES,
+                        exact::TOO_MANY_CANDIDATES,
+                    );
+                }
                 for m in &records {
                     let value = format!("{:016x}", m.key);
                     findings.add(

@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use cordon_audit::{Action as AuditAction, Event};
-use cordon_notify::{AffectedRecipient, ForceFacts, NoticeFacts, NoticeKind, Origin, ReasonFacts};
+use cordon_notify::{
+    AffectedRecipient, DetectorNouns, ForceFacts, NoticeFacts, NoticeKind, Origin, ReasonFacts,
+};
 use cordon_records::{Action, StatusCode, StoredVerdict};
 use cordon_relay::Transport;
 use cordon_store::{
@@ -154,7 +156,7 @@ impl<T: Transport> Gateway<T> {
             delivered: tally.delivered.clone(),
             pending: tally.pending.clone(),
         };
-        facts.name_custom_detectors(|id| policy.custom_noun(id));
+        facts.name_custom_detectors(&DetectorNouns::new(policy.detector_nouns()));
         facts
     }
 }

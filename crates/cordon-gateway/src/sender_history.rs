@@ -57,7 +57,7 @@ fn record(
         })
         .collect();
     let totals = store(&stored, &queries)?;
-    Ok(BehaviourTotals::Known(
+    Ok(BehaviourTotals(
         activity.queries.iter().copied().zip(totals).collect(),
     ))
 }
@@ -106,7 +106,6 @@ fn check_at(
 /// day at least (so a reload that shortens the windows loses nothing soon).
 pub(crate) fn retention(inspector: &Inspector) -> u64 {
     inspector
-        .policy()
         .behaviour_queries()
         .iter()
         .map(|&(_, window)| window)

@@ -69,6 +69,8 @@ impl Verdict {
 pub struct Inspector {
     policy: Policy,
     detectors: Detectors,
+    /// The totals the behaviour rules read, from the policy once.
+    behaviour_queries: Vec<(Measure, u64)>,
 }
 
 /// The inspector could not be built from the rules.
@@ -91,12 +93,22 @@ impl Inspector {
     /// Compiles the detectors for an already loaded policy.
     pub fn new(policy: Policy) -> Result<Self, InspectorError> {
         let detectors = Detectors::new(&policy.detectors_config())?;
-        Ok(Inspector { policy, detectors })
+        let behaviour_queries = policy.behaviour_queries();
+        Ok(Inspector {
+            policy,
+            detectors,
+            behaviour_queries,
+        })
     }
 
     /// The loaded policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The (measure, window in seconds) totals the behaviour rules read.
+    pub fn behaviour_queries(&self) -> &[(Measure, u64)] {
+        &self.behaviour_queries
     }
 
     /// What extraction makes of a message under this policy's limits: the
@@ -115,8 +127,7 @@ impl Inspector {
     /// As [`Inspector::check`], with the sender's history: when a rule is
     /// about behaviour, `history` records this message's [`Activity`]
     /// wherever the caller keeps counters and returns the totals the rules
-    /// read, this message included ([`BehaviourTotals::Unknown`] when they
-    /// cannot be read, which the rules treat as passed).
+    /// read, this message included.
     pub fn check_with_history(
         &self,
         message: &[u8],
@@ -146,7 +157,13 @@ impl Inspector {
             .collect();
         let totals = self
             .policy
-            .activity(&sender_address, &recipients, attached.len(), message.len())
+            .activity(
+                &self.behaviour_queries,
+                &sender_address,
+                &recipients,
+                attached.len(),
+                message.len(),
+            )
             .map(|activity| history(&activity));
         let facts = Facts {
             detection: &detection,

@@ -5,7 +5,7 @@
 use cordon_records::{Evidence, Reason, StoredVerdict};
 use serde::{Deserialize, Serialize};
 
-use crate::wording::{describe_evidence, describe_location, describe_named_evidence};
+use crate::wording::{DetectorNouns, describe_evidence, describe_location};
 
 /// The kinds of notice, each with its own template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -170,9 +170,11 @@ impl EvidenceFacts {
 
 impl NoticeFacts {
     /// Words the evidence of the force's own detectors (`detectors.toml`)
-    /// with the names the rules give them: `noun` returns (one, several)
-    /// for such a detector id, `None` for a built-in one.
-    pub fn name_custom_detectors(&mut self, noun: impl Fn(&str) -> Option<(String, String)>) {
+    /// with the names the rules give them.
+    pub fn name_custom_detectors(&mut self, nouns: &DetectorNouns) {
+        if nouns.is_empty() {
+            return;
+        }
         let recipients = self
             .rejected
             .iter_mut()
@@ -181,15 +183,12 @@ impl NoticeFacts {
         for recipient in recipients {
             for reason in &mut recipient.reasons {
                 for evidence in &mut reason.evidence {
-                    if let Some((one, several)) = noun(&evidence.detector) {
-                        evidence.text = describe_named_evidence(
-                            &one,
-                            &several,
-                            &evidence.location,
-                            &evidence.sample,
-                            evidence.count,
-                        );
-                    }
+                    evidence.text = nouns.describe_evidence(
+                        &evidence.detector,
+                        &evidence.location,
+                        &evidence.sample,
+                        evidence.count,
+                    );
                 }
             }
         }

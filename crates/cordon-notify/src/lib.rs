@@ -30,9 +30,7 @@ pub use facts::{
     reasons_from_verdict, uninspected_reason,
 };
 pub use templates::{NOTICES_DIR, Rendered, Templates};
-pub use wording::{
-    describe_detector, describe_evidence, describe_location, describe_named_evidence,
-};
+pub use wording::{DetectorNouns, describe_detector, describe_evidence, describe_location};
 
 /// The notice templates could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]

@@ -235,14 +235,16 @@ fn the_force_s_own_detectors_are_named_in_its_words() {
     }]}]}"#).unwrap();
     let mut facts = facts(NoticeKind::Held);
     facts.held[0].reasons = reasons_from_verdict(&verdict, "a@gmail.com");
-    facts.name_custom_detectors(|id| {
-        (id == "custody_record").then(|| {
+    facts.name_custom_detectors(&DetectorNouns::new(
+        [(
+            "custody_record".to_owned(),
             (
                 "a custody record number".to_owned(),
                 "custody record numbers".to_owned(),
-            )
-        })
-    });
+            ),
+        )]
+        .into(),
+    ));
     let templates = Templates::built_in().unwrap();
     let bytes = templates.compose(&facts, &origin()).unwrap();
     let parsed = MessageParser::default().parse(&bytes).expect("parses");

@@ -1,6 +1,9 @@
 //! Plain words for what the detectors report: "a National Insurance number,
 //! JM 41 ** ** B, in the attachment form.docx" rather than
-//! `uk_nino attachment:form.docx`.
+//! `uk_nino attachment:form.docx`. The force's own detectors are named as
+//! `detectors.toml` names them ([`DetectorNouns`]).
+
+use std::collections::BTreeMap;
 
 /// What one detector finds, as a noun phrase: (one, several).
 fn noun(detector: &str) -> (&'static str, &'static str) {
@@ -43,6 +46,11 @@ fn noun(detector: &str) -> (&'static str, &'static str) {
 /// "3 National Insurance numbers".
 pub fn describe_detector(detector: &str, count: usize) -> String {
     let (one, several) = noun(detector);
+    counted(one, several, count)
+}
+
+/// `one`, or `several` with the count when there are more than one.
+fn counted(one: &str, several: &str, count: usize) -> String {
     if count > 1 && one != several {
         format!("{count} {several}")
     } else {
@@ -157,27 +165,66 @@ pub fn describe_evidence(detector: &str, location: &str, sample: &str, count: us
         "attachment" => place.replacen("in the attachment", "the attached file", 1),
         _ => {
             let (one, several) = noun(detector);
-            describe_named_evidence(one, several, location, sample, count)
+            identifier_evidence(one, several, &place, sample, count)
         }
     }
 }
 
-/// One item of evidence of a detector named by the rules rather than built
-/// in: "a crime reference number, NS/*****/**, in the message body".
-pub fn describe_named_evidence(
+/// An identifier found: "a crime reference number, NS/*****/**, in the
+/// message body", "2 PNC IDs, such as 20/******V, in ...".
+fn identifier_evidence(
     one: &str,
     several: &str,
-    location: &str,
+    place: &str,
     sample: &str,
     count: usize,
 ) -> String {
-    let place = describe_location(location);
-    let (what, such_as) = if count > 1 {
-        (format!("{count} {several}"), "such as ")
-    } else {
-        (one.to_owned(), "")
-    };
+    let what = counted(one, several, count);
+    let such_as = if count > 1 { "such as " } else { "" };
     format!("{what}, {such_as}{sample}, {place}")
+}
+
+/// How the force's own detectors (`detectors.toml`) are named: detector id
+/// -> (one, several), e.g. `crime_reference` -> ("a crime reference
+/// number", "crime reference numbers"). Detectors it does not name are
+/// described in the built-in words.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetectorNouns(BTreeMap<String, (String, String)>);
+
+impl DetectorNouns {
+    /// The names the rules give.
+    pub fn new(nouns: BTreeMap<String, (String, String)>) -> Self {
+        DetectorNouns(nouns)
+    }
+
+    /// [`describe_detector`], in the rules' words for their own detectors.
+    pub fn describe_detector(&self, detector: &str, count: usize) -> String {
+        match self.0.get(detector) {
+            Some((one, several)) => counted(one, several, count),
+            None => describe_detector(detector, count),
+        }
+    }
+
+    /// [`describe_evidence`], in the rules' words for their own detectors.
+    pub fn describe_evidence(
+        &self,
+        detector: &str,
+        location: &str,
+        sample: &str,
+        count: usize,
+    ) -> String {
+        match self.0.get(detector) {
+            Some((one, several)) => {
+                identifier_evidence(one, several, &describe_location(location), sample, count)
+            }
+            None => describe_evidence(detector, location, sample, count),
+        }
+    }
+
+    /// True when the rules name no detector of their own.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -265,15 +312,25 @@ mod tests {
         assert_eq!(describe_detector("nhs_number", 1), "an NHS number");
         assert_eq!(describe_detector("nhs_number", 4), "4 NHS numbers");
         assert_eq!(describe_detector("unknown_thing", 1), "a finding");
+        let nouns = DetectorNouns::new(
+            [(
+                "crime_reference".to_owned(),
+                (
+                    "a crime reference number".to_owned(),
+                    "crime reference numbers".to_owned(),
+                ),
+            )]
+            .into(),
+        );
         assert_eq!(
-            describe_named_evidence(
-                "a crime reference number",
-                "crime reference numbers",
-                "body",
-                "NS/*****/**",
-                2
-            ),
+            nouns.describe_evidence("crime_reference", "body", "NS/*****/**", 2),
             "2 crime reference numbers, such as NS/*****/**, in the message body"
         );
+        assert_eq!(
+            nouns.describe_detector("crime_reference", 1),
+            "a crime reference number"
+        );
+        // Built-in detectors keep their own words.
+        assert_eq!(nouns.describe_detector("nhs_number", 4), "4 NHS numbers");
     }
 }

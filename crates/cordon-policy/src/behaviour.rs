@@ -140,38 +140,20 @@ impl BehaviourCondition {
         (self.count, self.per.seconds())
     }
 
-    /// True when the totals pass the threshold; unknown totals (the
-    /// counters could not be read) count as passed, so the rule holds
-    /// rather than lets through.
+    /// True when the totals pass the threshold.
     pub(crate) fn holds(&self, totals: &BehaviourTotals) -> bool {
-        match totals {
-            BehaviourTotals::Known(map) => {
-                map.get(&self.query()).copied().unwrap_or(0) > self.more_than
-            }
-            BehaviourTotals::Unknown => true,
-        }
+        totals.get(self.query()) > self.more_than
     }
 
-    /// The evidence sentence: "4 attachments to personal addresses in the
-    /// last day (more than 3 are reviewed)".
+    /// The evidence sentence: "4 attachments to personal addresses from
+    /// this sender in the last day (the limit is 3)".
     pub(crate) fn describe(&self, totals: &BehaviourTotals) -> String {
-        match totals {
-            BehaviourTotals::Known(map) => {
-                let n = map.get(&self.query()).copied().unwrap_or(0);
-                format!(
-                    "{} from this sender in the last {} (the limit is {})",
-                    self.count.describe(n),
-                    self.per.as_str(),
-                    self.more_than
-                )
-            }
-            BehaviourTotals::Unknown => format!(
-                "this sender's count of {} could not be read, so the limit of {} per {} is assumed passed",
-                self.count.as_str().replace('_', " "),
-                self.more_than,
-                self.per.as_str()
-            ),
-        }
+        format!(
+            "{} from this sender in the last {} (the limit is {})",
+            self.count.describe(totals.get(self.query())),
+            self.per.as_str(),
+            self.more_than
+        )
     }
 }
 
@@ -211,18 +193,20 @@ impl Activity {
                 ((measure, window), sum + members)
             })
             .collect();
-        BehaviourTotals::Known(map)
+        BehaviourTotals(map)
     }
 }
 
-/// The sender's totals over the rules' windows, this message included.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BehaviourTotals {
-    /// Read from the counters: (measure, window in seconds) -> total.
-    Known(BTreeMap<(Measure, u64), u64>),
-    /// The counters could not be read: every behaviour condition counts as
-    /// passed (fail closed).
-    Unknown,
+/// The sender's totals over the rules' windows, this message included:
+/// (measure, window in seconds) -> total.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BehaviourTotals(pub BTreeMap<(Measure, u64), u64>);
+
+impl BehaviourTotals {
+    /// The total of `measure` over `window` seconds (0 when not read).
+    pub fn get(&self, (measure, window): (Measure, u64)) -> u64 {
+        self.0.get(&(measure, window)).copied().unwrap_or(0)
+    }
 }
 
 /// A message's activity: what it adds to each measure a rule reads, from
@@ -232,7 +216,7 @@ pub(crate) fn activity(
     recipients: &[(String, DomainClass)],
     attachments: usize,
     size: usize,
-    queries: Vec<(Measure, u64)>,
+    queries: &[(Measure, u64)],
 ) -> Activity {
     let personal: Vec<String> = recipients
         .iter()
@@ -264,7 +248,7 @@ pub(crate) fn activity(
         sender: sender.to_lowercase(),
         sums,
         members,
-        queries,
+        queries: queries.to_vec(),
     }
 }
 
@@ -291,7 +275,7 @@ mod tests {
             ]),
             2,
             20_000,
-            queries,
+            &queries,
         );
         assert_eq!(a.sender, "sam.okafor@northshire.police.uk");
         assert_eq!(a.sums, [(Measure::AttachmentsToPersonal, 2)]);
@@ -316,7 +300,6 @@ mod tests {
             condition.describe(&alone),
             "2 distinct external or personal recipients from this sender in the last hour (the limit is 1)"
         );
-        assert!(condition.holds(&BehaviourTotals::Unknown));
     }
 
     #[test]
@@ -326,12 +309,12 @@ mod tests {
             &recipients(&[("x@kent.police.uk", DomainClass::Secure)]),
             3,
             10,
-            vec![(Measure::AttachmentsToPersonal, 86_400)],
+            &[(Measure::AttachmentsToPersonal, 86_400)],
         );
         assert!(a.sums.is_empty() && a.members.is_empty());
         assert_eq!(
             a.alone(),
-            BehaviourTotals::Known([((Measure::AttachmentsToPersonal, 86_400), 0)].into())
+            BehaviourTotals([((Measure::AttachmentsToPersonal, 86_400), 0)].into())
         );
     }
 }

@@ -13,6 +13,7 @@ mod error;
 mod load;
 mod rules;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -143,22 +144,27 @@ impl Policy {
         }
     }
 
-    /// How a notice names what detector `id` finds, (one, several), for the
-    /// force's own detectors (`possible_` forms read "possibly a crime
-    /// reference number"); `None` for a built-in one.
-    pub fn custom_noun(&self, id: &str) -> Option<(String, String)> {
-        self.custom_detectors.iter().find_map(|c| {
-            if c.detector.id().as_str() == id {
-                Some((c.noun.clone(), c.plural.clone()))
-            } else if c.detector.possible_id().is_some_and(|p| p.as_str() == id) {
-                Some((
-                    format!("possibly {}", c.noun),
-                    format!("possible {}", c.plural),
-                ))
-            } else {
-                None
+    /// How notices and the console name what the force's own detectors
+    /// find: id -> (one, several), with the weak `possible_` forms
+    /// ("possibly a crime reference number").
+    pub fn detector_nouns(&self) -> BTreeMap<String, (String, String)> {
+        let mut nouns = BTreeMap::new();
+        for c in &self.custom_detectors {
+            nouns.insert(
+                c.detector.id().as_str().to_owned(),
+                (c.noun.clone(), c.plural.clone()),
+            );
+            if let Some(possible) = c.detector.possible_id() {
+                nouns.insert(
+                    possible.as_str().to_owned(),
+                    (
+                        format!("possibly {}", c.noun),
+                        format!("possible {}", c.plural),
+                    ),
+                );
             }
-        })
+        }
+        nouns
     }
 
     /// The (measure, window in seconds) totals the behaviour rules read,
@@ -174,17 +180,18 @@ impl Policy {
         queries
     }
 
-    /// What a message adds to its sender's counters, with the totals the
-    /// rules read; `None` when no rule is about behaviour or there is no
+    /// What a message adds to its sender's counters, with `queries`, the
+    /// totals the rules read ([`Policy::behaviour_queries`], which the
+    /// caller computes once); `None` when there are none or there is no
     /// sender (a bounce).
     pub fn activity(
         &self,
+        queries: &[(Measure, u64)],
         sender: &str,
         recipients: &[String],
         attachments: usize,
         size: usize,
     ) -> Option<Activity> {
-        let queries = self.behaviour_queries();
         if queries.is_empty() || sender.is_empty() {
             return None;
         }

@@ -133,9 +133,10 @@ fn custom_detectors_load_and_work_in_rules() {
         ids,
         ["crime_reference", "custody_record", "vehicle_registration"]
     );
+    let nouns = policy.detector_nouns();
     assert_eq!(
-        policy.custom_noun("crime_reference"),
-        Some((
+        nouns.get("crime_reference"),
+        Some(&(
             "a crime reference number".to_owned(),
             "crime reference numbers".to_owned()
         ))

@@ -11,9 +11,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIO
 use axum::response::{IntoResponse, Response};
 use cordon_audit::{Action, Entry, Event};
 use cordon_extract::{PartKind, TextPart};
-use cordon_notify::{
-    describe_detector, describe_evidence, describe_location, describe_named_evidence,
-};
+use cordon_notify::describe_location;
 use cordon_store::{QuarantineRecord, QuarantineState, QueueId, StoreError};
 use serde::Serialize;
 use serde_json::json;
@@ -288,11 +286,11 @@ fn view(
 
 fn finding_view(console: &Console, f: &Finding) -> FindingView {
     let count = usize::try_from(f.count).unwrap_or(usize::MAX);
-    let what = match console.rules.load().detector_nouns.get(&f.detector) {
-        Some((one, _)) if count <= 1 => one.clone(),
-        Some((_, several)) => format!("{count} {several}"),
-        None => describe_detector(&f.detector, count),
-    };
+    let what = console
+        .rules
+        .load()
+        .detector_nouns
+        .describe_detector(&f.detector, count);
     FindingView {
         what: capitalised(&what),
         detector: f.detector.clone(),
@@ -323,19 +321,12 @@ fn reasons_view(console: &Console, record: &QuarantineRecord) -> Vec<RecipientVi
                         .iter()
                         .map(|e| {
                             let count = usize::try_from(e.count).unwrap_or(usize::MAX).max(1);
-                            let text = match rules.detector_nouns.get(&e.detector) {
-                                Some((one, several)) => describe_named_evidence(
-                                    one,
-                                    several,
-                                    &e.location,
-                                    &e.sample,
-                                    count,
-                                ),
-                                None => {
-                                    describe_evidence(&e.detector, &e.location, &e.sample, count)
-                                }
-                            };
-                            capitalised(&text)
+                            capitalised(&rules.detector_nouns.describe_evidence(
+                                &e.detector,
+                                &e.location,
+                                &e.sample,
+                                count,
+                            ))
                         })
                         .collect(),
                     rule: reason.rule,

@@ -8,7 +8,7 @@ use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
 /// Whether the digits pass the Luhn (mod 10) check.
-pub(super) fn luhn(d: &[u8]) -> bool {
+pub(crate) fn luhn(d: &[u8]) -> bool {
     let mut sum = 0u32;
     for (i, &c) in d.iter().rev().enumerate() {
         let mut v = u32::from(c.wrapping_sub(b'0'));

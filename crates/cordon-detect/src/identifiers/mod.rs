@@ -38,8 +38,10 @@ mod redact;
 mod tokens;
 
 use crate::DetectorId;
+pub(crate) use card::luhn;
 use context::Context;
 pub use dob::DateMatch;
+pub(crate) use police::CHECK as MOD23_CHECK_LETTERS;
 use tokens::{Token, claim, is_word, next_digit, starts, tokenize};
 
 /// Bytes of text looked at before the first and after the last digit of a

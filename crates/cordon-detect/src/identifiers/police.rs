@@ -10,7 +10,8 @@ use super::tokens::{Token, bytes_of, num, sep};
 use super::{IdentifierMatch, push};
 use crate::DetectorId;
 
-const CHECK: &[u8; 23] = b"ZABCDEFGHJKLMNPQRTUVWXY";
+/// The check letters of PNC IDs and CRO numbers, indexed by n mod 23.
+pub(crate) const CHECK: &[u8; 23] = b"ZABCDEFGHJKLMNPQRTUVWXY";
 
 /// The check letter for a two-digit year and a serial padded to `width` digits.
 pub(super) fn check_letter(yy: u64, serial: u64, width: u32) -> u8 {
