@@ -194,7 +194,10 @@ pub(crate) fn load(
         columns: config.columns.clone(),
         min_columns: config.min_columns,
         within: config.within,
-        first_words: Bloom::build(first_words.iter().copied()),
+        // Every word of a message is looked up here, and each that passes
+        // costs a fold and keyed hashes: worth 32 bits per first word, and a
+        // filter of at least 8 KiB however small the export.
+        first_words: Bloom::build(first_words.iter().copied(), 32, 1024),
         max_words,
         words_columns: (0..n_cols)
             .filter(|k| config.columns[*k].kind == ColumnKind::Words)
@@ -202,7 +205,7 @@ pub(crate) fn load(
             .collect(),
         values: values
             .iter()
-            .map(|s| Bloom::build(s.iter().copied()))
+            .map(|s| Bloom::build(s.iter().copied(), 16, 1))
             .collect(),
         combos,
         keys,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::Hasher;
 
-use crate::normalise::{Token, Tokens, fast_hash, fast_hash_range, fold_word};
+use crate::normalise::{Token, Tokens, fast_hash, fast_hash_range, fold_word, for_each_word};
 use crate::{
     ColumnKind, ExactMatchIndex, MAX_COLUMNS, PROBE_BUDGET, RecordMatch, TypedValue, WINDOW_CAP,
 };
@@ -96,47 +96,65 @@ fn word_candidates(
     let bytes = text.as_bytes();
     let seed = index.keys.fast_seed;
     let mut scratch = String::new();
-    let mut tokens = Tokens::new(text);
-    while let Some(t) = tokens.next() {
-        stats.words += 1;
-        let fast = if t.ascii {
-            fast_hash_range(seed, bytes, t.start, t.end, true)
-        } else {
-            if !fold_token(text, t, &mut scratch) {
-                continue;
-            }
-            fast_hash(seed, scratch.as_bytes(), false)
-        };
-        if !index.first_words.may_contain(fast) {
-            continue;
-        }
-        // A possible first word: hash it and the sequences it starts.
-        if !fold_token(text, t, &mut scratch) {
-            continue;
-        }
-        let mut hasher = index.keys.value_hasher();
-        hasher.write(scratch.as_bytes());
-        let mut ahead = tokens.clone();
-        let mut end = t.end;
-        for words in 1..=index.max_words {
-            if words > 1 {
-                let Some(next) = ahead.by_ref().find(|n| fold_token(text, *n, &mut scratch)) else {
-                    break;
-                };
-                hasher.write(b" ");
-                hasher.write(scratch.as_bytes());
-                end = next.end;
-            }
-            let value = hasher.finish();
-            for &col in &index.words_columns {
-                if index.values[col as usize].may_contain(value) {
-                    out.push(Candidate {
-                        start: t.start,
-                        end,
-                        col,
-                        value,
-                    });
+    let mut words = 0u64;
+    let first_words = &index.first_words;
+    for_each_word(
+        text,
+        #[inline(always)]
+        |t| {
+            words += 1;
+            let fast = if t.ascii {
+                fast_hash_range(seed, bytes, t.start, t.end, true)
+            } else {
+                match fold_token(text, t, &mut scratch) {
+                    true => fast_hash(seed, scratch.as_bytes(), false),
+                    false => return,
                 }
+            };
+            if first_words.may_contain(fast) {
+                sequence_candidates(index, text, t, &mut scratch, out);
+            }
+        },
+    );
+    stats.words += words;
+}
+
+/// The values of the word sequences that `first` (a possible first word)
+/// starts, through each Words column's filter.
+#[cold]
+#[inline(never)]
+fn sequence_candidates(
+    index: &ExactMatchIndex,
+    text: &str,
+    first: Token,
+    scratch: &mut String,
+    out: &mut Vec<Candidate>,
+) {
+    if !fold_token(text, first, scratch) {
+        return;
+    }
+    let mut hasher = index.keys.value_hasher();
+    hasher.write(scratch.as_bytes());
+    let mut ahead = Tokens::after(text, first.end);
+    let mut end = first.end;
+    for words in 1..=index.max_words {
+        if words > 1 {
+            let Some(next) = ahead.by_ref().find(|n| fold_token(text, *n, scratch)) else {
+                break;
+            };
+            hasher.write(b" ");
+            hasher.write(scratch.as_bytes());
+            end = next.end;
+        }
+        let value = hasher.finish();
+        for &col in &index.words_columns {
+            if index.values[col as usize].may_contain(value) {
+                out.push(Candidate {
+                    start: first.start,
+                    end,
+                    col,
+                    value,
+                });
             }
         }
     }
