@@ -139,33 +139,50 @@ impl Iterator for Tokens<'_> {
 /// Bits of one 64-byte block of a text: bit `i` of `word` is set when byte `i`
 /// may belong to a word (an ASCII letter or digit, or any byte >= 0x80), bit
 /// `i` of `high` when byte `i` is >= 0x80. Bytes past the text count as
-/// separators. The classes are computed a byte per lane (the compiler makes
-/// vector compares of that loop), then packed eight bytes to eight bits by
-/// one multiply each.
+/// separators.
+///
+/// Eight bytes at a time in one integer: with `v` a byte's low seven bits,
+/// `v + 0x50` has its top bit set when `v >= 0x30` and `v + 0x46` when
+/// `v >= 0x3a` (neither carries into the next byte), so a digit has the
+/// first and not the second, and the two XORed; letters likewise on
+/// `v | 0x20`. The top bits are then gathered into eight bits by one
+/// multiply.
 #[inline]
 fn block_bits(block: &[u8; BLOCK]) -> (u64, u64) {
-    let mut word = [0u8; BLOCK];
-    let mut high = [0u8; BLOCK];
-    for ((w, h), &b) in word.iter_mut().zip(high.iter_mut()).zip(block) {
-        let is_high = b >= 0x80;
-        let is_ascii_word = b.wrapping_sub(b'0') < 10 || (b | 0x20).wrapping_sub(b'a') < 26;
-        *w = u8::from(is_ascii_word | is_high);
-        *h = u8::from(is_high);
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const fn each(b: u8) -> u64 {
+        0x0101_0101_0101_0101 * b as u64
     }
-    (pack_bits(&word), pack_bits(&high))
+    let mut word = 0u64;
+    let mut any_high = 0u64;
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let x = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+        let v = x & LOW7;
+        let digit = (v + each(0x50)) ^ (v + each(0x46));
+        let lower = v | each(0x20);
+        let letter = (lower + each(0x1f)) ^ (lower + each(0x05));
+        word |= gather_top_bits((digit | letter | x) & TOP) << (8 * k);
+        any_high |= x & TOP;
+    }
+    if any_high == 0 {
+        return (word, 0);
+    }
+    let mut high = 0u64;
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let x = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+        high |= gather_top_bits(x & TOP) << (8 * k);
+    }
+    (word, high)
 }
 
-/// Bit `i` of the result is byte `i` of `flags` (each 0 or 1). Multiplying
-/// eight 0/1 bytes by 0x0102040810204080 moves byte `k`'s bit to bit `56 + k`
-/// with no carries between them.
-#[inline]
-fn pack_bits(flags: &[u8; BLOCK]) -> u64 {
-    let mut bits = 0u64;
-    for (k, chunk) in flags.chunks_exact(8).enumerate() {
-        let eight = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-        bits |= (eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
-    }
-    bits
+/// Bit `k` of the result is the top bit of byte `k` of `tops` (which has no
+/// other bits set). Multiplying by 0x0002040810204081 moves bit `8k + 7` to
+/// bit `56 + k`; every other product lands on a bit of its own below 56 or
+/// past 63, so nothing carries into the result.
+#[inline(always)]
+fn gather_top_bits(tops: u64) -> u64 {
+    tops.wrapping_mul(0x0002_0408_1020_4081) >> 56
 }
 
 const BLOCK: usize = 64;
@@ -321,86 +338,33 @@ fn mix(a: u64, b: u64) -> u64 {
     (m as u64) ^ ((m >> 64) as u64)
 }
 
-/// Seeded fast hash of a word's normal form, for the prefilters only (it is
-/// not a keyed PRF: the exact sets use SipHash). With `ascii_fold`, `bytes`
-/// is an ASCII word still in its original case and is lowercased on the fly.
+/// Seeded fast hash of a word's normal form, for the first-word prefilter
+/// only: of its first eight bytes and its length, which is all a filter in
+/// front of the exact check needs (it is not a keyed PRF: the exact sets use
+/// SipHash of the whole value). With `ascii_fold`, `bytes` is an ASCII word
+/// still in its original case and is lowercased on the fly.
 #[inline]
 pub(crate) fn fast_hash(seed: u64, bytes: &[u8], ascii_fold: bool) -> u64 {
     fast_hash_range(seed, bytes, 0, bytes.len(), ascii_fold)
 }
 
-/// The low `n` bytes (at most 8) of a word set.
-#[inline(always)]
-fn low_bytes(n: usize) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * n)) - 1
-    }
-}
-
-/// For a word of `n` bytes (the index, up to 16), which bytes of its two
-/// eight-byte halves to keep: a table, as the shifts and selects that work
-/// it out cost more than the load on every word of a message.
-static KEEP: [(u64, u64); 17] = {
-    let mut t = [(0u64, 0u64); 17];
+/// For a word of `n` bytes (the index, up to 8), which bytes of its first
+/// eight to keep: a table, as the shifts and selects that work it out cost
+/// more than the load on every word of a message.
+static KEEP: [u64; 9] = {
+    let mut t = [0u64; 9];
     let mut n: usize = 0;
-    while n <= 16 {
-        let a = if n >= 8 { 8 } else { n };
-        let b = n.saturating_sub(8);
-        t[n] = (
-            if a == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * a)) - 1
-            },
-            if b == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * b)) - 1
-            },
-        );
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
         n += 1;
     }
+    t[8] = u64::MAX;
     t
 };
 
-/// The sixteen bytes of `bytes` from `i`, as two words, with those at or
-/// past `end` zeroed: read in place where sixteen bytes exist (a word in a
-/// long text), copied otherwise.
-#[inline(always)]
-fn sixteen(bytes: &[u8], i: usize, end: usize, fold: u64) -> (u64, u64) {
-    let n = end.saturating_sub(i);
-    let (a, b) = match bytes.get(i..i.saturating_add(16)) {
-        Some(w) => (
-            w.get(..8)
-                .and_then(|x| <[u8; 8]>::try_from(x).ok())
-                .map_or(0, u64::from_le_bytes),
-            w.get(8..)
-                .and_then(|x| <[u8; 8]>::try_from(x).ok())
-                .map_or(0, u64::from_le_bytes),
-        ),
-        None => {
-            let mut buf = [0u8; 16];
-            let tail = bytes.get(i..end).unwrap_or_default();
-            let take = tail.len().min(16);
-            buf[..take].copy_from_slice(&tail[..take]);
-            (
-                u64::from_le_bytes(buf[..8].try_into().unwrap_or_default()),
-                u64::from_le_bytes(buf[8..].try_into().unwrap_or_default()),
-            )
-        }
-    };
-    (
-        (a | fold) & low_bytes(n.min(8)),
-        (b | fold) & low_bytes(n.saturating_sub(8)),
-    )
-}
-
-/// [`fast_hash`] of `bytes[start..end]`: sixteen bytes per multiply, read in
-/// place from the text where they exist (bytes past `end` are masked off),
-/// so a word of up to sixteen bytes in a long text costs two loads, no copy
-/// and no loop.
+/// [`fast_hash`] of `bytes[start..end]`, its first eight bytes read in place
+/// from the text where they exist (those past `end` masked off), so a word
+/// in a long text costs one load, no copy and no loop.
 #[inline(always)]
 pub(crate) fn fast_hash_range(
     seed: u64,
@@ -411,34 +375,23 @@ pub(crate) fn fast_hash_range(
 ) -> u64 {
     let fold = if ascii_fold { 0x2020_2020_2020_2020 } else { 0 };
     let len = end.saturating_sub(start);
-    if len <= 16
-        && let Some(w) = bytes.get(start..start.saturating_add(16))
-    {
-        let a = w.get(..8).and_then(|x| <[u8; 8]>::try_from(x).ok());
-        let b = w.get(8..).and_then(|x| <[u8; 8]>::try_from(x).ok());
-        let (keep_a, keep_b) = KEEP.get(len).copied().unwrap_or_default();
-        let a = (a.map_or(0, u64::from_le_bytes) | fold) & keep_a;
-        let b = (b.map_or(0, u64::from_le_bytes) | fold) & keep_b;
-        return mix(seed ^ a, b ^ K1);
-    }
-    fast_hash_chunks(seed, bytes, start, end, fold)
+    let first = match bytes.get(start..start.wrapping_add(8)) {
+        Some(w) => <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes),
+        None => first_eight_copied(bytes, start, end),
+    };
+    let keep = KEEP.get(len).copied().unwrap_or(u64::MAX);
+    mix(seed ^ ((first | fold) & keep), K1 ^ len as u64)
 }
 
-/// [`fast_hash_range`] sixteen bytes at a time, for long words and words at
-/// the end of a text.
-#[inline(never)]
-fn fast_hash_chunks(seed: u64, bytes: &[u8], start: usize, end: usize, fold: u64) -> u64 {
-    let end = end.min(bytes.len());
-    let mut h = seed;
-    let mut i = start;
-    loop {
-        let (a, b) = sixteen(bytes, i, end, fold);
-        h = mix(h ^ a, b ^ K1);
-        i += 16;
-        if i >= end {
-            return h;
-        }
-    }
+/// The bytes of `bytes[start..end]`, up to eight, as a little-endian
+/// integer: for a word within eight bytes of the end of its text.
+#[cold]
+fn first_eight_copied(bytes: &[u8], start: usize, end: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    let word = bytes.get(start..end).unwrap_or_default();
+    let take = word.len().min(8);
+    buf[..take].copy_from_slice(&word[..take]);
+    u64::from_le_bytes(buf)
 }
 
 #[cfg(test)]
