@@ -112,7 +112,7 @@ fn word_candidates(
                 }
             };
             if first_words.may_contain(fast) {
-                sequence_candidates(index, text, t, &mut scratch, out);
+                sequence_candidates(index, text, t.start, t.end, &mut scratch, out);
             }
         },
     );
@@ -126,10 +126,18 @@ fn word_candidates(
 fn sequence_candidates(
     index: &ExactMatchIndex,
     text: &str,
-    first: Token,
+    start: usize,
+    end: usize,
     scratch: &mut String,
     out: &mut Vec<Candidate>,
 ) {
+    // Its span as separate arguments, so the hot loop never builds a Token
+    // in memory for this call.
+    let first = Token {
+        start,
+        end,
+        ascii: text.get(start..end).is_some_and(str::is_ascii),
+    };
     if !fold_token(text, first, scratch) {
         return;
     }
