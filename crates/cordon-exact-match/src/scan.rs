@@ -105,11 +105,10 @@ fn word_candidates(
             words += 1;
             let fast = if t.ascii {
                 fast_hash_range(seed, bytes, t.start, t.end, true)
+            } else if fold_token(text, t, &mut scratch) {
+                fast_hash(seed, scratch.as_bytes(), false)
             } else {
-                match fold_token(text, t, &mut scratch) {
-                    true => fast_hash(seed, scratch.as_bytes(), false),
-                    false => return,
-                }
+                return;
             };
             if first_words.may_contain(fast) {
                 sequence_candidates(index, text, t.start, t.end, &mut scratch, out);
