@@ -47,7 +47,7 @@ impl Bloom {
     /// up to a power of two. 16 bits per item let about 1% of absent items
     /// pass, 32 about 0.15%.
     pub fn build(
-        hashes: impl ExactSizeIterator<Item = u64> + Clone,
+        hashes: impl ExactSizeIterator<Item = u64>,
         bits_per_item: u64,
         min_words: u64,
     ) -> Bloom {

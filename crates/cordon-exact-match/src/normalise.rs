@@ -275,6 +275,9 @@ pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(Token)) {
 #[inline(always)]
 fn split_mixed(text: &str, mixed: &mut Vec<(usize, usize)>, f: &mut impl FnMut(Token)) {
     for (start, end) in mixed.drain(..) {
+        // Never taken: a run starts at the text's start or after an ASCII
+        // separator, and ends at its end or at one, so both are char
+        // boundaries (bytes >= 0x80 are word bytes).
         let Some(run) = text.get(start..end) else {
             continue;
         };
